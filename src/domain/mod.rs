@@ -1,0 +1,28 @@
+//! The pure domain: types and rules with no I/O. Everything here is parsed from
+//! untrusted input at the edge and unit-tested exhaustively.
+
+mod password;
+mod role;
+mod username;
+
+pub use password::{Password, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
+pub use role::{Permission, Role};
+pub use username::{Username, USERNAME_MAX_LEN};
+
+/// A validation failure that names the offending field, so the edge can
+/// answer with a 4xx that tells the user what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

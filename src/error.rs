@@ -1,0 +1,141 @@
+//! The one error type of the application. It crosses the server-function
+//! boundary (so the UI can show the message) and maps to an HTTP status and a
+//! machine-readable code for the REST API. Internal causes are logged where
+//! they happen and never shown: `Internal` carries no detail.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::FieldError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("{field}: {message}")]
+    InvalidInput { field: String, message: String },
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("you do not have permission to do this")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("too many attempts; try again later")]
+    RateLimited,
+    #[error("internal error; it has been logged")]
+    Internal,
+    /// The request could not be decoded into a server function's arguments.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::InvalidInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::InvalidInput { .. } | AppError::BadRequest(_) => 400,
+            AppError::Unauthenticated | AppError::InvalidCredentials => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Conflict(_) => 409,
+            AppError::PayloadTooLarge => 413,
+            AppError::RateLimited => 429,
+            AppError::Internal => 500,
+        }
+    }
+
+    /// Stable machine-readable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::InvalidInput { .. } => "invalid_input",
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::RateLimited => "rate_limited",
+            AppError::Internal => "internal",
+        }
+    }
+
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::InvalidInput { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl From<FieldError> for AppError {
+    fn from(e: FieldError) -> Self {
+        AppError::InvalidInput {
+            field: e.field.to_owned(),
+            message: e.message,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::Deserialization(msg) => {
+                AppError::BadRequest(msg)
+            }
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                AppError::BadRequest("the server could not be reached".into())
+            }
+            _ => AppError::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_a_distinct_code_and_a_4xx_or_5xx_status() {
+        let all = [
+            AppError::invalid("name", "bad"),
+            AppError::BadRequest("x".into()),
+            AppError::Unauthenticated,
+            AppError::InvalidCredentials,
+            AppError::Forbidden,
+            AppError::NotFound("model".into()),
+            AppError::Conflict("exists".into()),
+            AppError::PayloadTooLarge,
+            AppError::RateLimited,
+            AppError::Internal,
+        ];
+        let mut codes: Vec<_> = all.iter().map(AppError::code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+        assert!(all.iter().all(|e| (400..600).contains(&e.status())));
+    }
+
+    #[test]
+    fn field_errors_keep_the_field_name() {
+        let e: AppError = FieldError::new("username", "is required").into();
+        assert_eq!(e.field(), Some("username"));
+        assert_eq!(e.to_string(), "username: is required");
+        assert_eq!(e.status(), 400);
+    }
+}

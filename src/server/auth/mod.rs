@@ -1,0 +1,9 @@
+//! Authentication (who is calling) and the one authorization guard.
+
+pub mod csrf;
+pub mod password;
+pub mod principal;
+pub mod throttle;
+pub mod token;
+
+pub use principal::Principal;

@@ -1,0 +1,91 @@
+//! Configuration from environment variables (a `.env` file is read first).
+//! Every variable is documented in the README with its default.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub site_addr: SocketAddr,
+    pub admin_user: String,
+    pub admin_password: Option<String>,
+    pub secure_cookies: bool,
+    /// Take the client address from `X-Forwarded-For` (behind a load balancer).
+    pub trust_proxy: bool,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, String> {
+        let data_dir = PathBuf::from(var("REGISTRY_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match var("DATABASE_URL") {
+            Some(url) => url,
+            None => {
+                std::fs::create_dir_all(&data_dir).map_err(|e| {
+                    format!("cannot create REGISTRY_DATA_DIR {}: {e}", data_dir.display())
+                })?;
+                format!("sqlite://{}", data_dir.join("registry.db").display())
+            }
+        };
+        let site_addr = var("LEPTOS_SITE_ADDR")
+            .unwrap_or_else(|| "127.0.0.1:3000".into())
+            .parse()
+            .map_err(|e| format!("LEPTOS_SITE_ADDR is not an address (host:port): {e}"))?;
+        Ok(Self {
+            database_url,
+            data_dir,
+            site_addr,
+            admin_user: var("REGISTRY_ADMIN_USER").unwrap_or_else(|| "admin".into()),
+            admin_password: var("REGISTRY_ADMIN_PASSWORD"),
+            secure_cookies: flag("REGISTRY_SECURE_COOKIES")?,
+            trust_proxy: flag("REGISTRY_TRUST_PROXY")?,
+            session_idle: Duration::from_secs(minutes("REGISTRY_SESSION_IDLE_MINUTES", 12 * 60)? * 60),
+            session_absolute: Duration::from_secs(
+                minutes("REGISTRY_SESSION_MAX_MINUTES", 7 * 24 * 60)? * 60,
+            ),
+            max_body_bytes: 2 * 1024 * 1024,
+        })
+    }
+
+    /// A configuration for tests and benchmarks: everything explicit.
+    pub fn for_tests(database_url: String, data_dir: PathBuf) -> Self {
+        Self {
+            database_url,
+            data_dir,
+            site_addr: ([127, 0, 0, 1], 0).into(),
+            admin_user: "admin".into(),
+            admin_password: Some("admin-password-1".into()),
+            secure_cookies: false,
+            trust_proxy: false,
+            session_idle: Duration::from_secs(3600),
+            session_absolute: Duration::from_secs(24 * 3600),
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn flag(name: &str) -> Result<bool, String> {
+    match var(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(other) => Err(format!("{name} must be true or false, not {other:?}")),
+    }
+}
+
+fn minutes(name: &str, default: u64) -> Result<u64, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|m| *m > 0)
+            .ok_or_else(|| format!("{name} must be a positive number of minutes")),
+    }
+}

@@ -1,0 +1,85 @@
+//! Assembles the application: routes, sessions, CSRF, request ids, tracing
+//! and body limits, in one place so tests serve exactly what production does.
+
+use std::time::Duration;
+
+use axum::{
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderName, Request, StatusCode},
+    middleware,
+    response::IntoResponse,
+    routing::get,
+    Router,
+};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+use super::{api, REQUEST_ID_HEADER};
+use crate::{
+    app::{shell, App},
+    server::{auth::csrf, session_store::DbSessionStore, state::AppState},
+};
+
+pub const SESSION_COOKIE: &str = "registry_session";
+
+pub fn build(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let idle = time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::hours(12));
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(idle));
+
+    let leptos_state = state.clone();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .nest("/api/v1", api::routes())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(leptos_state.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::from_fn(csrf::require_same_origin))
+        .layer(sessions)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id, user = tracing::field::Empty)
+                })
+                .on_response(|res: &axum::response::Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "response");
+                }),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    if state.db.ping().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}

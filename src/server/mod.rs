@@ -1,0 +1,13 @@
+//! Everything that runs only on the server: configuration, database,
+//! repositories, services, authentication and the HTTP surface.
+
+pub mod auth;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod http;
+pub mod repo;
+pub mod services;
+pub mod session_store;
+pub mod startup;
+pub mod state;

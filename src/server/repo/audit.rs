@@ -1,0 +1,257 @@
+//! The append-only audit trail. Every event is written inside the same
+//! transaction as the change it records, and chained to the previous event by
+//! a SHA-256 hash so tampering can be detected.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, AnyPool, FromRow};
+
+use crate::server::db::Backend;
+
+/// Who did it. `token_id` is set when the call was made with an API token.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub username: String,
+    pub token_id: Option<i64>,
+}
+
+/// Where the request came from.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+}
+
+pub struct NewEvent<'a> {
+    pub actor: Option<&'a Actor>,
+    pub origin: &'a Origin,
+    pub action: &'a str,
+    pub target_type: &'a str,
+    pub target_id: &'a str,
+    pub details: Value,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor_user_id: Option<i64>,
+    pub actor_username: Option<String>,
+    pub actor_token_id: Option<i64>,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub details: String,
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+const COLUMNS: &str = "id, at, actor_user_id, actor_username, actor_token_id, action, target_type, \
+    target_id, details, client_addr, request_id, prev_hash, hash";
+
+/// Appends one event. Must run inside the write transaction of the change.
+pub async fn record(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    event: NewEvent<'_>,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    if backend == Backend::Postgres {
+        // Serialise appends so each event sees its predecessor (SQLite's
+        // single writer already does this).
+        sqlx::query("SELECT pg_advisory_xact_lock(7340031)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let prev_hash: String =
+        sqlx::query_scalar("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or_else(|| GENESIS_HASH.to_owned());
+    let details = event.details.to_string();
+    let fields = ChainFields {
+        at,
+        actor_user_id: event.actor.map(|a| a.user_id),
+        actor_username: event.actor.map(|a| a.username.as_str()),
+        actor_token_id: event.actor.and_then(|a| a.token_id),
+        action: event.action,
+        target_type: event.target_type,
+        target_id: event.target_id,
+        details: &details,
+        client_addr: event.origin.client_addr.as_deref(),
+        request_id: event.origin.request_id.as_deref(),
+    };
+    let hash = fields.hash(&prev_hash);
+    sqlx::query(
+        "INSERT INTO audit_events (at, actor_user_id, actor_username, actor_token_id, action, \
+         target_type, target_id, details, client_addr, request_id, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(at)
+    .bind(fields.actor_user_id)
+    .bind(fields.actor_username)
+    .bind(fields.actor_token_id)
+    .bind(fields.action)
+    .bind(fields.target_type)
+    .bind(fields.target_id)
+    .bind(&details)
+    .bind(fields.client_addr)
+    .bind(fields.request_id)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// The hashed content of an event: a canonical JSON array, so no field can
+/// bleed into its neighbour.
+struct ChainFields<'a> {
+    at: i64,
+    actor_user_id: Option<i64>,
+    actor_username: Option<&'a str>,
+    actor_token_id: Option<i64>,
+    action: &'a str,
+    target_type: &'a str,
+    target_id: &'a str,
+    details: &'a str,
+    client_addr: Option<&'a str>,
+    request_id: Option<&'a str>,
+}
+
+impl ChainFields<'_> {
+    fn hash(&self, prev_hash: &str) -> String {
+        let canonical = serde_json::json!([
+            prev_hash,
+            self.at,
+            self.actor_user_id,
+            self.actor_username,
+            self.actor_token_id,
+            self.action,
+            self.target_type,
+            self.target_id,
+            self.details,
+            self.client_addr,
+            self.request_id,
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+impl EventRow {
+    /// Recomputes this event's hash from its stored fields.
+    pub fn expected_hash(&self) -> String {
+        ChainFields {
+            at: self.at,
+            actor_user_id: self.actor_user_id,
+            actor_username: self.actor_username.as_deref(),
+            actor_token_id: self.actor_token_id,
+            action: &self.action,
+            target_type: &self.target_type,
+            target_id: &self.target_id,
+            details: &self.details,
+            client_addr: self.client_addr.as_deref(),
+            request_id: self.request_id.as_deref(),
+        }
+        .hash(&self.prev_hash)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub actor: Option<String>,
+    pub action_prefix: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// Newest first, one page. Bound parameters only.
+pub async fn list(
+    pool: &AnyPool,
+    filter: &EventFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_events WHERE 1 = 1");
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if filter.actor.is_some() {
+        sql += &format!(" AND actor_username = {}", next());
+    }
+    if filter.action_prefix.is_some() {
+        sql += &format!(" AND action LIKE {}", next());
+    }
+    if filter.target_type.is_some() {
+        sql += &format!(" AND target_type = {}", next());
+    }
+    if filter.target_id.is_some() {
+        sql += &format!(" AND target_id = {}", next());
+    }
+    if filter.from.is_some() {
+        sql += &format!(" AND at >= {}", next());
+    }
+    if filter.to.is_some() {
+        sql += &format!(" AND at < {}", next());
+    }
+    sql += &format!(" ORDER BY id DESC LIMIT {} OFFSET {}", next(), next());
+    let mut query = sqlx::query_as::<_, EventRow>(&sql);
+    if let Some(actor) = &filter.actor {
+        query = query.bind(actor.clone());
+    }
+    if let Some(prefix) = &filter.action_prefix {
+        let escaped = prefix.replace(['%', '_'], "");
+        query = query.bind(format!("{escaped}%"));
+    }
+    if let Some(t) = &filter.target_type {
+        query = query.bind(t.clone());
+    }
+    if let Some(t) = &filter.target_id {
+        query = query.bind(t.clone());
+    }
+    if let Some(from) = filter.from {
+        query = query.bind(from);
+    }
+    if let Some(to) = filter.to {
+        query = query.bind(to);
+    }
+    query.bind(limit).bind(offset).fetch_all(pool).await
+}
+
+/// The first event whose stored hash or link does not match, if any.
+pub async fn verify_chain(pool: &AnyPool) -> Result<ChainReport, sqlx::Error> {
+    use futures_util::TryStreamExt;
+    let sql = format!("SELECT {COLUMNS} FROM audit_events ORDER BY id");
+    let mut rows = sqlx::query_as::<_, EventRow>(&sql).fetch(pool);
+    let mut expected_prev = GENESIS_HASH.to_owned();
+    let mut checked = 0;
+    while let Some(row) = rows.try_next().await? {
+        if row.prev_hash != expected_prev || row.expected_hash() != row.hash {
+            return Ok(ChainReport {
+                checked,
+                first_broken_id: Some(row.id),
+            });
+        }
+        checked += 1;
+        expected_prev = row.hash;
+    }
+    Ok(ChainReport {
+        checked,
+        first_broken_id: None,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    pub checked: u64,
+    pub first_broken_id: Option<i64>,
+}

@@ -1,0 +1,19 @@
+//! One repository module per aggregate. Each takes an executor, so callers
+//! choose between the pool (reads) and a transaction (writes + audit).
+
+pub mod audit;
+pub mod tokens;
+pub mod users;
+
+/// True when a database error is a unique-constraint violation, on either backend.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.code().as_deref() == Some("2067")
+                || db.code().as_deref() == Some("1555")
+                || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}

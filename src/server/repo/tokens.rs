@@ -1,0 +1,94 @@
+use sqlx::{AnyConnection, AnyPool, FromRow};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct TokenRow {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked_at";
+
+pub struct NewToken<'a> {
+    pub user_id: i64,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub prefix: &'a str,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+pub async fn insert(conn: &mut AnyConnection, t: NewToken<'_>) -> Result<TokenRow, sqlx::Error> {
+    sqlx::query_as::<_, TokenRow>(&format!(
+        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+    ))
+    .bind(t.user_id)
+    .bind(t.name)
+    .bind(t.token_hash)
+    .bind(t.prefix)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn list_for_user(pool: &AnyPool, user_id: i64) -> Result<Vec<TokenRow>, sqlx::Error> {
+    sqlx::query_as::<_, TokenRow>(&format!(
+        "SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC"
+    ))
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TokenRow>, sqlx::Error> {
+    sqlx::query_as::<_, TokenRow>(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// A usable token: not revoked, not expired. The caller checks the owner is active.
+pub async fn find_usable_by_hash(
+    pool: &AnyPool,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<TokenRow>, sqlx::Error> {
+    sqlx::query_as::<_, TokenRow>(&format!(
+        "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > $2)"
+    ))
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn revoke(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Records use at most once a minute per token, so reads stay cheap.
+pub async fn touch(pool: &AnyPool, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 \
+         AND (last_used_at IS NULL OR last_used_at < $3)",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(now - 60_000)
+    .execute(pool)
+    .await
+    .map(drop)
+}

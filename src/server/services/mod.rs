@@ -1,0 +1,50 @@
+//! Services: one function per use case. Each authorizes, validates, and
+//! commits its change together with its audit event in one transaction.
+
+pub mod audit_log;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+
+use serde_json::Value;
+
+use crate::{
+    error::AppError,
+    server::{
+        auth::principal::db_error,
+        db::{now_ms, Tx},
+        repo::audit::{self, Actor, NewEvent, Origin},
+        state::AppState,
+    },
+};
+
+/// Appends an audit event inside `tx`.
+pub async fn audit(
+    state: &AppState,
+    tx: &mut Tx,
+    actor: Option<&Actor>,
+    origin: &Origin,
+    action: &str,
+    target: (&str, &str),
+    details: Value,
+) -> Result<(), AppError> {
+    let event = NewEvent {
+        actor,
+        origin,
+        action,
+        target_type: target.0,
+        target_id: target.1,
+        details,
+    };
+    audit::record(tx, state.db.backend(), event, now_ms())
+        .await
+        .map_err(db_error)
+}
+
+pub async fn begin(state: &AppState) -> Result<Tx, AppError> {
+    state.db.begin().await.map_err(db_error)
+}
+
+pub async fn commit(tx: Tx) -> Result<(), AppError> {
+    tx.commit().await.map_err(db_error)
+}

@@ -1,0 +1,122 @@
+//! API tokens for CI/CD: created by their owner, secret shown once.
+
+use serde_json::json;
+
+use super::{audit, begin, commit};
+use crate::{
+    domain::Permission,
+    error::AppError,
+    server::{
+        auth::{principal::db_error, token, Principal},
+        db::now_ms,
+        repo::{audit::Origin, tokens},
+        state::AppState,
+    },
+};
+
+pub const TOKEN_NAME_MAX_LEN: usize = 100;
+pub const TOKEN_MAX_DAYS: i64 = 3650;
+
+/// A validated token name: 1–100 printable characters.
+pub fn parse_name(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", "is required"));
+    }
+    if name.chars().count() > TOKEN_NAME_MAX_LEN {
+        return Err(AppError::invalid("name", format!("must be at most {TOKEN_NAME_MAX_LEN} characters")));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::invalid("name", "must not contain control characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// `None`/empty: never expires; otherwise 1–3650 days.
+pub fn parse_expiry_days(raw: Option<&str>) -> Result<Option<i64>, AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (1..=TOKEN_MAX_DAYS).contains(d))
+            .map(Some)
+            .ok_or_else(|| AppError::invalid("expires_in_days", format!("must be a whole number of days from 1 to {TOKEN_MAX_DAYS}"))),
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    name: String,
+    expires_in_days: Option<i64>,
+) -> Result<(tokens::TokenRow, String), AppError> {
+    by.require(Permission::Read)?;
+    if by.token_id.is_some() {
+        // Tokens are minted from a signed-in session, never from another token.
+        return Err(AppError::Forbidden);
+    }
+    let generated = token::generate();
+    let now = now_ms();
+    let mut tx = begin(state).await?;
+    let row = tokens::insert(
+        &mut tx,
+        tokens::NewToken {
+            user_id: by.user_id,
+            name: &name,
+            token_hash: &generated.hash,
+            prefix: &generated.display_prefix,
+            created_at: now,
+            expires_at: expires_in_days.map(|d| now + d * 86_400_000),
+        },
+    )
+    .await
+    .map_err(db_error)?;
+    let details = json!({ "name": name, "expires_at": row.expires_at });
+    audit(state, &mut tx, Some(&by.actor()), origin, "token.create", ("token", &row.id.to_string()), details).await?;
+    commit(tx).await?;
+    Ok((row, generated.secret))
+}
+
+pub async fn list_own(state: &AppState, by: &Principal) -> Result<Vec<tokens::TokenRow>, AppError> {
+    by.require(Permission::Read)?;
+    tokens::list_for_user(state.db.pool(), by.user_id).await.map_err(db_error)
+}
+
+/// Owners revoke their own tokens; admins revoke anyone's.
+pub async fn revoke(state: &AppState, by: &Principal, origin: &Origin, id: i64) -> Result<(), AppError> {
+    by.require(Permission::Read)?;
+    let mut tx = begin(state).await?;
+    let row = tokens::find(&mut tx, id)
+        .await
+        .map_err(db_error)?
+        .filter(|t| t.user_id == by.user_id || by.role.allows(Permission::Administer))
+        .ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
+    if row.revoked_at.is_some() {
+        return Ok(());
+    }
+    tokens::revoke(&mut tx, id, now_ms()).await.map_err(db_error)?;
+    let details = json!({ "name": row.name, "owner_user_id": row.user_id });
+    audit(state, &mut tx, Some(&by.actor()), origin, "token.revoke", ("token", &id.to_string()), details).await?;
+    commit(tx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_expiry_are_parsed_at_the_edge() {
+        assert_eq!(parse_name("  ci deploy ").unwrap(), "ci deploy");
+        for bad in ["", "  ", "a\nb", &"x".repeat(101)] {
+            assert_eq!(parse_name(bad).unwrap_err().field(), Some("name"));
+        }
+        assert_eq!(parse_expiry_days(None).unwrap(), None);
+        assert_eq!(parse_expiry_days(Some(" ")).unwrap(), None);
+        assert_eq!(parse_expiry_days(Some("30")).unwrap(), Some(30));
+        for bad in ["0", "-1", "3651", "1.5", "ten"] {
+            assert_eq!(parse_expiry_days(Some(bad)).unwrap_err().field(), Some("expires_in_days"));
+        }
+    }
+}

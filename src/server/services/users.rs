@@ -1,0 +1,186 @@
+//! User administration and self-service password changes.
+
+use serde_json::json;
+
+use super::{audit, begin, commit};
+use crate::{
+    domain::{Password, Permission, Role, Username},
+    error::AppError,
+    server::{
+        auth::{password, principal::db_error, Principal},
+        db::now_ms,
+        repo::{audit::Origin, is_unique_violation, users},
+        state::AppState,
+    },
+};
+
+pub async fn list(state: &AppState, by: &Principal) -> Result<Vec<users::User>, AppError> {
+    by.require(Permission::Administer)?;
+    users::list(state.db.pool()).await.map_err(db_error)
+}
+
+pub async fn create(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    username: Username,
+    password: Password,
+    role: Role,
+) -> Result<users::User, AppError> {
+    by.require(Permission::Administer)?;
+    let hash = password::hash(password.expose().to_owned()).await?;
+    let mut tx = begin(state).await?;
+    let now = now_ms();
+    let id = match users::insert(&mut tx, &username, &hash, role, now).await {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::Conflict(format!("user {username} already exists")))
+        }
+        Err(e) => return Err(db_error(e)),
+    };
+    let details = json!({ "role": role });
+    audit(state, &mut tx, Some(&by.actor()), origin, "user.create", ("user", username.as_str()), details).await?;
+    commit(tx).await?;
+    Ok(users::User {
+        id,
+        username: username.to_string(),
+        password_hash: hash,
+        role,
+        active: true,
+        created_at: now,
+    })
+}
+
+/// Creates the first admin on an empty database (start-up only).
+pub async fn bootstrap_admin(
+    state: &AppState,
+    username: Username,
+    password: Password,
+) -> Result<bool, AppError> {
+    if users::count(state.db.pool()).await.map_err(db_error)? > 0 {
+        return Ok(false);
+    }
+    let hash = password::hash(password.expose().to_owned()).await?;
+    let mut tx = begin(state).await?;
+    let now = now_ms();
+    match users::insert(&mut tx, &username, &hash, Role::Admin, now).await {
+        Ok(_) => {}
+        // Another server instance bootstrapped at the same moment.
+        Err(e) if is_unique_violation(&e) => return Ok(false),
+        Err(e) => return Err(db_error(e)),
+    }
+    let details = json!({ "role": Role::Admin });
+    audit(state, &mut tx, None, &Origin::default(), "user.bootstrap", ("user", username.as_str()), details).await?;
+    commit(tx).await?;
+    Ok(true)
+}
+
+pub async fn set_role(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    username: Username,
+    role: Role,
+) -> Result<(), AppError> {
+    by.require(Permission::Administer)?;
+    let mut tx = begin(state).await?;
+    let user = find_for_update(&mut tx, &username).await?;
+    if user.role == role {
+        return Ok(());
+    }
+    if user.role == Role::Admin && user.active {
+        ensure_another_admin(&mut tx).await?;
+    }
+    users::set_role(&mut tx, user.id, role, now_ms()).await.map_err(db_error)?;
+    let details = json!({ "before": user.role, "after": role });
+    audit(state, &mut tx, Some(&by.actor()), origin, "user.role_change", ("user", username.as_str()), details).await?;
+    commit(tx).await
+}
+
+pub async fn reset_password(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    username: Username,
+    new_password: Password,
+) -> Result<(), AppError> {
+    by.require(Permission::Administer)?;
+    let hash = password::hash(new_password.expose().to_owned()).await?;
+    let mut tx = begin(state).await?;
+    let user = find_for_update(&mut tx, &username).await?;
+    users::set_password_hash(&mut tx, user.id, &hash, now_ms()).await.map_err(db_error)?;
+    // A reset password ends the user's existing sessions.
+    users::delete_sessions(&mut tx, user.id).await.map_err(db_error)?;
+    audit(state, &mut tx, Some(&by.actor()), origin, "user.password_reset", ("user", username.as_str()), json!({})).await?;
+    commit(tx).await
+}
+
+pub async fn set_active(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    username: Username,
+    active: bool,
+) -> Result<(), AppError> {
+    by.require(Permission::Administer)?;
+    let mut tx = begin(state).await?;
+    let user = find_for_update(&mut tx, &username).await?;
+    if user.active == active {
+        return Ok(());
+    }
+    if !active && user.role == Role::Admin {
+        ensure_another_admin(&mut tx).await?;
+    }
+    users::set_active(&mut tx, user.id, active, now_ms()).await.map_err(db_error)?;
+    if !active {
+        users::delete_sessions(&mut tx, user.id).await.map_err(db_error)?;
+    }
+    let action = if active { "user.reactivate" } else { "user.deactivate" };
+    audit(state, &mut tx, Some(&by.actor()), origin, action, ("user", username.as_str()), json!({})).await?;
+    commit(tx).await
+}
+
+pub async fn change_own_password(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    current: &str,
+    new_password: Password,
+) -> Result<(), AppError> {
+    if by.token_id.is_some() {
+        // A leaked token must not be enough to take over the account.
+        return Err(AppError::Forbidden);
+    }
+    let user = crate::server::repo::users::find_by_id(state.db.pool(), by.user_id)
+        .await
+        .map_err(db_error)?
+        .ok_or(AppError::Unauthenticated)?;
+    if !password::verify(current.to_owned(), Some(user.password_hash)).await? {
+        return Err(AppError::invalid("current_password", "is not your current password"));
+    }
+    let hash = password::hash(new_password.expose().to_owned()).await?;
+    let mut tx = begin(state).await?;
+    users::set_password_hash(&mut tx, by.user_id, &hash, now_ms()).await.map_err(db_error)?;
+    audit(state, &mut tx, Some(&by.actor()), origin, "user.password_change", ("user", &by.username), json!({})).await?;
+    commit(tx).await
+}
+
+async fn find_for_update(
+    conn: &mut sqlx::AnyConnection,
+    username: &Username,
+) -> Result<users::User, AppError> {
+    users::lock_by_username(conn, username)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("user {username}")))
+}
+
+/// The registry must always keep one active admin.
+async fn ensure_another_admin(conn: &mut sqlx::AnyConnection) -> Result<(), AppError> {
+    if users::count_active_admins(conn).await.map_err(db_error)? <= 1 {
+        return Err(AppError::Conflict(
+            "this is the last active admin; make another admin first".into(),
+        ));
+    }
+    Ok(())
+}

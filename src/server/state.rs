@@ -1,0 +1,21 @@
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+
+use super::{auth::throttle::LoginThrottle, config::Config, db::Db};
+
+/// Shared by axum handlers and (through Leptos context) server functions.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub throttle: Arc<LoginThrottle>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
