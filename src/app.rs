@@ -13,8 +13,13 @@ use crate::{
     actions::auth::current_user,
     components::{nav::NavBar, CurrentUser},
     pages::{
-        account::AccountPage, admin_users::AdminUsersPage, audit::AuditPage, home::HomePage,
-        login::LoginPage, not_found::NotFound, placeholders::{ApprovalsPage, CatalogPage},
+        account::AccountPage,
+        admin_users::AdminUsersPage,
+        audit::AuditPage,
+        home::HomePage,
+        login::LoginPage,
+        not_found::NotFound,
+        placeholders::{ApprovalsPage, CatalogPage},
     },
 };
 

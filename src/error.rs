@@ -96,6 +96,9 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(msg) | ServerFnErrorErr::Deserialization(msg) => {
+                // On the server this runs while decoding a request's arguments:
+                // the caller sent something malformed, so answer 400, not 500.
+                crate::components::set_status(400);
                 AppError::BadRequest(msg)
             }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {

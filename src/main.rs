@@ -11,13 +11,17 @@ use tracing_subscriber::EnvFilter;
 async fn main() {
     let _ = dotenvy::dotenv();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
         .init();
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     let outcome = match command.as_str() {
         "serve" => serve().await,
         "verify-audit" => verify_audit().await,
-        other => Err(format!("unknown command {other:?}; use `serve` or `verify-audit`")),
+        other => Err(format!(
+            "unknown command {other:?}; use `serve` or `verify-audit`"
+        )),
     };
     if let Err(reason) = outcome {
         eprintln!("error: {reason}");

@@ -26,15 +26,28 @@ pub async fn change_password(
     new_password: String,
     confirm_password: String,
 ) -> Result<(), AppError> {
-    use crate::{domain::Password, server::{context, services::users}};
+    use crate::{
+        domain::Password,
+        server::{context, services::users},
+    };
     context::respond(
         async move {
             let principal = context::require_principal().await?;
             let new = Password::parse("new_password", &new_password)?;
             if new_password != confirm_password {
-                return Err(AppError::invalid("confirm_password", "does not match the new password"));
+                return Err(AppError::invalid(
+                    "confirm_password",
+                    "does not match the new password",
+                ));
             }
-            users::change_own_password(&context::state()?, &principal, &context::origin()?, &current_password, new).await
+            users::change_own_password(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                &current_password,
+                new,
+            )
+            .await
         }
         .await,
     )
@@ -54,14 +67,24 @@ pub async fn list_my_tokens() -> Result<Vec<TokenView>, AppError> {
 }
 
 #[server(prefix = "/fn", endpoint = "create_token")]
-pub async fn create_token(name: String, expires_in_days: Option<String>) -> Result<CreatedTokenView, AppError> {
+pub async fn create_token(
+    name: String,
+    expires_in_days: Option<String>,
+) -> Result<CreatedTokenView, AppError> {
     use crate::server::{context, services::tokens};
     context::respond(
         async move {
             let principal = context::require_principal().await?;
             let name = tokens::parse_name(&name)?;
             let days = tokens::parse_expiry_days(expires_in_days.as_deref())?;
-            let (row, secret) = tokens::create(&context::state()?, &principal, &context::origin()?, name, days).await?;
+            let (row, secret) = tokens::create(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                name,
+                days,
+            )
+            .await?;
             Ok(CreatedTokenView {
                 token: row.into(),
                 secret,

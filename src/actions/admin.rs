@@ -36,7 +36,15 @@ pub async fn create_user(username: String, password: String, role: String) -> Re
             let username = Username::parse(&username)?;
             let password = Password::parse("password", &password)?;
             let role: Role = role.parse()?;
-            users::create(&context::state()?, &principal, &context::origin()?, username, password, role).await?;
+            users::create(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                username,
+                password,
+                role,
+            )
+            .await?;
             Ok(())
         }
         .await,
@@ -55,7 +63,14 @@ pub async fn set_role(username: String, role: String) -> Result<(), AppError> {
             principal.require(Permission::Administer)?;
             let username = Username::parse(&username)?;
             let role: Role = role.parse()?;
-            users::set_role(&context::state()?, &principal, &context::origin()?, username, role).await
+            users::set_role(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                username,
+                role,
+            )
+            .await
         }
         .await,
     )
@@ -73,7 +88,14 @@ pub async fn reset_password(username: String, new_password: String) -> Result<()
             principal.require(Permission::Administer)?;
             let username = Username::parse(&username)?;
             let password = Password::parse("new_password", &new_password)?;
-            users::reset_password(&context::state()?, &principal, &context::origin()?, username, password).await
+            users::reset_password(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                username,
+                password,
+            )
+            .await
         }
         .await,
     )
@@ -96,7 +118,14 @@ pub async fn set_active(username: String, active: String) -> Result<(), AppError
                 "false" => false,
                 _ => return Err(AppError::invalid("active", "must be true or false")),
             };
-            users::set_active(&context::state()?, &principal, &context::origin()?, username, active).await
+            users::set_active(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                username,
+                active,
+            )
+            .await
         }
         .await,
     )

@@ -19,7 +19,9 @@ pub async fn list_audit_events(
             let principal = context::require_principal().await?;
             let clean = |s: Option<String>, field: &str| -> Result<Option<String>, AppError> {
                 match s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
-                    Some(s) if s.len() > 128 => Err(AppError::invalid(field, "must be at most 128 characters")),
+                    Some(s) if s.len() > 128 => {
+                        Err(AppError::invalid(field, "must be at most 128 characters"))
+                    }
                     other => Ok(other),
                 }
             };

@@ -15,7 +15,11 @@ pub async fn current_user() -> Result<Option<UserInfo>, AppError> {
 }
 
 #[server(prefix = "/fn", endpoint = "login")]
-pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn login(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
     use crate::server::{context, services::sessions};
     context::respond(
         async move {
@@ -37,7 +41,13 @@ pub async fn logout() -> Result<(), AppError> {
         async move {
             let state = context::state()?;
             let principal = context::principal().await?;
-            sessions::sign_out(&state, &context::session()?, principal.as_ref(), &context::origin()?).await?;
+            sessions::sign_out(
+                &state,
+                &context::session()?,
+                principal.as_ref(),
+                &context::origin()?,
+            )
+            .await?;
             leptos_axum::redirect("/login");
             Ok(())
         }

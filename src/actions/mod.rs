@@ -22,7 +22,13 @@ mod tests {
     #[test]
     fn next_must_be_a_local_path() {
         assert_eq!(safe_next(Some("/models?q=x")), "/models?q=x");
-        for bad in [None, Some(""), Some("//evil.example"), Some("https://evil.example"), Some("/\\evil")] {
+        for bad in [
+            None,
+            Some(""),
+            Some("//evil.example"),
+            Some("https://evil.example"),
+            Some("/\\evil"),
+        ] {
             assert_eq!(safe_next(bad), "/");
         }
     }

@@ -27,7 +27,10 @@ where
 
 /// A short confirmation after a successful submission (hydrated only).
 #[component]
-pub fn FormSuccess<T>(result: Signal<Option<Result<T, AppError>>>, text: &'static str) -> impl IntoView
+pub fn FormSuccess<T>(
+    result: Signal<Option<Result<T, AppError>>>,
+    text: &'static str,
+) -> impl IntoView
 where
     T: Send + Sync + 'static,
 {

@@ -61,7 +61,15 @@ mod tests {
     #[test]
     fn refuses_short_long_blank_and_control_characters() {
         let long = "x".repeat(PASSWORD_MAX_LEN + 1);
-        for raw in ["", "short", "123456789", &long, "          ", "abcdefghij\0", "abc\ndefghijk"] {
+        for raw in [
+            "",
+            "short",
+            "123456789",
+            &long,
+            "          ",
+            "abcdefghij\0",
+            "abc\ndefghijk",
+        ] {
             let err = Password::parse("new_password", raw).unwrap_err();
             assert_eq!(err.field, "new_password", "{raw:?}");
         }

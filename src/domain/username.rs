@@ -24,7 +24,8 @@ impl Username {
                 format!("must be at most {USERNAME_MAX_LEN} characters"),
             ));
         }
-        let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);
+        let valid_char =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c);
         if !name.chars().all(valid_char) {
             return Err(FieldError::new(
                 "username",
@@ -32,7 +33,10 @@ impl Username {
             ));
         }
         if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-            return Err(FieldError::new("username", "must start with a letter or digit"));
+            return Err(FieldError::new(
+                "username",
+                "must start with a letter or digit",
+            ));
         }
         Ok(Self(name))
     }
@@ -81,7 +85,9 @@ mod tests {
     #[test]
     fn refuses_invalid_names() {
         let long = "a".repeat(USERNAME_MAX_LEN + 1);
-        for raw in ["", "   ", &long, "al ice", "-alice", ".x", "名前", "a/b", "a\0b", "é"] {
+        for raw in [
+            "", "   ", &long, "al ice", "-alice", ".x", "名前", "a/b", "a\0b", "é",
+        ] {
             let err = Username::parse(raw).unwrap_err();
             assert_eq!(err.field, "username", "{raw:?}");
         }

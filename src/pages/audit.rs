@@ -34,7 +34,9 @@ fn AuditTrail() -> impl IntoView {
             )
         })
     };
-    let events = Resource::new(params, |(actor, action, page)| list_audit_events(actor, action, page));
+    let events = Resource::new(params, |(actor, action, page)| {
+        list_audit_events(actor, action, page)
+    });
     view! {
         <h1>"Audit trail"</h1>
         <section class="panel">

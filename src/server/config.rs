@@ -25,7 +25,10 @@ impl Config {
             Some(url) => url,
             None => {
                 std::fs::create_dir_all(&data_dir).map_err(|e| {
-                    format!("cannot create REGISTRY_DATA_DIR {}: {e}", data_dir.display())
+                    format!(
+                        "cannot create REGISTRY_DATA_DIR {}: {e}",
+                        data_dir.display()
+                    )
                 })?;
                 format!("sqlite://{}", data_dir.join("registry.db").display())
             }
@@ -42,7 +45,9 @@ impl Config {
             admin_password: var("REGISTRY_ADMIN_PASSWORD"),
             secure_cookies: flag("REGISTRY_SECURE_COOKIES")?,
             trust_proxy: flag("REGISTRY_TRUST_PROXY")?,
-            session_idle: Duration::from_secs(minutes("REGISTRY_SESSION_IDLE_MINUTES", 12 * 60)? * 60),
+            session_idle: Duration::from_secs(
+                minutes("REGISTRY_SESSION_IDLE_MINUTES", 12 * 60)? * 60,
+            ),
             session_absolute: Duration::from_secs(
                 minutes("REGISTRY_SESSION_MAX_MINUTES", 7 * 24 * 60)? * 60,
             ),

@@ -30,10 +30,14 @@ fn parts() -> Result<Parts, AppError> {
 }
 
 pub fn session() -> Result<Session, AppError> {
-    parts()?.extensions.get::<Session>().cloned().ok_or_else(|| {
-        tracing::error!("no session layer on this route");
-        AppError::Internal
-    })
+    parts()?
+        .extensions
+        .get::<Session>()
+        .cloned()
+        .ok_or_else(|| {
+            tracing::error!("no session layer on this route");
+            AppError::Internal
+        })
 }
 
 pub fn origin() -> Result<Origin, AppError> {
@@ -108,7 +112,9 @@ fn with_error(referer: &str, message: &str) -> String {
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -121,10 +127,16 @@ mod tests {
     #[test]
     fn error_redirects_stay_on_our_path_and_replace_old_errors() {
         assert_eq!(
-            with_error("http://h:3000/login?next=%2Fmodels&error=old", "invalid username or password"),
+            with_error(
+                "http://h:3000/login?next=%2Fmodels&error=old",
+                "invalid username or password"
+            ),
             "/login?next=%2Fmodels&error=invalid%20username%20or%20password"
         );
         assert_eq!(with_error("garbage", "x"), "/?error=x");
-        assert_eq!(with_error("https://h/admin/users", "a&b"), "/admin/users?error=a%26b");
+        assert_eq!(
+            with_error("https://h/admin/users", "a&b"),
+            "/admin/users?error=a%26b"
+        );
     }
 }

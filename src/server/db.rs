@@ -2,7 +2,11 @@
 //! repository runs the same SQL on SQLite and Postgres. Where the dialects
 //! differ, repositories ask `Db::backend()`.
 
-use std::{ops::{Deref, DerefMut}, sync::Arc, time::Duration};
+use std::{
+    ops::{Deref, DerefMut},
+    sync::Arc,
+    time::Duration,
+};
 
 use sqlx::{
     any::{install_default_drivers, AnyConnectOptions, AnyPoolOptions},
@@ -99,7 +103,11 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), String> {
         let result = match self.backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await,
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await
+            }
         };
         result.map_err(|e| format!("database migration failed: {e}"))
     }

@@ -42,7 +42,12 @@ fn columns(record: &Record) -> session_store::Result<(String, Option<i64>, Strin
     let data = serde_json::to_string(&record.data)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
     let user_id = record.data.get(SESSION_USER_KEY).and_then(|v| v.as_i64());
-    Ok((record.id.to_string(), user_id, data, unix_ms(record.expiry_date)))
+    Ok((
+        record.id.to_string(),
+        user_id,
+        data,
+        unix_ms(record.expiry_date),
+    ))
 }
 
 #[async_trait]
@@ -97,7 +102,8 @@ impl SessionStore for DbSessionStore {
         let Some((data, expiry)) = row else {
             return Ok(None);
         };
-        let data = serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let data =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
         let expiry_date = OffsetDateTime::from_unix_timestamp_nanos(i128::from(expiry) * 1_000_000)
             .map_err(|e| session_store::Error::Decode(e.to_string()))?;
         Ok(Some(Record {

@@ -30,12 +30,14 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<Ap
 
 async fn bootstrap_admin(state: &AppState) -> Result<(), String> {
     let config = &state.config;
-    let username = Username::parse(&config.admin_user).map_err(|e| format!("REGISTRY_ADMIN_USER: {e}"))?;
+    let username =
+        Username::parse(&config.admin_user).map_err(|e| format!("REGISTRY_ADMIN_USER: {e}"))?;
     let (password, generated) = match &config.admin_password {
         Some(p) => (p.clone(), false),
         None => (random_password(), true),
     };
-    let password = Password::parse("REGISTRY_ADMIN_PASSWORD", &password).map_err(|e| e.to_string())?;
+    let password =
+        Password::parse("REGISTRY_ADMIN_PASSWORD", &password).map_err(|e| e.to_string())?;
     let created = services::users::bootstrap_admin(state, username.clone(), password.clone())
         .await
         .map_err(|e| format!("cannot create the first admin: {e}"))?;
@@ -52,7 +54,11 @@ async fn bootstrap_admin(state: &AppState) -> Result<(), String> {
 
 fn random_password() -> String {
     use rand::{distributions::Alphanumeric, Rng};
-    rand::thread_rng().sample_iter(&Alphanumeric).take(20).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
 }
 
 /// Serves on `listener` until `shutdown` completes, then drains connections.
@@ -61,7 +67,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sweeper = tokio::spawn(sweep_expired_sessions(DbSessionStore::new(state.db.clone())));
+    let sweeper = tokio::spawn(sweep_expired_sessions(DbSessionStore::new(
+        state.db.clone(),
+    )));
     let db = state.db.clone();
     let app = router::build(state);
     // Without TCP_NODELAY, keep-alive clients can stall ~40 ms per small response.
@@ -70,9 +78,12 @@ pub async fn serve(
             tracing::warn!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    let result = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     sweeper.abort();
     db.close().await;
     result

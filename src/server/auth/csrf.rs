@@ -23,7 +23,10 @@ pub async fn require_same_origin(request: Request, next: Next) -> Response {
 }
 
 fn is_allowed(request: &Request) -> bool {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return true;
     }
     let headers = request.headers();
@@ -65,13 +68,34 @@ mod tests {
     fn same_origin_posts_pass_and_others_are_refused() {
         let host = ("host", "reg.example:3000");
         assert!(is_allowed(&req(Method::GET, &[host])));
-        assert!(is_allowed(&req(Method::POST, &[host, ("origin", "http://reg.example:3000")])));
-        assert!(is_allowed(&req(Method::POST, &[host, ("referer", "https://reg.example:3000/login?x=1")])));
-        assert!(is_allowed(&req(Method::POST, &[host, ("authorization", "Bearer x")])));
+        assert!(is_allowed(&req(
+            Method::POST,
+            &[host, ("origin", "http://reg.example:3000")]
+        )));
+        assert!(is_allowed(&req(
+            Method::POST,
+            &[host, ("referer", "https://reg.example:3000/login?x=1")]
+        )));
+        assert!(is_allowed(&req(
+            Method::POST,
+            &[host, ("authorization", "Bearer x")]
+        )));
         assert!(!is_allowed(&req(Method::POST, &[host])));
-        assert!(!is_allowed(&req(Method::POST, &[host, ("origin", "http://evil.example")])));
-        assert!(!is_allowed(&req(Method::POST, &[host, ("origin", "http://reg.example:3000.evil.example")])));
-        assert!(!is_allowed(&req(Method::DELETE, &[host, ("origin", "null")])));
-        assert!(!is_allowed(&req(Method::POST, &[("origin", "http://reg.example:3000")])));
+        assert!(!is_allowed(&req(
+            Method::POST,
+            &[host, ("origin", "http://evil.example")]
+        )));
+        assert!(!is_allowed(&req(
+            Method::POST,
+            &[host, ("origin", "http://reg.example:3000.evil.example")]
+        )));
+        assert!(!is_allowed(&req(
+            Method::DELETE,
+            &[host, ("origin", "null")]
+        )));
+        assert!(!is_allowed(&req(
+            Method::POST,
+            &[("origin", "http://reg.example:3000")]
+        )));
     }
 }

@@ -32,7 +32,11 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ap
     tokio::task::spawn_blocking(move || {
         let stored_ref = stored.as_deref().unwrap_or_else(|| dummy_hash());
         let ok = PasswordHash::new(stored_ref)
-            .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false);
         ok && stored.is_some()
     })
@@ -64,7 +68,9 @@ mod tests {
     async fn hashes_verify_and_wrong_passwords_fail() {
         let h = hash("correct horse battery".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify("correct horse battery".into(), Some(h.clone())).await.unwrap());
+        assert!(verify("correct horse battery".into(), Some(h.clone()))
+            .await
+            .unwrap());
         assert!(!verify("wrong horse battery".into(), Some(h)).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());
         assert!(!verify("x".into(), Some("garbage".into())).await.unwrap());

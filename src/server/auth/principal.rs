@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap};
 use base64::Engine;
 use tower_sessions::Session;
 
-use super::{password, token, throttle::LoginThrottle};
+use super::{password, throttle::LoginThrottle, token};
 use crate::{
     domain::{Permission, Role, Username, PASSWORD_MAX_LEN, USERNAME_MAX_LEN},
     error::AppError,
@@ -64,7 +64,10 @@ impl Principal {
 }
 
 /// The signed-in user of a browser session, if the session is valid.
-pub async fn from_session(state: &AppState, session: &Session) -> Result<Option<Principal>, AppError> {
+pub async fn from_session(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<Principal>, AppError> {
     let user_id = session
         .get::<i64>(SESSION_USER_KEY)
         .await
@@ -83,7 +86,9 @@ pub async fn from_session(state: &AppState, session: &Session) -> Result<Option<
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     }
-    let user = users::find_by_id(state.db.pool(), user_id).await.map_err(db_error)?;
+    let user = users::find_by_id(state.db.pool(), user_id)
+        .await
+        .map_err(db_error)?;
     match user {
         Some(user) if user.active => Ok(Some(Principal::from_user(&user, None))),
         _ => {
@@ -107,7 +112,9 @@ pub async fn from_authorization(
     let (scheme, credentials) = value.split_once(' ').ok_or(AppError::Unauthenticated)?;
     match scheme.to_ascii_lowercase().as_str() {
         "bearer" => from_bearer(state, credentials.trim()).await.map(Some),
-        "basic" => from_basic(state, credentials.trim(), client_addr).await.map(Some),
+        "basic" => from_basic(state, credentials.trim(), client_addr)
+            .await
+            .map(Some),
         _ => Err(AppError::Unauthenticated),
     }
 }
@@ -159,7 +166,8 @@ pub async fn verify_credentials(
     password: &str,
     client_addr: Option<&str>,
 ) -> Result<users::User, AppError> {
-    if username.len() > USERNAME_MAX_LEN || password.is_empty() || password.len() > PASSWORD_MAX_LEN {
+    if username.len() > USERNAME_MAX_LEN || password.is_empty() || password.len() > PASSWORD_MAX_LEN
+    {
         return Err(AppError::InvalidCredentials);
     }
     let Ok(username) = Username::parse(username) else {
@@ -174,7 +182,11 @@ pub async fn verify_credentials(
         .await
         .map_err(db_error)?
         .filter(|u| u.active);
-    let ok = password::verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let ok = password::verify(
+        password.to_owned(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
     match user {
         Some(user) if ok => {
             throttle.record_success(username.as_str());

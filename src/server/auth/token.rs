@@ -32,7 +32,9 @@ pub fn hash(secret: &str) -> String {
 pub fn looks_like_token(candidate: &str) -> bool {
     candidate.len() == TOKEN_PREFIX.len() + 64
         && candidate.starts_with(TOKEN_PREFIX)
-        && candidate[TOKEN_PREFIX.len()..].bytes().all(|b| b.is_ascii_hexdigit())
+        && candidate[TOKEN_PREFIX.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -47,7 +49,13 @@ mod tests {
         assert!(looks_like_token(&a.secret));
         assert_eq!(hash(&a.secret), a.hash);
         assert!(a.secret.starts_with(&a.display_prefix));
-        for bad in ["", "mrt_", "abc", &a.secret[1..], &format!("{}z", &a.secret[..a.secret.len() - 1])] {
+        for bad in [
+            "",
+            "mrt_",
+            "abc",
+            &a.secret[1..],
+            &format!("{}z", &a.secret[..a.secret.len() - 1]),
+        ] {
             assert!(!looks_like_token(bad), "{bad}");
         }
     }

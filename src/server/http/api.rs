@@ -73,7 +73,10 @@ impl From<TokenRow> for TokenJson {
     }
 }
 
-async fn list_tokens(State(state): State<AppState>, Caller(p): Caller) -> Result<Json<Vec<TokenJson>>, AppError> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<TokenJson>>, AppError> {
     let rows = services::tokens::list_own(&state, &p).await?;
     Ok(Json(rows.into_iter().map(TokenJson::from).collect()))
 }
@@ -99,9 +102,17 @@ async fn create_token(
     ApiJson(body): ApiJson<CreateTokenBody>,
 ) -> Result<impl IntoResponse, AppError> {
     let name = services::tokens::parse_name(&body.name)?;
-    let days = services::tokens::parse_expiry_days(body.expires_in_days.map(|d| d.to_string()).as_deref())?;
+    let days = services::tokens::parse_expiry_days(
+        body.expires_in_days.map(|d| d.to_string()).as_deref(),
+    )?;
     let (row, secret) = services::tokens::create(&state, &p, &origin, name, days).await?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { token: row.into(), secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token: row.into(),
+            secret,
+        }),
+    ))
 }
 
 async fn revoke_token(
@@ -110,7 +121,9 @@ async fn revoke_token(
     RequestOrigin(origin): RequestOrigin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let id = id.parse::<i64>().map_err(|_| AppError::invalid("id", "must be a token id"))?;
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| AppError::invalid("id", "must be a token id"))?;
     services::tokens::revoke(&state, &p, &origin, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -134,7 +147,10 @@ impl From<User> for UserJson {
     }
 }
 
-async fn list_users(State(state): State<AppState>, Caller(p): Caller) -> Result<Json<Vec<UserJson>>, AppError> {
+async fn list_users(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<UserJson>>, AppError> {
     let users = services::users::list(&state, &p).await?;
     Ok(Json(users.into_iter().map(UserJson::from).collect()))
 }

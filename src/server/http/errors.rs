@@ -12,7 +12,8 @@ use crate::error::AppError;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = json!({
             "error": {
                 "code": self.code(),
@@ -21,10 +22,15 @@ impl IntoResponse for AppError {
             }
         });
         let mut response = (status, Json(body)).into_response();
-        if matches!(self, AppError::Unauthenticated | AppError::InvalidCredentials) {
+        if matches!(
+            self,
+            AppError::Unauthenticated | AppError::InvalidCredentials
+        ) {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer realm=\"model-registry\", Basic realm=\"model-registry\""),
+                axum::http::HeaderValue::from_static(
+                    "Bearer realm=\"model-registry\", Basic realm=\"model-registry\"",
+                ),
             );
         }
         response

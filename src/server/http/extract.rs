@@ -27,7 +27,10 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let origin = client_origin(parts, state.config.trust_proxy);
-        if let Some(p) = principal::from_authorization(state, &parts.headers, origin.client_addr.as_deref()).await? {
+        if let Some(p) =
+            principal::from_authorization(state, &parts.headers, origin.client_addr.as_deref())
+                .await?
+        {
             return Ok(Caller(p));
         }
         let session = parts.extensions.get::<Session>().cloned();
@@ -48,7 +51,10 @@ impl FromRequestParts<AppState> for RequestOrigin {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Ok(RequestOrigin(client_origin(parts, state.config.trust_proxy)))
+        Ok(RequestOrigin(client_origin(
+            parts,
+            state.config.trust_proxy,
+        )))
     }
 }
 
@@ -64,10 +70,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             Err(rejection) => {
                 use axum::extract::rejection::JsonRejection::*;
                 Err(match rejection {
-                    MissingJsonContentType(_) => AppError::BadRequest("expected Content-Type: application/json".into()),
+                    MissingJsonContentType(_) => {
+                        AppError::BadRequest("expected Content-Type: application/json".into())
+                    }
                     JsonDataError(e) => AppError::BadRequest(e.body_text()),
                     JsonSyntaxError(e) => AppError::BadRequest(e.body_text()),
-                    BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                    BytesRejection(e)
+                        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+                    {
                         AppError::PayloadTooLarge
                     }
                     other => AppError::BadRequest(other.body_text()),

@@ -30,7 +30,8 @@ pub const SESSION_COOKIE: &str = "registry_session";
 pub fn build(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    let idle = time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::hours(12));
+    let idle =
+        time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::hours(12));
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

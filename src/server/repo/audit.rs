@@ -51,7 +51,8 @@ pub struct EventRow {
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-const COLUMNS: &str = "id, at, actor_user_id, actor_username, actor_token_id, action, target_type, \
+const COLUMNS: &str =
+    "id, at, actor_user_id, actor_username, actor_token_id, action, target_type, \
     target_id, details, client_addr, request_id, prev_hash, hash";
 
 /// Appends one event. Must run inside the write transaction of the change.

@@ -44,7 +44,9 @@ impl TryFrom<UserRow> for User {
 const COLUMNS: &str = "id, username, password_hash, role, active, created_at, updated_at";
 
 pub async fn count(pool: &AnyPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(pool)
+        .await
 }
 
 pub async fn find_by_username(
@@ -109,7 +111,12 @@ pub async fn insert(
     .await
 }
 
-pub async fn set_role(conn: &mut AnyConnection, id: i64, role: Role, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_role(
+    conn: &mut AnyConnection,
+    id: i64,
+    role: Role,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
         .bind(role.as_str())
         .bind(now)
@@ -134,7 +141,12 @@ pub async fn set_password_hash(
         .map(drop)
 }
 
-pub async fn set_active(conn: &mut AnyConnection, id: i64, active: bool, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_active(
+    conn: &mut AnyConnection,
+    id: i64,
+    active: bool,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3")
         .bind(i64::from(active))
         .bind(now)

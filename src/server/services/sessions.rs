@@ -7,7 +7,9 @@ use super::{audit, begin, commit};
 use crate::{
     error::AppError,
     server::{
-        auth::principal::{verify_credentials, Principal, SESSION_SIGNED_IN_AT_KEY, SESSION_USER_KEY},
+        auth::principal::{
+            verify_credentials, Principal, SESSION_SIGNED_IN_AT_KEY, SESSION_USER_KEY,
+        },
         db::now_ms,
         repo::audit::{Actor, Origin},
         state::AppState,
@@ -21,22 +23,39 @@ pub async fn sign_in(
     username: &str,
     password: &str,
 ) -> Result<Principal, AppError> {
-    let user = match verify_credentials(state, username, password, origin.client_addr.as_deref()).await {
-        Ok(user) => user,
-        Err(err) => {
-            if matches!(err, AppError::InvalidCredentials | AppError::RateLimited) {
-                let attempted: String = username.chars().take(64).collect();
-                let mut tx = begin(state).await?;
-                let details = json!({ "username": attempted, "reason": err.code() });
-                audit(state, &mut tx, None, origin, "auth.sign_in_failed", ("user", &attempted), details).await?;
-                commit(tx).await?;
+    let user =
+        match verify_credentials(state, username, password, origin.client_addr.as_deref()).await {
+            Ok(user) => user,
+            Err(err) => {
+                if matches!(err, AppError::InvalidCredentials | AppError::RateLimited) {
+                    let attempted: String = username
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(64)
+                        .collect();
+                    let mut tx = begin(state).await?;
+                    let details = json!({ "username": attempted, "reason": err.code() });
+                    audit(
+                        state,
+                        &mut tx,
+                        None,
+                        origin,
+                        "auth.sign_in_failed",
+                        ("user", &attempted),
+                        details,
+                    )
+                    .await?;
+                    commit(tx).await?;
+                }
+                return Err(err);
             }
-            return Err(err);
-        }
-    };
+        };
     // A new session id at sign-in defeats session fixation.
     session.cycle_id().await.map_err(session_error)?;
-    session.insert(SESSION_USER_KEY, user.id).await.map_err(session_error)?;
+    session
+        .insert(SESSION_USER_KEY, user.id)
+        .await
+        .map_err(session_error)?;
     session
         .insert(SESSION_SIGNED_IN_AT_KEY, now_ms())
         .await
@@ -47,7 +66,16 @@ pub async fn sign_in(
         token_id: None,
     };
     let mut tx = begin(state).await?;
-    audit(state, &mut tx, Some(&actor), origin, "auth.sign_in", ("user", &user.username), json!({})).await?;
+    audit(
+        state,
+        &mut tx,
+        Some(&actor),
+        origin,
+        "auth.sign_in",
+        ("user", &user.username),
+        json!({}),
+    )
+    .await?;
     commit(tx).await?;
     tracing::info!(user = %user.username, "signed in");
     Ok(Principal {
@@ -67,7 +95,16 @@ pub async fn sign_out(
     session.flush().await.map_err(session_error)?;
     if let Some(p) = principal {
         let mut tx = begin(state).await?;
-        audit(state, &mut tx, Some(&p.actor()), origin, "auth.sign_out", ("user", &p.username), json!({})).await?;
+        audit(
+            state,
+            &mut tx,
+            Some(&p.actor()),
+            origin,
+            "auth.sign_out",
+            ("user", &p.username),
+            json!({}),
+        )
+        .await?;
         commit(tx).await?;
     }
     Ok(())

@@ -24,10 +24,16 @@ pub fn parse_name(raw: &str) -> Result<String, AppError> {
         return Err(AppError::invalid("name", "is required"));
     }
     if name.chars().count() > TOKEN_NAME_MAX_LEN {
-        return Err(AppError::invalid("name", format!("must be at most {TOKEN_NAME_MAX_LEN} characters")));
+        return Err(AppError::invalid(
+            "name",
+            format!("must be at most {TOKEN_NAME_MAX_LEN} characters"),
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(AppError::invalid("name", "must not contain control characters"));
+        return Err(AppError::invalid(
+            "name",
+            "must not contain control characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -41,7 +47,12 @@ pub fn parse_expiry_days(raw: Option<&str>) -> Result<Option<i64>, AppError> {
             .ok()
             .filter(|d| (1..=TOKEN_MAX_DAYS).contains(d))
             .map(Some)
-            .ok_or_else(|| AppError::invalid("expires_in_days", format!("must be a whole number of days from 1 to {TOKEN_MAX_DAYS}"))),
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "expires_in_days",
+                    format!("must be a whole number of days from 1 to {TOKEN_MAX_DAYS}"),
+                )
+            }),
     }
 }
 
@@ -74,18 +85,34 @@ pub async fn create(
     .await
     .map_err(db_error)?;
     let details = json!({ "name": name, "expires_at": row.expires_at });
-    audit(state, &mut tx, Some(&by.actor()), origin, "token.create", ("token", &row.id.to_string()), details).await?;
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "token.create",
+        ("token", &row.id.to_string()),
+        details,
+    )
+    .await?;
     commit(tx).await?;
     Ok((row, generated.secret))
 }
 
 pub async fn list_own(state: &AppState, by: &Principal) -> Result<Vec<tokens::TokenRow>, AppError> {
     by.require(Permission::Read)?;
-    tokens::list_for_user(state.db.pool(), by.user_id).await.map_err(db_error)
+    tokens::list_for_user(state.db.pool(), by.user_id)
+        .await
+        .map_err(db_error)
 }
 
 /// Owners revoke their own tokens; admins revoke anyone's.
-pub async fn revoke(state: &AppState, by: &Principal, origin: &Origin, id: i64) -> Result<(), AppError> {
+pub async fn revoke(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    id: i64,
+) -> Result<(), AppError> {
     by.require(Permission::Read)?;
     let mut tx = begin(state).await?;
     let row = tokens::find(&mut tx, id)
@@ -96,9 +123,20 @@ pub async fn revoke(state: &AppState, by: &Principal, origin: &Origin, id: i64) 
     if row.revoked_at.is_some() {
         return Ok(());
     }
-    tokens::revoke(&mut tx, id, now_ms()).await.map_err(db_error)?;
+    tokens::revoke(&mut tx, id, now_ms())
+        .await
+        .map_err(db_error)?;
     let details = json!({ "name": row.name, "owner_user_id": row.user_id });
-    audit(state, &mut tx, Some(&by.actor()), origin, "token.revoke", ("token", &id.to_string()), details).await?;
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "token.revoke",
+        ("token", &id.to_string()),
+        details,
+    )
+    .await?;
     commit(tx).await
 }
 
@@ -116,7 +154,10 @@ mod tests {
         assert_eq!(parse_expiry_days(Some(" ")).unwrap(), None);
         assert_eq!(parse_expiry_days(Some("30")).unwrap(), Some(30));
         for bad in ["0", "-1", "3651", "1.5", "ten"] {
-            assert_eq!(parse_expiry_days(Some(bad)).unwrap_err().field(), Some("expires_in_days"));
+            assert_eq!(
+                parse_expiry_days(Some(bad)).unwrap_err().field(),
+                Some("expires_in_days")
+            );
         }
     }
 }

@@ -34,12 +34,23 @@ pub async fn create(
     let id = match users::insert(&mut tx, &username, &hash, role, now).await {
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(format!("user {username} already exists")))
+            return Err(AppError::Conflict(format!(
+                "user {username} already exists"
+            )))
         }
         Err(e) => return Err(db_error(e)),
     };
     let details = json!({ "role": role });
-    audit(state, &mut tx, Some(&by.actor()), origin, "user.create", ("user", username.as_str()), details).await?;
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "user.create",
+        ("user", username.as_str()),
+        details,
+    )
+    .await?;
     commit(tx).await?;
     Ok(users::User {
         id,
@@ -70,7 +81,16 @@ pub async fn bootstrap_admin(
         Err(e) => return Err(db_error(e)),
     }
     let details = json!({ "role": Role::Admin });
-    audit(state, &mut tx, None, &Origin::default(), "user.bootstrap", ("user", username.as_str()), details).await?;
+    audit(
+        state,
+        &mut tx,
+        None,
+        &Origin::default(),
+        "user.bootstrap",
+        ("user", username.as_str()),
+        details,
+    )
+    .await?;
     commit(tx).await?;
     Ok(true)
 }
@@ -91,9 +111,20 @@ pub async fn set_role(
     if user.role == Role::Admin && user.active {
         ensure_another_admin(&mut tx).await?;
     }
-    users::set_role(&mut tx, user.id, role, now_ms()).await.map_err(db_error)?;
+    users::set_role(&mut tx, user.id, role, now_ms())
+        .await
+        .map_err(db_error)?;
     let details = json!({ "before": user.role, "after": role });
-    audit(state, &mut tx, Some(&by.actor()), origin, "user.role_change", ("user", username.as_str()), details).await?;
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "user.role_change",
+        ("user", username.as_str()),
+        details,
+    )
+    .await?;
     commit(tx).await
 }
 
@@ -108,10 +139,23 @@ pub async fn reset_password(
     let hash = password::hash(new_password.expose().to_owned()).await?;
     let mut tx = begin(state).await?;
     let user = find_for_update(&mut tx, &username).await?;
-    users::set_password_hash(&mut tx, user.id, &hash, now_ms()).await.map_err(db_error)?;
+    users::set_password_hash(&mut tx, user.id, &hash, now_ms())
+        .await
+        .map_err(db_error)?;
     // A reset password ends the user's existing sessions.
-    users::delete_sessions(&mut tx, user.id).await.map_err(db_error)?;
-    audit(state, &mut tx, Some(&by.actor()), origin, "user.password_reset", ("user", username.as_str()), json!({})).await?;
+    users::delete_sessions(&mut tx, user.id)
+        .await
+        .map_err(db_error)?;
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "user.password_reset",
+        ("user", username.as_str()),
+        json!({}),
+    )
+    .await?;
     commit(tx).await
 }
 
@@ -131,12 +175,29 @@ pub async fn set_active(
     if !active && user.role == Role::Admin {
         ensure_another_admin(&mut tx).await?;
     }
-    users::set_active(&mut tx, user.id, active, now_ms()).await.map_err(db_error)?;
+    users::set_active(&mut tx, user.id, active, now_ms())
+        .await
+        .map_err(db_error)?;
     if !active {
-        users::delete_sessions(&mut tx, user.id).await.map_err(db_error)?;
+        users::delete_sessions(&mut tx, user.id)
+            .await
+            .map_err(db_error)?;
     }
-    let action = if active { "user.reactivate" } else { "user.deactivate" };
-    audit(state, &mut tx, Some(&by.actor()), origin, action, ("user", username.as_str()), json!({})).await?;
+    let action = if active {
+        "user.reactivate"
+    } else {
+        "user.deactivate"
+    };
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        action,
+        ("user", username.as_str()),
+        json!({}),
+    )
+    .await?;
     commit(tx).await
 }
 
@@ -156,12 +217,26 @@ pub async fn change_own_password(
         .map_err(db_error)?
         .ok_or(AppError::Unauthenticated)?;
     if !password::verify(current.to_owned(), Some(user.password_hash)).await? {
-        return Err(AppError::invalid("current_password", "is not your current password"));
+        return Err(AppError::invalid(
+            "current_password",
+            "is not your current password",
+        ));
     }
     let hash = password::hash(new_password.expose().to_owned()).await?;
     let mut tx = begin(state).await?;
-    users::set_password_hash(&mut tx, by.user_id, &hash, now_ms()).await.map_err(db_error)?;
-    audit(state, &mut tx, Some(&by.actor()), origin, "user.password_change", ("user", &by.username), json!({})).await?;
+    users::set_password_hash(&mut tx, by.user_id, &hash, now_ms())
+        .await
+        .map_err(db_error)?;
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "user.password_change",
+        ("user", &by.username),
+        json!({}),
+    )
+    .await?;
     commit(tx).await
 }
 
