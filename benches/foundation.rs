@@ -11,7 +11,10 @@
 //! Runs on SQLite, and on Postgres when `BENCH_POSTGRES_URL` (a database the
 //! bench may fill) is set.
 
-use std::{sync::Arc, time::{Duration, Instant}};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use leptos::prelude::LeptosOptions;
 use model_registry::server::{auth::password, config::Config, startup};
@@ -22,7 +25,9 @@ const PAGE_SECONDS: u64 = 5;
 
 #[tokio::main]
 async fn main() {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     println!("foundation benchmark on {cores} cores, {CONCURRENCY} concurrent clients");
     argon2_verifications(cores).await;
 
@@ -35,7 +40,9 @@ async fn main() {
 }
 
 async fn argon2_verifications(parallel: usize) {
-    let hash = password::hash("benchmark-password".into()).await.expect("hash");
+    let hash = password::hash("benchmark-password".into())
+        .await
+        .expect("hash");
     let n = 40;
     let start = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -44,7 +51,11 @@ async fn argon2_verifications(parallel: usize) {
         let hash = hash.clone();
         tasks.spawn(async move {
             for _ in (worker..n).step_by(parallel) {
-                assert!(password::verify("benchmark-password".into(), Some((*hash).clone())).await.unwrap());
+                assert!(
+                    password::verify("benchmark-password".into(), Some((*hash).clone()))
+                        .await
+                        .unwrap()
+                );
             }
         });
     }
@@ -54,13 +65,20 @@ async fn argon2_verifications(parallel: usize) {
 }
 
 async fn run_http(label: &str, config: Config) {
-    let options = LeptosOptions::builder().output_name("model-registry").build();
+    let options = LeptosOptions::builder()
+        .output_name("model-registry")
+        .build();
     let state = startup::prepare(config, options).await.expect("prepare");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(startup::serve(state, listener, async { let _ = rx.await; }));
-    let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let server = tokio::spawn(startup::serve(state, listener, async {
+        let _ = rx.await;
+    }));
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
 
     // Sign-ins: each is one argon2 verify plus a session write and an audit event.
     let n = 24;
@@ -84,7 +102,10 @@ async fn run_http(label: &str, config: Config) {
             .expect("session cookie")
             .to_owned();
     }
-    println!("[{label}] sequential sign-ins: {:.1}/s", n as f64 / start.elapsed().as_secs_f64());
+    println!(
+        "[{label}] sequential sign-ins: {:.1}/s",
+        n as f64 / start.elapsed().as_secs_f64()
+    );
 
     // Authenticated SSR page.
     let deadline = Instant::now() + Duration::from_secs(PAGE_SECONDS);
@@ -95,7 +116,12 @@ async fn run_http(label: &str, config: Config) {
             let mut latencies = Vec::new();
             while Instant::now() < deadline {
                 let t = Instant::now();
-                let res = client.get(format!("{base}/account")).header(header::COOKIE, &cookie).send().await.unwrap();
+                let res = client
+                    .get(format!("{base}/account"))
+                    .header(header::COOKIE, &cookie)
+                    .send()
+                    .await
+                    .unwrap();
                 assert!(res.status().is_success());
                 let body = res.bytes().await.unwrap();
                 assert!(body.len() > 1000);
@@ -109,7 +135,8 @@ async fn run_http(label: &str, config: Config) {
         all.extend(l);
     }
     all.sort();
-    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
+    let pct =
+        |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
     println!(
         "[{label}] GET /account (authenticated SSR), {CONCURRENCY} clients for {PAGE_SECONDS}s: {:.0} req/s, p50 {:.2} ms, p95 {:.2} ms",
         all.len() as f64 / PAGE_SECONDS as f64,

@@ -13,13 +13,10 @@ use crate::{
     actions::auth::current_user,
     components::{nav::NavBar, CurrentUser},
     pages::{
-        account::AccountPage,
-        admin_users::AdminUsersPage,
-        audit::AuditPage,
-        home::HomePage,
-        login::LoginPage,
-        not_found::NotFound,
-        placeholders::{ApprovalsPage, CatalogPage},
+        account::AccountPage, admin_users::AdminUsersPage, audit::AuditPage, catalog::CatalogPage,
+        compare::ComparePage, home::HomePage, login::LoginPage, model::ModelPage,
+        new_model::NewModelPage, not_found::NotFound, placeholders::ApprovalsPage,
+        version::VersionPage,
     },
 };
 
@@ -70,6 +67,10 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                 <Route path=path!("/models") view=CatalogPage ssr=SsrMode::Async/>
+                <Route path=path!("/models/new") view=NewModelPage ssr=SsrMode::Async/>
+                <Route path=path!("/models/:name") view=ModelPage ssr=SsrMode::Async/>
+                <Route path=path!("/models/:name/compare") view=ComparePage ssr=SsrMode::Async/>
+                <Route path=path!("/models/:name/versions/:version") view=VersionPage ssr=SsrMode::Async/>
                 <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>

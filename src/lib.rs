@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod app;
+pub mod charts;
 pub mod components;
 pub mod domain;
 pub mod dto;

@@ -6,6 +6,7 @@ pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 
 /// Only local paths are allowed as a post-sign-in destination (no open redirect).
 pub fn safe_next(next: Option<&str>) -> String {

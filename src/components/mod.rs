@@ -1,5 +1,7 @@
 //! Reusable view pieces.
 
+pub mod badges;
+pub mod chart;
 pub mod forms;
 pub mod guard;
 pub mod nav;
@@ -23,4 +25,22 @@ pub fn set_status(code: u16) {
     }
     #[cfg(not(feature = "ssr"))]
     let _ = code;
+}
+
+/// Text for a `<textarea>`'s children. Leptos renders textarea children
+/// without HTML escaping on the server (tachys marks `<textarea>` as a
+/// raw-text element), so user text containing `</textarea>` could break out
+/// of it. On the server we escape; in the browser text nodes are created
+/// through the DOM and need no escaping.
+pub fn textarea_text(text: &str) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        text.to_owned()
+    }
 }

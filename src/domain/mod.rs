@@ -1,13 +1,22 @@
 //! The pure domain: types and rules with no I/O. Everything here is parsed from
 //! untrusted input at the edge and unit-tested exhaustively.
 
+pub mod catalog;
+mod model_name;
 mod password;
 mod role;
+mod search;
+mod stage;
 mod username;
+mod version;
 
+pub use model_name::{ModelName, MODEL_NAME_MAX_LEN};
 pub use password::{Password, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
 pub use role::{Permission, Role};
+pub use search::{CatalogQuery, Sort};
+pub use stage::Stage;
 pub use username::{Username, USERNAME_MAX_LEN};
+pub use version::{next_version, Bump, SemVer};
 
 /// A validation failure that names the offending field, so the edge can
 /// answer with a 4xx that tells the user what to fix.

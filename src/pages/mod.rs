@@ -3,7 +3,12 @@
 pub mod account;
 pub mod admin_users;
 pub mod audit;
+pub mod catalog;
+pub mod compare;
 pub mod home;
 pub mod login;
+pub mod model;
+pub mod new_model;
 pub mod not_found;
 pub mod placeholders;
+pub mod version;

@@ -6,19 +6,6 @@ use leptos_meta::Title;
 use crate::{components::guard::RequirePermission, domain::Permission};
 
 #[component]
-pub fn CatalogPage() -> impl IntoView {
-    view! {
-        <Title text="Catalog · Model Registry"/>
-        <RequirePermission permission=Permission::Read>
-            <section class="panel">
-                <h1>"Catalog"</h1>
-                <p class="empty">"No models are registered yet. The catalog (models, semver versions, lineage, search) is the next capability being built."</p>
-            </section>
-        </RequirePermission>
-    }
-}
-
-#[component]
 pub fn ApprovalsPage() -> impl IntoView {
     view! {
         <Title text="Approvals · Model Registry"/>

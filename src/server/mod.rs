@@ -6,6 +6,7 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod http;
+pub mod markdown;
 pub mod repo;
 pub mod services;
 pub mod session_store;

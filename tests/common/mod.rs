@@ -290,3 +290,25 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+impl TestServer {
+    /// An API token for `username` (signs in through the UI's server functions).
+    pub async fn token_for(&self, username: &str, password: &str) -> String {
+        let cookie = self.sign_in(username, password).await.expect("sign in");
+        let res = self
+            .server_fn("create_token", Some(&cookie), &[("name", "tests")])
+            .await;
+        assert!(res.status().is_success(), "{}", res.status());
+        let body: Value = res.json().await.unwrap();
+        body["secret"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token_for("admin", ADMIN_PASSWORD).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.send_json(reqwest::Method::POST, path, Auth::Bearer(token), body)
+            .await
+    }
+}

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens/{id}", delete(revoke_token))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{username}", patch(update_user))
+        .merge(super::catalog_api::routes())
         .fallback(not_found)
 }
 

@@ -2,8 +2,12 @@
 //! choose between the pool (reads) and a transaction (writes + audit).
 
 pub mod audit;
+pub mod models;
+pub mod search;
+pub mod sql;
 pub mod tokens;
 pub mod users;
+pub mod versions;
 
 /// True when a database error is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

@@ -2,6 +2,7 @@
 //! commits its change together with its audit event in one transaction.
 
 pub mod audit_log;
+pub mod catalog;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

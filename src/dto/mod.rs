@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+mod catalog;
+
+pub use catalog::*;
+
 use crate::domain::{Permission, Role};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

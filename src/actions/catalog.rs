@@ -1,0 +1,197 @@
+use leptos::prelude::*;
+
+use crate::{
+    dto::{CompareView, ModelDetail, SearchPage, VersionDetail},
+    error::AppError,
+};
+
+/// The catalog search; `query` is the page's URL query string.
+#[server(prefix = "/fn", endpoint = "catalog/search")]
+pub async fn search_models(query: String) -> Result<SearchPage, AppError> {
+    use crate::{
+        domain::CatalogQuery,
+        server::{context, services::catalog},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_str(query.trim_start_matches('?'))
+                    .map_err(|_| AppError::invalid("query", "is not a valid query string"))?;
+            let query =
+                CatalogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+            catalog::search(&context::state()?, &principal, query).await
+        }
+        .await,
+    )
+}
+
+/// A model page's data. An old name of a renamed model redirects.
+#[server(prefix = "/fn", endpoint = "catalog/model")]
+pub async fn get_model(name: String, metric: Option<String>) -> Result<ModelDetail, AppError> {
+    use crate::server::{context, services::catalog};
+    let lookup = async {
+        let principal = context::require_principal().await?;
+        let state = context::state()?;
+        Ok::<_, AppError>((
+            catalog::lookup(&state, &principal, &name).await?,
+            principal,
+            state,
+        ))
+    };
+    match context::respond(lookup.await)? {
+        (catalog::Lookup::Found(model), principal, state) => context::respond(
+            catalog::model_detail(&state, &principal, model, metric.as_deref()).await,
+        ),
+        (catalog::Lookup::Moved(new_name), _, _) => {
+            // A redirect, not an error status: old links keep working.
+            leptos_axum::redirect(&format!("/models/{new_name}"));
+            Err(AppError::NotFound(format!(
+                "model {name} (renamed to {new_name})"
+            )))
+        }
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "catalog/version")]
+pub async fn get_version(name: String, version: String) -> Result<VersionDetail, AppError> {
+    use crate::{
+        domain::SemVer,
+        server::{context, services::catalog},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let state = context::state()?;
+            let version = SemVer::parse(&version)?;
+            let (model, row) = catalog::find_version(&state, &principal, &name, &version).await?;
+            if model.name != name {
+                leptos_axum::redirect(&format!("/models/{}/versions/{}", model.name, row.version));
+            }
+            catalog::version_detail(&state, &principal, &model, row).await
+        }
+        .await,
+    )
+}
+
+/// 2–5 versions of one model side by side; `versions` is comma-separated.
+#[server(prefix = "/fn", endpoint = "catalog/compare")]
+pub async fn compare_versions(name: String, versions: String) -> Result<CompareView, AppError> {
+    use crate::{
+        domain::SemVer,
+        server::{context, services::catalog},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let state = context::state()?;
+            let wanted: Vec<&str> = versions
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .collect();
+            if !(2..=5).contains(&wanted.len()) {
+                return Err(AppError::invalid("v", "choose 2 to 5 versions to compare"));
+            }
+            let mut details = Vec::new();
+            for v in wanted {
+                let version = SemVer::parse(v).map_err(|e| AppError::invalid("v", e.message))?;
+                let (model, row) =
+                    catalog::find_version(&state, &principal, &name, &version).await?;
+                details.push(catalog::version_detail(&state, &principal, &model, row).await?);
+            }
+            Ok(CompareView {
+                model: name,
+                versions: details,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "catalog/create_model")]
+pub async fn create_model(name: String, team: String, description: String) -> Result<(), AppError> {
+    use crate::{
+        domain::{catalog as limits, ModelName, Permission},
+        server::{context, services::catalog},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            principal.require(Permission::Contribute)?;
+            let input = catalog::NewModelInput {
+                name: ModelName::parse(&name)?,
+                description: limits::text(
+                    "description",
+                    &description,
+                    limits::DESCRIPTION_MAX_BYTES,
+                )?,
+                team: limits::team(&team)?,
+                tags: Default::default(),
+            };
+            let model =
+                catalog::create_model(&context::state()?, &principal, &context::origin()?, input)
+                    .await?;
+            leptos_axum::redirect(&format!("/models/{}", model.name));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Edits a model from its page. `tags` is one `key=value` per line.
+#[server(prefix = "/fn", endpoint = "catalog/update_model")]
+pub async fn update_model(
+    name: String,
+    new_name: String,
+    team: String,
+    description: String,
+    tags: String,
+) -> Result<(), AppError> {
+    use crate::{
+        domain::{catalog as limits, ModelName, Permission},
+        server::{context, services::catalog},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            principal.require(Permission::Contribute)?;
+            let name = ModelName::parse(&name)?;
+            let new_name = ModelName::parse(&new_name)?;
+            let mut tag_map = std::collections::BTreeMap::new();
+            for line in tags.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                let (k, v) = line.split_once('=').ok_or_else(|| {
+                    AppError::invalid("tags", format!("{line:?} is not key=value"))
+                })?;
+                tag_map.insert(k.trim().to_owned(), v.trim().to_owned());
+            }
+            let patch = catalog::ModelPatch {
+                new_name: Some(new_name),
+                description: Some(limits::text(
+                    "description",
+                    &description,
+                    limits::DESCRIPTION_MAX_BYTES,
+                )?),
+                team: Some(limits::team(&team)?),
+                tags: Some(limits::string_map(
+                    "tags",
+                    &tag_map,
+                    limits::MAX_TAGS,
+                    limits::TAG_VALUE_MAX_LEN,
+                )?),
+                headline_metric: None,
+            };
+            let model = catalog::update_model(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                &name,
+                patch,
+            )
+            .await?;
+            leptos_axum::redirect(&format!("/models/{}", model.name));
+            Ok(())
+        }
+        .await,
+    )
+}

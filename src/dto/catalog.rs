@@ -1,0 +1,140 @@
+//! Catalog views sent to pages (and the JSON API).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{CatalogQuery, Stage};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelSummary {
+    pub name: String,
+    /// The first paragraph of the description as plain text, shortened.
+    pub summary: String,
+    pub team: String,
+    pub tags: BTreeMap<String, String>,
+    pub stages: Vec<Stage>,
+    pub latest_version: Option<String>,
+    pub version_count: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchPage {
+    pub query: CatalogQuery,
+    pub models: Vec<ModelSummary>,
+    pub has_next: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionSummary {
+    pub version: String,
+    pub seq: i64,
+    pub stage: Stage,
+    pub status: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub headline: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelDetail {
+    pub name: String,
+    pub description: String,
+    /// Sanitized HTML rendered from `description` on the server.
+    pub description_html: String,
+    pub team: String,
+    pub tags: BTreeMap<String, String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub headline_metric: Option<String>,
+    pub metric_keys: Vec<String>,
+    pub versions: Vec<VersionSummary>,
+    pub can_edit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionRef {
+    pub model: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LineageView {
+    pub source_repo: Option<String>,
+    pub commit_sha: Option<String>,
+    pub training_script: Option<String>,
+    pub dataset_name: Option<String>,
+    pub dataset_version: Option<String>,
+    pub dataset_uri: Option<String>,
+    pub dataset_hash: Option<String>,
+    pub parent: Option<VersionRef>,
+    pub framework: Option<String>,
+    pub framework_version: Option<String>,
+    pub dependencies: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    pub step: i64,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionDetail {
+    pub model: String,
+    pub version: String,
+    pub seq: i64,
+    pub stage: Stage,
+    pub status: String,
+    pub description: String,
+    pub description_html: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub lineage: LineageView,
+    pub children: Vec<VersionRef>,
+    pub params: BTreeMap<String, String>,
+    pub metrics: BTreeMap<String, f64>,
+    pub series: BTreeMap<String, Vec<SeriesPoint>>,
+    pub tags: BTreeMap<String, String>,
+    pub can_edit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompareView {
+    pub model: String,
+    pub versions: Vec<VersionDetail>,
+}
+
+/// Formats a metric value compactly and identically on server and client.
+pub fn format_metric(value: f64) -> String {
+    if value == 0.0 {
+        return "0".into();
+    }
+    let magnitude = value.abs();
+    if (1e-3..1e6).contains(&magnitude) {
+        let s = format!("{value:.4}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.to_owned()
+    } else {
+        format!("{value:.3e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_metric;
+
+    #[test]
+    fn metrics_format_compactly() {
+        assert_eq!(format_metric(0.0), "0");
+        assert_eq!(format_metric(0.93120), "0.9312");
+        assert_eq!(format_metric(12.5), "12.5");
+        assert_eq!(format_metric(3.0), "3");
+        assert_eq!(format_metric(-0.25), "-0.25");
+        assert_eq!(format_metric(1.5e-5), "1.500e-5");
+        assert_eq!(format_metric(2.5e7), "2.500e7");
+    }
+}

@@ -1,0 +1,204 @@
+//! `/models/{name}`: a model, its versions and a metric across versions.
+
+use leptos::{either::Either, prelude::*};
+use leptos_meta::Title;
+use leptos_router::{
+    components::{Form, A},
+    hooks::{use_params_map, use_query_map},
+};
+
+use crate::{
+    actions::catalog::{get_model, UpdateModel},
+    charts::{bar_chart, Bar, ChartSpec},
+    components::{
+        badges::{StageBadge, Tags},
+        chart::BarChartView,
+        forms::FormError,
+        guard::RequirePermission,
+        textarea_text,
+    },
+    domain::Permission,
+    dto::{format_metric, format_time, ModelDetail},
+};
+
+#[component]
+pub fn ModelPage() -> impl IntoView {
+    view! {
+        <RequirePermission permission=Permission::Read>
+            <ModelView/>
+        </RequirePermission>
+    }
+}
+
+#[component]
+fn ModelView() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let update = ServerAction::<UpdateModel>::new();
+    let model = Resource::new(
+        move || {
+            (
+                params.with(|p| p.get("name").unwrap_or_default()),
+                query.with(|q| q.get("metric")),
+                update.version().get(),
+            )
+        },
+        |(name, metric, _)| get_model(name, metric),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match model.await {
+                    Ok(m) => Either::Left(view! { <ModelBody m update/> }),
+                    Err(e) => Either::Right(view! {
+                        <section class="panel"><h1>"Model"</h1><p class="alert alert-error" role="alert">{e.to_string()}</p></section>
+                    }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ModelBody(m: ModelDetail, update: ServerAction<UpdateModel>) -> impl IntoView {
+    let name = m.name.clone();
+    let metric = m.headline_metric.clone();
+    let bars: Vec<Bar> = m
+        .versions
+        .iter()
+        .rev()
+        .filter_map(|v| {
+            v.headline.map(|value| Bar {
+                label: v.version.clone(),
+                value,
+            })
+        })
+        .collect();
+    let chart = metric.clone().filter(|_| !bars.is_empty()).map(|metric| {
+        let spec = ChartSpec {
+            width: 720.0,
+            height: 280.0,
+            x_label: "version".into(),
+            y_label: metric.clone(),
+        };
+        let chart = bar_chart(&spec, &bars);
+        let title = format!("{metric} across versions");
+        let keys = m.metric_keys.clone();
+        view! {
+            <section class="panel">
+                <MetricPicker keys selected=metric/>
+                <BarChartView chart title/>
+            </section>
+        }
+    });
+    let metric_header = metric.unwrap_or_else(|| "metric".into());
+    let rows = m
+        .versions
+        .iter()
+        .map(|v| {
+            let href = format!("/models/{name}/versions/{}", v.version);
+            let (value, label, aria) = (v.version.clone(), v.version.clone(), format!("compare {}", v.version));
+            let stage = v.stage;
+            view! {
+                <tr>
+                    <td><input type="checkbox" name="v" value=value aria-label=aria/></td>
+                    <td><A href=href>{label}</A></td>
+                    <td>{v.seq}</td>
+                    <td><StageBadge stage/></td>
+                    <td>{v.status.clone()}</td>
+                    <td class="nowrap">{format_time(v.created_at)}</td>
+                    <td>{v.created_by.clone()}</td>
+                    <td class="num">{v.headline.map(format_metric).unwrap_or_else(|| "—".into())}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let versions = if m.versions.is_empty() {
+        Either::Left(
+            view! { <p class="empty">"No versions yet. Register one with POST /api/v1/models/"{name.clone()}"/versions."</p> },
+        )
+    } else {
+        let compare_action = format!("/models/{name}/compare");
+        Either::Right(view! {
+            <Form method="GET" action=compare_action>
+                <table class="table versions-table">
+                    <thead><tr>
+                        <th><span class="sr-only">"Compare"</span></th><th>"Version"</th><th>"#"</th><th>"Stage"</th><th>"Status"</th>
+                        <th>"Registered"</th><th>"By"</th><th>{metric_header}</th>
+                    </tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                <button type="submit" class="btn">"Compare selected (2–5)"</button>
+            </Form>
+        })
+    };
+    let edit = m
+        .can_edit
+        .then(|| view! { <EditModel m=m.clone() update/> });
+    let team = (!m.team.is_empty())
+        .then(|| view! { <span class="team">"team "<strong>{m.team.clone()}</strong></span> });
+    let (title, crumb, heading) = (
+        format!("{name} · Model Registry"),
+        name.clone(),
+        name.clone(),
+    );
+    view! {
+        <Title text=title/>
+        <nav class="crumbs"><A href="/models">"Catalog"</A>" / "<span>{crumb}</span></nav>
+        <div class="page-head">
+            <h1 class="model-title">{heading}</h1>
+            {team}
+        </div>
+        <p class="muted">"Registered by "{m.created_by.clone()}" on "{format_time(m.created_at)}" · updated "{format_time(m.updated_at)}</p>
+        <Tags tags=m.tags.clone()/>
+        <section class="panel description" inner_html=m.description_html.clone()></section>
+        {edit}
+        <section class="panel">
+            <h2>"Versions"</h2>
+            {versions}
+        </section>
+        {chart}
+    }
+}
+
+#[component]
+fn MetricPicker(keys: Vec<String>, selected: String) -> impl IntoView {
+    view! {
+        <Form method="GET" action="" attr:class="row-form">
+            <label>"Metric"
+                <select name="metric">
+                    {keys.into_iter().map(|k| {
+                        let is = k == selected;
+                        let value = k.clone();
+                        view! { <option value=value selected=is>{k}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="btn">"Show"</button>
+        </Form>
+    }
+}
+
+#[component]
+fn EditModel(m: ModelDetail, update: ServerAction<UpdateModel>) -> impl IntoView {
+    let tags_text = m
+        .tags
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    view! {
+        <details class="panel">
+            <summary>"Edit model"</summary>
+            <FormError result=update.value().into()/>
+            <ActionForm action=update attr:class="stack">
+                <input type="hidden" name="name" value=m.name.clone()/>
+                <label>"Name (renaming keeps old links working)" <input type="text" name="new_name" required maxlength="128" value=m.name.clone()/></label>
+                <label>"Team" <input type="text" name="team" maxlength="64" value=m.team.clone()/></label>
+                <label>"Description (Markdown)" <textarea name="description" rows="8">{textarea_text(&m.description)}</textarea></label>
+                <label>"Tags (one key=value per line)" <textarea name="tags" rows="4">{textarea_text(&tags_text)}</textarea></label>
+                <button type="submit" class="btn btn-primary">"Save"</button>
+            </ActionForm>
+        </details>
+    }
+}

@@ -1,0 +1,479 @@
+//! REST API for the catalog: models, versions, metrics, search.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    extract::{DefaultBodyLimit, Path, RawQuery, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use serde::Deserialize;
+use serde_json::Value as Json_;
+
+use super::extract::{ApiJson, Caller, RequestOrigin};
+use crate::{
+    domain::{catalog as limits, Bump, CatalogQuery, ModelName, SemVer},
+    error::AppError,
+    server::{
+        repo::versions::{Lineage, MetricPoint},
+        services::catalog::{
+            self, LineageInput, Lookup, ModelPatch, NewModelInput, NewVersionInput, VersionSpec,
+            VersionStatus,
+        },
+        state::AppState,
+    },
+};
+
+/// Version registration carries params, metrics and series in one request.
+const REGISTRATION_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/models", get(search_models).post(create_model))
+        .route("/models/{name}", get(get_model).patch(patch_model))
+        .route(
+            "/models/{name}/versions",
+            get(list_versions)
+                .post(register_version)
+                .layer(DefaultBodyLimit::max(REGISTRATION_BODY_LIMIT)),
+        )
+        .route(
+            "/models/{name}/versions/{version}",
+            get(get_version).patch(patch_version).delete(delete_version),
+        )
+        .route(
+            "/models/{name}/versions/{version}/metrics",
+            post(append_metrics).layer(DefaultBodyLimit::max(REGISTRATION_BODY_LIMIT)),
+        )
+}
+
+// ------------------------------------------------------------ parsing helpers
+
+fn model_name(raw: &str) -> Result<ModelName, AppError> {
+    Ok(ModelName::parse(raw)?)
+}
+
+fn semver(field: &'static str, raw: &str) -> Result<SemVer, AppError> {
+    SemVer::parse(raw).map_err(|e| AppError::invalid(field, e.message))
+}
+
+fn description(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    raw.map(|d| limits::text("description", d, limits::DESCRIPTION_MAX_BYTES))
+        .transpose()
+        .map_err(Into::into)
+}
+
+fn tags(
+    raw: Option<&BTreeMap<String, String>>,
+) -> Result<Option<BTreeMap<String, String>>, AppError> {
+    raw.map(|t| limits::string_map("tags", t, limits::MAX_TAGS, limits::TAG_VALUE_MAX_LEN))
+        .transpose()
+        .map_err(Into::into)
+}
+
+/// A redirect to the model's new name, for GETs by an old name.
+fn moved(new_path: String) -> Response {
+    (
+        StatusCode::PERMANENT_REDIRECT,
+        [(header::LOCATION, new_path)],
+    )
+        .into_response()
+}
+
+// ------------------------------------------------------------ models
+
+async fn search_models(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<impl IntoResponse, AppError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|_| AppError::invalid("query", "is not a valid query string"))?;
+    let query = CatalogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    Ok(Json(catalog::search(&state, &p, query).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateModelBody {
+    name: String,
+    description: Option<String>,
+    team: Option<String>,
+    tags: Option<BTreeMap<String, String>>,
+}
+
+async fn create_model(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    ApiJson(body): ApiJson<CreateModelBody>,
+) -> Result<impl IntoResponse, AppError> {
+    p.require(crate::domain::Permission::Contribute)?;
+    let input = NewModelInput {
+        name: model_name(&body.name)?,
+        description: description(body.description.as_deref())?.unwrap_or_default(),
+        team: limits::team(body.team.as_deref().unwrap_or(""))?,
+        tags: tags(body.tags.as_ref())?.unwrap_or_default(),
+    };
+    let model = catalog::create_model(&state, &p, &origin, input).await?;
+    let detail = catalog::model_detail(&state, &p, model, None).await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+async fn get_model(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    match catalog::lookup(&state, &p, &name).await? {
+        Lookup::Found(model) => {
+            Ok(Json(catalog::model_detail(&state, &p, model, None).await?).into_response())
+        }
+        Lookup::Moved(new_name) => Ok(moved(format!("/api/v1/models/{new_name}"))),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchModelBody {
+    name: Option<String>,
+    description: Option<String>,
+    team: Option<String>,
+    tags: Option<BTreeMap<String, String>>,
+    /// A metric key, or "" to fall back to the first metric.
+    headline_metric: Option<String>,
+}
+
+async fn patch_model(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<PatchModelBody>,
+) -> Result<impl IntoResponse, AppError> {
+    p.require(crate::domain::Permission::Contribute)?;
+    let name = model_name(&name)?;
+    let patch = ModelPatch {
+        new_name: body.name.as_deref().map(model_name).transpose()?,
+        description: description(body.description.as_deref())?,
+        team: body.team.as_deref().map(limits::team).transpose()?,
+        tags: tags(body.tags.as_ref())?,
+        headline_metric: body
+            .headline_metric
+            .as_deref()
+            .map(|k| {
+                if k.trim().is_empty() {
+                    Ok(None)
+                } else {
+                    limits::key("headline_metric", k).map(Some)
+                }
+            })
+            .transpose()?,
+    };
+    let model = catalog::update_model(&state, &p, &origin, &name, patch).await?;
+    Ok(Json(catalog::model_detail(&state, &p, model, None).await?))
+}
+
+// ------------------------------------------------------------ versions
+
+async fn list_versions(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(name): Path<String>,
+) -> Result<Response, AppError> {
+    match catalog::lookup(&state, &p, &name).await? {
+        Lookup::Found(model) => Ok(Json(
+            catalog::model_detail(&state, &p, model, None)
+                .await?
+                .versions,
+        )
+        .into_response()),
+        Lookup::Moved(new_name) => Ok(moved(format!("/api/v1/models/{new_name}/versions"))),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DatasetBody {
+    name: Option<String>,
+    version: Option<String>,
+    uri: Option<String>,
+    hash: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParentBody {
+    model: String,
+    version: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct LineageBody {
+    source_repo: Option<String>,
+    commit_sha: Option<String>,
+    training_script: Option<String>,
+    dataset: Option<DatasetBody>,
+    parent: Option<ParentBody>,
+    framework: Option<String>,
+    framework_version: Option<String>,
+    dependencies: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PointBody {
+    step: i64,
+    value: f64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterVersionBody {
+    /// An exact semver, or omit it and give `bump`.
+    version: Option<String>,
+    /// `patch` (default), `minor` or `major` above the highest existing version.
+    bump: Option<String>,
+    description: Option<String>,
+    status: Option<String>,
+    lineage: Option<LineageBody>,
+    params: Option<BTreeMap<String, Json_>>,
+    metrics: Option<BTreeMap<String, f64>>,
+    metric_series: Option<BTreeMap<String, Vec<PointBody>>>,
+    tags: Option<BTreeMap<String, String>>,
+}
+
+fn lineage(body: LineageBody) -> Result<LineageInput, AppError> {
+    use limits::{optional_line as opt, LINEAGE_FIELD_MAX_LEN as MAX};
+    let dataset = body.dataset.unwrap_or_default();
+    let dependencies = body
+        .dependencies
+        .map(|d| limits::text("lineage.dependencies", &d, limits::DEPENDENCIES_MAX_BYTES))
+        .transpose()?;
+    let parent = body
+        .parent
+        .map(|p| {
+            Ok::<_, AppError>((
+                model_name(&p.model)
+                    .map_err(|e| AppError::invalid("lineage.parent", e.to_string()))?,
+                semver("lineage.parent", &p.version)?,
+            ))
+        })
+        .transpose()?;
+    Ok(LineageInput {
+        lineage: Lineage {
+            source_repo: opt("lineage.source_repo", body.source_repo.as_deref(), MAX)?,
+            commit_sha: body
+                .commit_sha
+                .as_deref()
+                .map(limits::commit_sha)
+                .transpose()?,
+            training_script: opt(
+                "lineage.training_script",
+                body.training_script.as_deref(),
+                MAX,
+            )?,
+            dataset_name: opt("lineage.dataset.name", dataset.name.as_deref(), MAX)?,
+            dataset_version: opt("lineage.dataset.version", dataset.version.as_deref(), MAX)?,
+            dataset_uri: opt("lineage.dataset.uri", dataset.uri.as_deref(), MAX)?,
+            dataset_hash: opt("lineage.dataset.hash", dataset.hash.as_deref(), 256)?,
+            parent_version_id: None,
+            framework: opt("lineage.framework", body.framework.as_deref(), 64)?
+                .map(|f| f.to_ascii_lowercase()),
+            framework_version: opt(
+                "lineage.framework_version",
+                body.framework_version.as_deref(),
+                64,
+            )?,
+            dependencies,
+        },
+        parent,
+    })
+}
+
+fn params(raw: Option<BTreeMap<String, Json_>>) -> Result<BTreeMap<String, String>, AppError> {
+    let mut text = BTreeMap::new();
+    for (k, v) in raw.unwrap_or_default() {
+        let value = match v {
+            Json_::String(s) => s,
+            Json_::Number(n) => n.to_string(),
+            Json_::Bool(b) => b.to_string(),
+            _ => {
+                return Err(AppError::invalid(
+                    "params",
+                    format!("value of {k:?} must be a string, number or boolean"),
+                ))
+            }
+        };
+        text.insert(k, value);
+    }
+    Ok(limits::string_map(
+        "params",
+        &text,
+        limits::MAX_PARAMS,
+        limits::PARAM_VALUE_MAX_LEN,
+    )?)
+}
+
+fn series(raw: Option<BTreeMap<String, Vec<PointBody>>>) -> Result<Vec<MetricPoint>, AppError> {
+    let raw = raw.unwrap_or_default();
+    let total: usize = raw.values().map(Vec::len).sum();
+    if total > limits::MAX_METRIC_POINTS {
+        return Err(AppError::invalid(
+            "metric_series",
+            format!(
+                "at most {} points per request; send larger series in batches",
+                limits::MAX_METRIC_POINTS
+            ),
+        ));
+    }
+    let mut points = Vec::with_capacity(total);
+    for (k, list) in raw {
+        let key = limits::key("metric_series", &k)?;
+        for p in list {
+            points.push(MetricPoint {
+                key: key.clone(),
+                step: p.step,
+                value: p.value,
+            });
+        }
+    }
+    Ok(points)
+}
+
+async fn register_version(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<RegisterVersionBody>,
+) -> Result<impl IntoResponse, AppError> {
+    p.require(crate::domain::Permission::Contribute)?;
+    let name = model_name(&name)?;
+    let spec = match (body.version.as_deref(), body.bump.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "bump",
+                "give either version or bump, not both",
+            ))
+        }
+        (Some(v), None) => VersionSpec::Exact(semver("version", v)?),
+        (None, Some(b)) => VersionSpec::Next(b.parse::<Bump>()?),
+        (None, None) => VersionSpec::Next(Bump::Patch),
+    };
+    let metrics = body.metrics.unwrap_or_default();
+    if metrics.len() > limits::MAX_METRICS {
+        return Err(AppError::invalid(
+            "metrics",
+            format!("at most {} metrics", limits::MAX_METRICS),
+        ));
+    }
+    let mut checked = BTreeMap::new();
+    for (k, v) in metrics {
+        let k = limits::key("metrics", &k)?;
+        checked.insert(k.clone(), limits::metric_value("metrics", &k, v)?);
+    }
+    let input = NewVersionInput {
+        spec,
+        description: description(body.description.as_deref())?.unwrap_or_default(),
+        lineage: lineage(body.lineage.unwrap_or_default())?,
+        params: params(body.params)?,
+        metrics: checked,
+        points: series(body.metric_series)?,
+        tags: tags(body.tags.as_ref())?.unwrap_or_default(),
+        status: body
+            .status
+            .as_deref()
+            .map(VersionStatus::parse)
+            .transpose()?
+            .unwrap_or(VersionStatus::Ready),
+    };
+    let (model, row) = catalog::register_version(&state, &p, &origin, &name, input).await?;
+    let detail = catalog::version_detail(&state, &p, &model, row).await?;
+    Ok((StatusCode::CREATED, Json(detail)))
+}
+
+async fn get_version(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<impl IntoResponse, AppError> {
+    let version = semver("version", &version)?;
+    let (model, row) = catalog::find_version(&state, &p, &name, &version).await?;
+    Ok(Json(
+        catalog::version_detail(&state, &p, &model, row).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchVersionBody {
+    description: Option<String>,
+    tags: Option<BTreeMap<String, String>>,
+}
+
+async fn patch_version(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((name, version)): Path<(String, String)>,
+    ApiJson(body): ApiJson<PatchVersionBody>,
+) -> Result<impl IntoResponse, AppError> {
+    p.require(crate::domain::Permission::Contribute)?;
+    let name = model_name(&name)?;
+    let version = semver("version", &version)?;
+    catalog::update_version(
+        &state,
+        &p,
+        &origin,
+        &name,
+        &version,
+        description(body.description.as_deref())?,
+        tags(body.tags.as_ref())?,
+    )
+    .await?;
+    let (model, row) = catalog::find_version(&state, &p, name.as_str(), &version).await?;
+    Ok(Json(
+        catalog::version_detail(&state, &p, &model, row).await?,
+    ))
+}
+
+async fn delete_version(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    p.require(crate::domain::Permission::Administer)?;
+    let name = model_name(&name)?;
+    let version = semver("version", &version)?;
+    catalog::delete_version(&state, &p, &origin, &name, &version).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppendMetricsBody {
+    metric_series: BTreeMap<String, Vec<PointBody>>,
+}
+
+async fn append_metrics(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((name, version)): Path<(String, String)>,
+    ApiJson(body): ApiJson<AppendMetricsBody>,
+) -> Result<impl IntoResponse, AppError> {
+    p.require(crate::domain::Permission::Contribute)?;
+    let name = model_name(&name)?;
+    let version = semver("version", &version)?;
+    let points = series(Some(body.metric_series))?;
+    let appended = catalog::append_points(&state, &p, &origin, &name, &version, points).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "appended": appended })),
+    ))
+}

@@ -1,0 +1,260 @@
+//! Registered models: rows, tags, renames and the search index.
+
+use std::collections::BTreeMap;
+
+use sqlx::{AnyConnection, AnyPool, FromRow};
+
+use crate::server::db::Backend;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct ModelRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub team: String,
+    pub headline_metric: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str =
+    "id, name, description, team, headline_metric, created_by, created_at, updated_at";
+
+pub struct NewModel<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub team: &'a str,
+    pub created_by: &'a str,
+    pub now: i64,
+}
+
+pub async fn insert(conn: &mut AnyConnection, m: NewModel<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO models (name, description, team, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(m.name)
+    .bind(m.description)
+    .bind(m.team)
+    .bind(m.created_by)
+    .bind(m.now)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn find_by_name(pool: &AnyPool, name: &str) -> Result<Option<ModelRow>, sqlx::Error> {
+    sqlx::query_as::<_, ModelRow>(&format!(
+        "SELECT {COLUMNS} FROM models WHERE name = $1 AND deleted_at IS NULL"
+    ))
+    .bind(name)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A live model by name, read inside a transaction.
+pub async fn find_by_name_in(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<Option<ModelRow>, sqlx::Error> {
+    sqlx::query_as::<_, ModelRow>(&format!(
+        "SELECT {COLUMNS} FROM models WHERE name = $1 AND deleted_at IS NULL"
+    ))
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The same inside a write transaction; on Postgres the row is locked, so
+/// concurrent writers to one model queue up.
+pub async fn lock_by_name(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    name: &str,
+) -> Result<Option<ModelRow>, sqlx::Error> {
+    let lock = if backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    sqlx::query_as::<_, ModelRow>(&format!(
+        "SELECT {COLUMNS} FROM models WHERE name = $1 AND deleted_at IS NULL{lock}"
+    ))
+    .bind(name)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn find_by_id(pool: &AnyPool, id: i64) -> Result<Option<ModelRow>, sqlx::Error> {
+    sqlx::query_as::<_, ModelRow>(&format!("SELECT {COLUMNS} FROM models WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// The current name of a model that was once called `old_name`.
+pub async fn renamed_to(pool: &AnyPool, old_name: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT m.name FROM model_renames r JOIN models m ON m.id = r.model_id \
+         WHERE r.old_name = $1 AND m.deleted_at IS NULL",
+    )
+    .bind(old_name)
+    .fetch_optional(pool)
+    .await
+}
+
+pub struct ModelChanges<'a> {
+    pub description: &'a str,
+    pub team: &'a str,
+    pub headline_metric: Option<&'a str>,
+    pub now: i64,
+}
+
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: i64,
+    c: ModelChanges<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE models SET description = $1, team = $2, headline_metric = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(c.description)
+    .bind(c.team)
+    .bind(c.headline_metric)
+    .bind(c.now)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn rename(
+    conn: &mut AnyConnection,
+    id: i64,
+    old: &str,
+    new: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE models SET name = $1, updated_at = $2 WHERE id = $3")
+        .bind(new)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    // The new name is live again if it was someone's old name.
+    sqlx::query("DELETE FROM model_renames WHERE old_name = $1")
+        .bind(new)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "INSERT INTO model_renames (old_name, model_id, renamed_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (old_name) DO UPDATE SET model_id = excluded.model_id, renamed_at = excluded.renamed_at",
+    )
+    .bind(old)
+    .bind(id)
+    .bind(now)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+pub async fn touch(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE models SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Hands out the next sequence number (1, 2, 3 …; never reused).
+pub async fn next_seq(conn: &mut AnyConnection, id: i64, now: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("UPDATE models SET last_seq = last_seq + 1, updated_at = $1 WHERE id = $2 RETURNING last_seq")
+        .bind(now)
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn tags(pool: &AnyPool, model_id: i64) -> Result<BTreeMap<String, String>, sqlx::Error> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, value FROM model_tags WHERE model_id = $1")
+            .bind(model_id)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
+pub async fn replace_tags(
+    conn: &mut AnyConnection,
+    model_id: i64,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM model_tags WHERE model_id = $1")
+        .bind(model_id)
+        .execute(&mut *conn)
+        .await?;
+    for (k, v) in tags {
+        sqlx::query("INSERT INTO model_tags (model_id, key, value) VALUES ($1, $2, $3)")
+            .bind(model_id)
+            .bind(k)
+            .bind(v)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Rewrites the model's entry in the search index from its current row and tags.
+pub async fn reindex(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    model_id: i64,
+) -> Result<(), sqlx::Error> {
+    let (name, description, team): (String, String, String) =
+        sqlx::query_as("SELECT name, description, team FROM models WHERE id = $1")
+            .bind(model_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let tags: Vec<(String, String)> =
+        sqlx::query_as("SELECT key, value FROM model_tags WHERE model_id = $1")
+            .bind(model_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let tags_text = tags
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    // "fraud-detector_v2" is also searchable as "fraud", "detector", "v2".
+    let name_words = format!("{name} {}", name.replace(['-', '_', '.'], " "));
+    match backend {
+        Backend::Sqlite => {
+            sqlx::query("DELETE FROM models_fts WHERE rowid = $1")
+                .bind(model_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("INSERT INTO models_fts (rowid, name, description, team, tags) VALUES ($1, $2, $3, $4, $5)")
+                .bind(model_id)
+                .bind(name_words)
+                .bind(description)
+                .bind(team)
+                .bind(tags_text)
+                .execute(conn)
+                .await
+                .map(drop)
+        }
+        Backend::Postgres => sqlx::query(
+            "UPDATE models SET search = setweight(to_tsvector('simple', $1), 'A') \
+             || setweight(to_tsvector('simple', $2), 'B') \
+             || setweight(to_tsvector('simple', $3), 'C') WHERE id = $4",
+        )
+        .bind(name_words)
+        .bind(format!("{team} {tags_text}"))
+        .bind(description)
+        .bind(model_id)
+        .execute(conn)
+        .await
+        .map(drop),
+    }
+}

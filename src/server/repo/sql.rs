@@ -1,0 +1,114 @@
+//! A tiny SQL builder that numbers placeholders `$1, $2, …` (understood by
+//! both SQLite and Postgres) and keeps every value a bound parameter.
+//! (`sqlx::QueryBuilder<Any>` emits `?`, which Postgres rejects.)
+
+use sqlx::{any::AnyArguments, Any, Arguments};
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Text(String),
+    Int(i64),
+    Float(f64),
+}
+
+#[derive(Default)]
+pub struct Sql {
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    pub fn new(start: &str) -> Self {
+        Self {
+            text: start.to_owned(),
+            values: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.text.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value` and returns it (`$3`), for reuse.
+    pub fn bind(&mut self, value: Value) -> String {
+        self.values.push(value);
+        let placeholder = format!("${}", self.values.len());
+        self.text.push_str(&placeholder);
+        placeholder
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn arguments<'q>(&self) -> Result<AnyArguments<'q>, sqlx::Error> {
+        let mut args = AnyArguments::default();
+        for v in &self.values {
+            let added = match v {
+                Value::Text(s) => args.add(s.clone()),
+                Value::Int(i) => args.add(*i),
+                Value::Float(f) => args.add(*f),
+            };
+            added.map_err(sqlx::Error::Encode)?;
+        }
+        Ok(args)
+    }
+
+    pub fn query_as<'q, T>(
+        &'q self,
+    ) -> Result<sqlx::query::QueryAs<'q, Any, T, AnyArguments<'q>>, sqlx::Error>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
+    {
+        Ok(sqlx::query_as_with(&self.text, self.arguments()?))
+    }
+}
+
+/// Inserts many rows with multi-row `VALUES` statements (chunked well below
+/// both databases' parameter limits): one round trip per chunk, not per row.
+pub async fn insert_rows(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<(), sqlx::Error> {
+    const MAX_PARAMS: usize = 30_000;
+    let per_chunk = (MAX_PARAMS / columns.len().max(1)).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let mut sql = Sql::new(&format!(
+            "INSERT INTO {table} ({}) VALUES ",
+            columns.join(", ")
+        ));
+        for (i, row) in rows.by_ref().take(per_chunk).enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            for (j, value) in row.into_iter().enumerate() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(value);
+            }
+            sql.push(")");
+        }
+        sqlx::query_with(sql.text(), sql.arguments()?)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_in_order() {
+        let mut sql = Sql::new("SELECT 1 WHERE a = ");
+        let p = sql.bind(Value::Int(1));
+        sql.push(" AND b = ");
+        sql.bind(Value::Text("x".into()));
+        sql.push(" AND c = ").push(&p);
+        assert_eq!(sql.text(), "SELECT 1 WHERE a = $1 AND b = $2 AND c = $1");
+    }
+}

@@ -1,0 +1,807 @@
+//! The catalog: registering models and versions, editing what may be
+//! edited, and reading it back as views. Each write is one transaction with
+//! its audit event.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{audit, begin, commit};
+use crate::{
+    domain::{
+        catalog as limits, next_version, Bump, CatalogQuery, ModelName, Permission, SemVer, Stage,
+    },
+    dto::{
+        LineageView, ModelDetail, ModelSummary, SearchPage, SeriesPoint, VersionDetail, VersionRef,
+        VersionSummary,
+    },
+    error::AppError,
+    server::{
+        auth::{principal::db_error, Principal},
+        db::{now_ms, Tx},
+        markdown,
+        repo::{
+            audit::Origin,
+            is_unique_violation,
+            models::{self, ModelRow},
+            search,
+            versions::{self, Lineage, MetricPoint, VersionRow},
+        },
+        state::AppState,
+    },
+};
+
+// ---------------------------------------------------------------- inputs
+
+/// A new model, validated.
+pub struct NewModelInput {
+    pub name: ModelName,
+    pub description: String,
+    pub team: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Changes to a model; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct ModelPatch {
+    pub new_name: Option<ModelName>,
+    pub description: Option<String>,
+    pub team: Option<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+    pub headline_metric: Option<Option<String>>,
+}
+
+pub enum VersionSpec {
+    Exact(SemVer),
+    Next(Bump),
+}
+
+/// Where a version came from, validated; the parent is still a name here.
+#[derive(Default)]
+pub struct LineageInput {
+    pub lineage: Lineage,
+    pub parent: Option<(ModelName, SemVer)>,
+}
+
+pub struct NewVersionInput {
+    pub spec: VersionSpec,
+    pub description: String,
+    pub lineage: LineageInput,
+    pub params: BTreeMap<String, String>,
+    pub metrics: BTreeMap<String, f64>,
+    pub points: Vec<MetricPoint>,
+    pub tags: BTreeMap<String, String>,
+    pub status: VersionStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionStatus {
+    Registering,
+    Ready,
+    Failed,
+}
+
+impl VersionStatus {
+    pub fn parse(raw: &str) -> Result<Self, AppError> {
+        match raw {
+            "registering" => Ok(Self::Registering),
+            "ready" => Ok(Self::Ready),
+            "failed" => Ok(Self::Failed),
+            _ => Err(AppError::invalid(
+                "status",
+                "must be registering, ready or failed",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Registering => "registering",
+            Self::Ready => "ready",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Validates metric points: finite values, a bounded count, no duplicate (key, step).
+pub fn check_points(points: &[MetricPoint]) -> Result<(), AppError> {
+    if points.len() > limits::MAX_METRIC_POINTS {
+        return Err(AppError::invalid(
+            "metric_series",
+            format!(
+                "at most {} points per request; send larger series in batches",
+                limits::MAX_METRIC_POINTS
+            ),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for p in points {
+        limits::metric_value("metric_series", &p.key, p.value)?;
+        if !seen.insert((p.key.as_str(), p.step)) {
+            return Err(AppError::invalid(
+                "metric_series",
+                format!("step {} of {:?} appears twice", p.step, p.key),
+            ));
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- models
+
+pub async fn create_model(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    input: NewModelInput,
+) -> Result<ModelRow, AppError> {
+    by.require(Permission::Contribute)?;
+    let now = now_ms();
+    let mut tx = begin(state).await?;
+    let inserted = models::insert(
+        &mut tx,
+        models::NewModel {
+            name: input.name.as_str(),
+            description: &input.description,
+            team: &input.team,
+            created_by: &by.username,
+            now,
+        },
+    )
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::Conflict(format!(
+                "a model named {} already exists",
+                input.name
+            )))
+        }
+        Err(e) => return Err(db_error(e)),
+    };
+    models::replace_tags(&mut tx, id, &input.tags)
+        .await
+        .map_err(db_error)?;
+    models::reindex(&mut tx, state.db.backend(), id)
+        .await
+        .map_err(db_error)?;
+    let details = json!({ "team": input.team, "tags": input.tags });
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "model.create",
+        ("model", input.name.as_str()),
+        details,
+    )
+    .await?;
+    commit(tx).await?;
+    models::find_by_id(state.db.pool(), id)
+        .await
+        .map_err(db_error)?
+        .ok_or(AppError::Internal)
+}
+
+pub async fn update_model(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    name: &ModelName,
+    patch: ModelPatch,
+) -> Result<ModelRow, AppError> {
+    by.require(Permission::Contribute)?;
+    let backend = state.db.backend();
+    let now = now_ms();
+    let mut tx = begin(state).await?;
+    let model = lock_model(&mut tx, state, name).await?;
+    let description = patch
+        .description
+        .clone()
+        .unwrap_or_else(|| model.description.clone());
+    let team = patch.team.clone().unwrap_or_else(|| model.team.clone());
+    let headline = patch
+        .headline_metric
+        .clone()
+        .unwrap_or_else(|| model.headline_metric.clone());
+    models::update(
+        &mut tx,
+        model.id,
+        models::ModelChanges {
+            description: &description,
+            team: &team,
+            headline_metric: headline.as_deref(),
+            now,
+        },
+    )
+    .await
+    .map_err(db_error)?;
+    if let Some(tags) = &patch.tags {
+        models::replace_tags(&mut tx, model.id, tags)
+            .await
+            .map_err(db_error)?;
+    }
+    let mut current_name = model.name.clone();
+    if let Some(new_name) = &patch.new_name {
+        if new_name.as_str() != model.name {
+            match models::rename(&mut tx, model.id, &model.name, new_name.as_str(), now).await {
+                Ok(()) => {}
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(AppError::Conflict(format!(
+                        "a model named {new_name} already exists"
+                    )))
+                }
+                Err(e) => return Err(db_error(e)),
+            }
+            let details = json!({ "before": model.name, "after": new_name.as_str() });
+            audit(
+                state,
+                &mut tx,
+                Some(&by.actor()),
+                origin,
+                "model.rename",
+                ("model", new_name.as_str()),
+                details,
+            )
+            .await?;
+            current_name = new_name.to_string();
+        }
+    }
+    let changed_fields = json!({
+        "description": patch.description.is_some().then_some(json!({ "before": model.description, "after": description })),
+        "team": patch.team.is_some().then_some(json!({ "before": model.team, "after": team })),
+        "tags": patch.tags,
+        "headline_metric": patch.headline_metric.is_some().then_some(json!({ "before": model.headline_metric, "after": headline })),
+    });
+    let edited = patch.description.is_some()
+        || patch.team.is_some()
+        || patch.tags.is_some()
+        || patch.headline_metric.is_some();
+    if edited {
+        audit(
+            state,
+            &mut tx,
+            Some(&by.actor()),
+            origin,
+            "model.update",
+            ("model", &current_name),
+            changed_fields,
+        )
+        .await?;
+    }
+    models::reindex(&mut tx, backend, model.id)
+        .await
+        .map_err(db_error)?;
+    commit(tx).await?;
+    models::find_by_id(state.db.pool(), model.id)
+        .await
+        .map_err(db_error)?
+        .ok_or(AppError::Internal)
+}
+
+/// A model by name; `Moved` when the name is an old name of a renamed model.
+pub enum Lookup {
+    Found(ModelRow),
+    Moved(String),
+}
+
+pub async fn lookup(state: &AppState, by: &Principal, name: &str) -> Result<Lookup, AppError> {
+    by.require(Permission::Read)?;
+    let pool = state.db.pool();
+    if let Some(model) = models::find_by_name(pool, name).await.map_err(db_error)? {
+        return Ok(Lookup::Found(model));
+    }
+    match models::renamed_to(pool, name).await.map_err(db_error)? {
+        Some(new_name) => Ok(Lookup::Moved(new_name)),
+        None => Err(AppError::NotFound(format!("model {name}"))),
+    }
+}
+
+/// Like `lookup`, but an old name resolves to the model it now names.
+pub async fn find_model(
+    state: &AppState,
+    by: &Principal,
+    name: &str,
+) -> Result<ModelRow, AppError> {
+    match lookup(state, by, name).await? {
+        Lookup::Found(m) => Ok(m),
+        Lookup::Moved(new_name) => models::find_by_name(state.db.pool(), &new_name)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| AppError::NotFound(format!("model {name}"))),
+    }
+}
+
+async fn lock_model(tx: &mut Tx, state: &AppState, name: &ModelName) -> Result<ModelRow, AppError> {
+    models::lock_by_name(tx, state.db.backend(), name.as_str())
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("model {name}")))
+}
+
+pub async fn search(
+    state: &AppState,
+    by: &Principal,
+    query: CatalogQuery,
+) -> Result<SearchPage, AppError> {
+    by.require(Permission::Read)?;
+    let pool = state.db.pool();
+    let (hits, has_next) = search::search(pool, state.db.backend(), &query)
+        .await
+        .map_err(db_error)?;
+    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+    let mut details = search::details(pool, &ids).await.map_err(db_error)?;
+    let models = hits
+        .into_iter()
+        .map(|h| {
+            let d = details.remove(&h.id).unwrap_or_default();
+            let mut stages: Vec<Stage> = d.stages.iter().filter_map(|s| s.parse().ok()).collect();
+            stages.sort();
+            ModelSummary {
+                summary: summarize(&h.description),
+                name: h.name,
+                team: h.team,
+                tags: d.tags,
+                stages,
+                latest_version: d.latest,
+                version_count: d.versions,
+                updated_at: h.updated_at,
+            }
+        })
+        .collect();
+    Ok(SearchPage {
+        query,
+        models,
+        has_next,
+    })
+}
+
+/// First paragraph as plain text, at most 200 characters.
+fn summarize(markdown: &str) -> String {
+    let first = markdown
+        .split("\n\n")
+        .find(|p| !p.trim().is_empty())
+        .unwrap_or("");
+    let plain: String = first
+        .chars()
+        .filter(|c| !"#*_`>[]".contains(*c))
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .collect();
+    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    if plain.chars().count() > 200 {
+        format!("{}…", plain.chars().take(199).collect::<String>())
+    } else {
+        plain
+    }
+}
+
+/// A model's page data; `metric` picks the metric shown per version (default: the headline).
+pub async fn model_detail(
+    state: &AppState,
+    by: &Principal,
+    model: ModelRow,
+    metric: Option<&str>,
+) -> Result<ModelDetail, AppError> {
+    let pool = state.db.pool();
+    let tags = models::tags(pool, model.id).await.map_err(db_error)?;
+    let rows = versions::list_for_model(pool, model.id)
+        .await
+        .map_err(db_error)?;
+    let metric_keys = versions::metric_keys(pool, model.id)
+        .await
+        .map_err(db_error)?;
+    let headline_key = metric
+        .filter(|m| metric_keys.iter().any(|k| k == m))
+        .map(str::to_owned)
+        .or_else(|| model.headline_metric.clone())
+        .or_else(|| metric_keys.first().cloned());
+    let headline: std::collections::HashMap<i64, f64> = match &headline_key {
+        Some(k) => versions::metric_across_versions(pool, model.id, k)
+            .await
+            .map_err(db_error)?
+            .into_iter()
+            .collect(),
+        None => Default::default(),
+    };
+    let versions = rows
+        .into_iter()
+        .map(|v| VersionSummary {
+            headline: headline.get(&v.id).copied(),
+            stage: v.stage.parse().unwrap_or(Stage::Experimental),
+            version: v.version,
+            seq: v.seq,
+            status: v.status,
+            created_at: v.created_at,
+            created_by: v.created_by,
+        })
+        .collect();
+    Ok(ModelDetail {
+        description_html: markdown::render(&model.description),
+        name: model.name,
+        description: model.description,
+        team: model.team,
+        tags,
+        created_by: model.created_by,
+        created_at: model.created_at,
+        updated_at: model.updated_at,
+        headline_metric: headline_key,
+        metric_keys,
+        versions,
+        can_edit: by.role.allows(Permission::Contribute),
+    })
+}
+
+// ---------------------------------------------------------------- versions
+
+pub async fn register_version(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    model_name: &ModelName,
+    input: NewVersionInput,
+) -> Result<(ModelRow, VersionRow), AppError> {
+    by.require(Permission::Contribute)?;
+    check_points(&input.points)?;
+    let now = now_ms();
+    let mut tx = begin(state).await?;
+    // Locks the model row on Postgres (SQLite has one writer): concurrent
+    // registrations on one model queue here, so "next patch" never collides.
+    let model = lock_model(&mut tx, state, model_name).await?;
+    let version = match input.spec {
+        VersionSpec::Exact(v) => v,
+        VersionSpec::Next(bump) => {
+            let existing: Vec<SemVer> = versions::all_version_strings(&mut tx, model.id)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .filter_map(|s| SemVer::parse(s).ok())
+                .collect();
+            next_version(&existing, bump)?
+        }
+    };
+    let key = version.identity_key();
+    if versions::exists_key(&mut tx, model.id, &key)
+        .await
+        .map_err(db_error)?
+    {
+        return Err(AppError::Conflict(format!(
+            "{model_name} already has version {key}"
+        )));
+    }
+    let mut lineage = input.lineage.lineage;
+    if let Some((parent_model, parent_version)) = &input.lineage.parent {
+        let parent = models::find_by_name_in(&mut tx, parent_model.as_str())
+            .await
+            .map_err(db_error)?;
+        let parent_row = match parent {
+            Some(p) => versions::find_in_tx(&mut tx, p.id, &parent_version.identity_key())
+                .await
+                .map_err(db_error)?,
+            None => None,
+        };
+        let parent_row = parent_row.ok_or_else(|| {
+            AppError::invalid(
+                "lineage.parent",
+                format!("no version {parent_version} of model {parent_model}"),
+            )
+        })?;
+        lineage.parent_version_id = Some(parent_row.id);
+    }
+    let seq = models::next_seq(&mut tx, model.id, now)
+        .await
+        .map_err(db_error)?;
+    let version_string = version.to_string();
+    let inserted = versions::insert(
+        &mut tx,
+        versions::NewVersion {
+            model_id: model.id,
+            seq,
+            version: &version_string,
+            version_key: &key,
+            sort_key: &version.sort_key(),
+            status: input.status.as_str(),
+            description: &input.description,
+            created_by: &by.username,
+            now,
+            lineage: &lineage,
+        },
+    )
+    .await;
+    let id = match inserted {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::Conflict(format!(
+                "{model_name} already has version {key}"
+            )))
+        }
+        Err(e) => return Err(db_error(e)),
+    };
+    versions::insert_map(&mut tx, "version_params", id, &input.params)
+        .await
+        .map_err(db_error)?;
+    versions::insert_map(&mut tx, "version_tags", id, &input.tags)
+        .await
+        .map_err(db_error)?;
+    versions::insert_metrics(&mut tx, id, &input.metrics)
+        .await
+        .map_err(db_error)?;
+    versions::insert_points(&mut tx, id, &input.points)
+        .await
+        .map_err(db_error)?;
+    let details = json!({
+        "seq": seq,
+        "status": input.status.as_str(),
+        "commit_sha": lineage.commit_sha,
+        "dataset_hash": lineage.dataset_hash,
+        "parent_version_id": lineage.parent_version_id,
+    });
+    let target = format!("{model_name}@{version_string}");
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "version.register",
+        ("version", &target),
+        details,
+    )
+    .await?;
+    commit(tx).await?;
+    let row = versions::find(state.db.pool(), model.id, &key)
+        .await
+        .map_err(db_error)?
+        .ok_or(AppError::Internal)?;
+    Ok((model, row))
+}
+
+pub async fn find_version(
+    state: &AppState,
+    by: &Principal,
+    model_name: &str,
+    version: &SemVer,
+) -> Result<(ModelRow, VersionRow), AppError> {
+    let model = find_model(state, by, model_name).await?;
+    let row = versions::find(state.db.pool(), model.id, &version.identity_key())
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {}", model.name)))?;
+    Ok((model, row))
+}
+
+pub async fn version_detail(
+    state: &AppState,
+    by: &Principal,
+    model: &ModelRow,
+    row: VersionRow,
+) -> Result<VersionDetail, AppError> {
+    let pool = state.db.pool();
+    let parent = match row.parent_version_id {
+        Some(id) => versions::name_and_version(pool, id)
+            .await
+            .map_err(db_error)?,
+        None => None,
+    };
+    let children = versions::children(pool, row.id).await.map_err(db_error)?;
+    let params = versions::map_of(pool, "version_params", row.id)
+        .await
+        .map_err(db_error)?;
+    let tags = versions::map_of(pool, "version_tags", row.id)
+        .await
+        .map_err(db_error)?;
+    let metrics = versions::metrics(pool, row.id).await.map_err(db_error)?;
+    let mut series: BTreeMap<String, Vec<SeriesPoint>> = BTreeMap::new();
+    for p in versions::points(pool, row.id).await.map_err(db_error)? {
+        series.entry(p.key).or_default().push(SeriesPoint {
+            step: p.step,
+            value: p.value,
+        });
+    }
+    let to_ref = |(model, version): (String, String)| VersionRef { model, version };
+    Ok(VersionDetail {
+        model: model.name.clone(),
+        description_html: markdown::render(&row.description),
+        stage: row.stage.parse().unwrap_or(Stage::Experimental),
+        lineage: LineageView {
+            source_repo: row.source_repo,
+            commit_sha: row.commit_sha,
+            training_script: row.training_script,
+            dataset_name: row.dataset_name,
+            dataset_version: row.dataset_version,
+            dataset_uri: row.dataset_uri,
+            dataset_hash: row.dataset_hash,
+            parent: parent.map(to_ref),
+            framework: row.framework,
+            framework_version: row.framework_version,
+            dependencies: row.dependencies,
+        },
+        children: children.into_iter().map(to_ref).collect(),
+        version: row.version,
+        seq: row.seq,
+        status: row.status,
+        description: row.description,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        params,
+        metrics,
+        series,
+        tags,
+        can_edit: by.role.allows(Permission::Contribute),
+    })
+}
+
+/// Description and tags are the only editable parts of a registered version.
+pub async fn update_version(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    model_name: &ModelName,
+    version: &SemVer,
+    description: Option<String>,
+    tags: Option<BTreeMap<String, String>>,
+) -> Result<(), AppError> {
+    by.require(Permission::Contribute)?;
+    let now = now_ms();
+    let mut tx = begin(state).await?;
+    let model = lock_model(&mut tx, state, model_name).await?;
+    let row = versions::find_in_tx(&mut tx, model.id, &version.identity_key())
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
+    if let Some(d) = &description {
+        versions::update_description(&mut tx, row.id, d, now)
+            .await
+            .map_err(db_error)?;
+    }
+    if let Some(t) = &tags {
+        versions::replace_tags(&mut tx, row.id, t)
+            .await
+            .map_err(db_error)?;
+    }
+    models::touch(&mut tx, model.id, now)
+        .await
+        .map_err(db_error)?;
+    let details = json!({
+        "description": description.as_ref().map(|d| json!({ "before": row.description, "after": d })),
+        "tags": tags,
+    });
+    let target = format!("{model_name}@{}", row.version);
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "version.update",
+        ("version", &target),
+        details,
+    )
+    .await?;
+    commit(tx).await
+}
+
+/// Appends metric points; a (key, step) that already exists is a conflict.
+pub async fn append_points(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    model_name: &ModelName,
+    version: &SemVer,
+    points: Vec<MetricPoint>,
+) -> Result<usize, AppError> {
+    by.require(Permission::Contribute)?;
+    check_points(&points)?;
+    let mut tx = begin(state).await?;
+    let model = lock_model(&mut tx, state, model_name).await?;
+    let row = versions::find_in_tx(&mut tx, model.id, &version.identity_key())
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
+    let mut keys: Vec<String> = points.iter().map(|p| p.key.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    let existing = versions::existing_steps(&mut tx, row.id, &keys)
+        .await
+        .map_err(db_error)?;
+    let existing: std::collections::HashSet<(String, i64)> = existing.into_iter().collect();
+    if let Some(p) = points
+        .iter()
+        .find(|p| existing.contains(&(p.key.clone(), p.step)))
+    {
+        return Err(AppError::Conflict(format!(
+            "step {} of {:?} is already recorded",
+            p.step, p.key
+        )));
+    }
+    versions::insert_points(&mut tx, row.id, &points)
+        .await
+        .map_err(db_error)?;
+    let target = format!("{model_name}@{}", row.version);
+    let details = json!({ "points": points.len(), "keys": keys });
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "version.metrics_append",
+        ("version", &target),
+        details,
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(points.len())
+}
+
+/// Soft deletion (admins): the version disappears from listings, its number stays taken.
+pub async fn delete_version(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    model_name: &ModelName,
+    version: &SemVer,
+) -> Result<(), AppError> {
+    by.require(Permission::Administer)?;
+    let now = now_ms();
+    let mut tx = begin(state).await?;
+    let model = lock_model(&mut tx, state, model_name).await?;
+    let row = versions::find_in_tx(&mut tx, model.id, &version.identity_key())
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
+    versions::soft_delete(&mut tx, row.id, now)
+        .await
+        .map_err(db_error)?;
+    models::touch(&mut tx, model.id, now)
+        .await
+        .map_err(db_error)?;
+    let target = format!("{model_name}@{}", row.version);
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "version.delete",
+        ("version", &target),
+        json!({ "seq": row.seq }),
+    )
+    .await?;
+    commit(tx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_are_plain_and_short() {
+        assert_eq!(summarize("# Fraud *detector*\n\nsecond"), "Fraud detector");
+        assert_eq!(summarize(""), "");
+        assert_eq!(summarize(&"word ".repeat(100)).chars().count(), 200);
+    }
+
+    #[test]
+    fn points_are_checked() {
+        let p = |k: &str, s: i64, v: f64| MetricPoint {
+            key: k.into(),
+            step: s,
+            value: v,
+        };
+        assert!(check_points(&[p("loss", 1, 0.5), p("loss", 2, 0.4), p("acc", 1, 0.9)]).is_ok());
+        assert_eq!(
+            check_points(&[p("loss", 1, 0.5), p("loss", 1, 0.4)])
+                .unwrap_err()
+                .field(),
+            Some("metric_series")
+        );
+        assert_eq!(
+            check_points(&[p("loss", 1, f64::NAN)]).unwrap_err().field(),
+            Some("metric_series")
+        );
+        let many: Vec<_> = (0..=limits::MAX_METRIC_POINTS as i64)
+            .map(|i| p("x", i, 0.0))
+            .collect();
+        assert_eq!(
+            check_points(&many).unwrap_err().field(),
+            Some("metric_series")
+        );
+    }
+}
