@@ -103,7 +103,8 @@ impl CatalogQuery {
                         .filter(|p| (1..=PER_PAGE_MAX).contains(p))
                         .ok_or_else(|| FieldError::new("per_page", format!("must be a number from 1 to {PER_PAGE_MAX}")))?
                 }
-                "stage" | "team" | "tag" | "framework" | "sort" | "page" | "per_page" => {}
+                // Empty values are "no filter"; an empty key comes from unnamed form controls.
+                "" | "stage" | "team" | "tag" | "framework" | "sort" | "page" | "per_page" => {}
                 other => {
                     return Err(FieldError::new(
                         "query",

@@ -356,11 +356,17 @@ pub async fn search(
     })
 }
 
-/// First paragraph as plain text, at most 200 characters.
+/// First paragraph that is not a heading, as plain text, at most 200 characters.
 fn summarize(markdown: &str) -> String {
-    let first = markdown
-        .split("\n\n")
-        .find(|p| !p.trim().is_empty())
+    let paragraphs = || {
+        markdown
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+    };
+    let first = paragraphs()
+        .find(|p| !p.starts_with('#'))
+        .or_else(|| paragraphs().next())
         .unwrap_or("");
     let plain: String = first
         .chars()
@@ -773,7 +779,11 @@ mod tests {
 
     #[test]
     fn summaries_are_plain_and_short() {
-        assert_eq!(summarize("# Fraud *detector*\n\nsecond"), "Fraud detector");
+        assert_eq!(
+            summarize("# Fraud *detector*\n\nScores *payments*."),
+            "Scores payments."
+        );
+        assert_eq!(summarize("# Only a heading"), "Only a heading");
         assert_eq!(summarize(""), "");
         assert_eq!(summarize(&"word ".repeat(100)).chars().count(), 200);
     }
