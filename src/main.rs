@@ -1,7 +1,9 @@
 //! The registry server binary.
 //!
 //! `model-registry` (or `model-registry serve`) serves the app;
-//! `model-registry verify-audit` checks the audit trail's hash chain.
+//! `model-registry verify-audit` checks the audit trail's hash chain;
+//! `model-registry seed [MODELS] [VERSIONS_PER_MODEL]` adds synthetic data
+//! (default 50000 models, 10 versions each on average).
 
 use leptos::config::get_configuration;
 use model_registry::server::{config::Config, db::Db, repo::audit, startup};
@@ -19,8 +21,9 @@ async fn main() {
     let outcome = match command.as_str() {
         "serve" => serve().await,
         "verify-audit" => verify_audit().await,
+        "seed" => seed(std::env::args().skip(2).collect()).await,
         other => Err(format!(
-            "unknown command {other:?}; use `serve` or `verify-audit`"
+            "unknown command {other:?}; use `serve`, `verify-audit` or `seed`"
         )),
     };
     if let Err(reason) = outcome {
@@ -63,4 +66,38 @@ async fn verify_audit() -> Result<(), String> {
             report.checked
         )),
     }
+}
+
+async fn seed(args: Vec<String>) -> Result<(), String> {
+    let number = |i: usize, default: u64, what: &str| -> Result<u64, String> {
+        args.get(i)
+            .map(|a| {
+                a.parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or(format!("{what} must be a positive number"))
+            })
+            .unwrap_or(Ok(default))
+    };
+    let size = model_registry::server::seed::SeedSize {
+        models: number(0, 50_000, "MODELS")?,
+        versions_per_model: number(1, 10, "VERSIONS_PER_MODEL")?,
+    };
+    let config = Config::from_env()?;
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let start = std::time::Instant::now();
+    model_registry::server::seed::seed(&db, size, |done| {
+        if done % 10_000 == 0 || done == size.models {
+            println!("  {done} / {} models", size.models);
+        }
+    })
+    .await
+    .map_err(|e| format!("seeding failed: {e}"))?;
+    println!(
+        "seeded {} models in {:.1} s",
+        size.models,
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! The pure domain: types and rules with no I/O. Everything here is parsed from
 //! untrusted input at the edge and unit-tested exhaustively.
 
+mod artifact;
 pub mod catalog;
 mod model_name;
 mod password;
@@ -10,6 +11,7 @@ mod stage;
 mod username;
 mod version;
 
+pub use artifact::{media_type, parse_sha256, ArtifactFormat, ArtifactPath};
 pub use model_name::{ModelName, MODEL_NAME_MAX_LEN};
 pub use password::{Password, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
 pub use role::{Permission, Role};

@@ -19,7 +19,9 @@ pub enum Permission {
     Administer,
 }
 
+/// A user's role: a bundle of permissions, from `viewer` (read only) to `admin`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,

@@ -11,6 +11,7 @@ pub const MAX_TERMS: usize = 8;
 const QUERY_MAX_LEN: usize = 256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
     /// Best match first (with a text query); otherwise most recently updated.
@@ -31,10 +32,12 @@ impl Sort {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CatalogQuery {
     pub q: String,
     pub stage: Option<Stage>,
     pub team: Option<String>,
+    /// `[key, value]`: only models with this tag.
     pub tag: Option<(String, String)>,
     pub framework: Option<String>,
     pub has_production: bool,

@@ -6,6 +6,7 @@ use super::FieldError;
 /// The lifecycle stage of a model version. Every new version starts in
 /// `Experimental`; it moves only through the approval workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     Experimental,

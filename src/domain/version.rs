@@ -252,6 +252,12 @@ impl fmt::Display for SemVer {
 
 /// Which part of the version to increment; see [`SemVer::bump`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// The API doc gets its own description: the one above links Rust items.
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema),
+    schema(description = "Which part of the highest existing version to increment")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Bump {
     Major,

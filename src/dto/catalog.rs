@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{CatalogQuery, Stage};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ModelSummary {
     pub name: String,
     /// The first paragraph of the description as plain text, shortened.
@@ -20,6 +21,7 @@ pub struct ModelSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SearchPage {
     pub query: CatalogQuery,
     pub models: Vec<ModelSummary>,
@@ -27,6 +29,7 @@ pub struct SearchPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VersionSummary {
     pub version: String,
     pub seq: i64,
@@ -38,6 +41,7 @@ pub struct VersionSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ModelDetail {
     pub name: String,
     pub description: String,
@@ -55,12 +59,14 @@ pub struct ModelDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VersionRef {
     pub model: String,
     pub version: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LineageView {
     pub source_repo: Option<String>,
     pub commit_sha: Option<String>,
@@ -76,12 +82,14 @@ pub struct LineageView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SeriesPoint {
     pub step: i64,
     pub value: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VersionDetail {
     pub model: String,
     pub version: String,

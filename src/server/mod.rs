@@ -8,6 +8,7 @@ pub mod db;
 pub mod http;
 pub mod markdown;
 pub mod repo;
+pub mod seed;
 pub mod services;
 pub mod session_store;
 pub mod startup;

@@ -9,8 +9,13 @@ use axum::{
     Json, Router,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::extract::{ApiJson, Caller, RequestOrigin};
+use super::{
+    errors::ErrorBody,
+    extract::{ApiJson, Caller, RequestOrigin},
+    openapi::desc,
+};
 use crate::{
     domain::{Password, Role, Username},
     error::AppError,
@@ -28,6 +33,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens/{id}", delete(revoke_token))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{username}", patch(update_user))
+        .route("/openapi.json", get(super::openapi::openapi_json))
         .merge(super::catalog_api::routes())
         .fallback(not_found)
 }
@@ -36,12 +42,25 @@ async fn not_found() -> AppError {
     AppError::NotFound("API route".into())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Me {
     username: String,
     role: Role,
 }
 
+/// Who the credentials belong to
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "auth",
+    responses(
+        (status = 200, description = "The authenticated caller", body = Me),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn me(Caller(p): Caller) -> Json<Me> {
     Json(Me {
         username: p.username,
@@ -49,7 +68,9 @@ async fn me(Caller(p): Caller) -> Json<Me> {
     })
 }
 
-#[derive(Serialize)]
+/// An API token's metadata; the secret itself is never returned again.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Token)]
 pub struct TokenJson {
     id: i64,
     name: String,
@@ -74,6 +95,19 @@ impl From<TokenRow> for TokenJson {
     }
 }
 
+/// The caller's own API tokens, revoked ones included
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "The caller's tokens", body = Vec<TokenJson>),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn list_tokens(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -82,20 +116,41 @@ async fn list_tokens(
     Ok(Json(rows.into_iter().map(TokenJson::from).collect()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateTokenBody {
     name: String,
+    /// Omit for a token that never expires.
     expires_in_days: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CreatedToken {
     token: TokenJson,
     /// Shown once; only its hash is stored.
     secret: String,
 }
 
+/// Mints an API token for the caller
+///
+/// Only with HTTP Basic or a browser session, never with a token: a leaked
+/// token must not be enough to mint more.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    request_body = CreateTokenBody,
+    responses(
+        (status = 201, description = "Created; `secret` is shown only in this response", body = CreatedToken),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = "Authenticated with an API token (Bearer, or as the Basic password)", body = ErrorBody),
+        (status = 413, description = desc::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("basic" = [])),
+)]
 async fn create_token(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -116,6 +171,22 @@ async fn create_token(
     ))
 }
 
+/// Revokes a token: the caller's own, or anyone's for admins
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "tokens",
+    params(("id" = i64, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked (or already revoked)"),
+        (status = 400, description = "`id` is not a number", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 404, description = "No such token the caller may revoke", body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn revoke_token(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -129,7 +200,8 @@ async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
 struct UserJson {
     username: String,
     role: Role,
@@ -148,6 +220,20 @@ impl From<User> for UserJson {
     }
 }
 
+/// All users (admins only)
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    responses(
+        (status = 200, description = "Every user, active or not", body = Vec<UserJson>),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn list_users(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -156,14 +242,35 @@ async fn list_users(
     Ok(Json(users.into_iter().map(UserJson::from).collect()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUserBody {
     username: String,
+    #[schema(format = Password)]
     password: String,
+    // A String parsed by hand, so a bad value names the field; documented as a Role.
+    #[schema(value_type = Role)]
     role: String,
 }
 
+/// Creates a user (admins only)
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = CreateUserBody,
+    responses(
+        (status = 201, description = "Created", body = UserJson),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 409, description = "The username is taken", body = ErrorBody),
+        (status = 413, description = desc::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn create_user(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -179,14 +286,39 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(UserJson::from(user))))
 }
 
-#[derive(Deserialize)]
+/// Only the fields given change.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateUserBody {
+    #[schema(value_type = Option<Role>)]
     role: Option<String>,
+    /// `false` also ends the user's sessions.
     active: Option<bool>,
+    /// A reset; also ends the user's sessions.
+    #[schema(format = Password)]
     password: Option<String>,
 }
 
+/// Changes a user's role, active flag or password (admins only)
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{username}",
+    tag = "users",
+    params(("username" = String, Path, description = "The user to change")),
+    request_body = UpdateUserBody,
+    responses(
+        (status = 204, description = "Updated"),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Would leave no active admin", body = ErrorBody),
+        (status = 413, description = desc::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn update_user(
     State(state): State<AppState>,
     Caller(p): Caller,

@@ -9,12 +9,21 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json_;
+use utoipa::{
+    openapi::{schema::SchemaType, ObjectBuilder, Type},
+    ToSchema,
+};
 
-use super::extract::{ApiJson, Caller, RequestOrigin};
+use super::{
+    errors::ErrorBody,
+    extract::{ApiJson, Caller, RequestOrigin},
+    openapi::desc,
+};
 use crate::{
-    domain::{catalog as limits, Bump, CatalogQuery, ModelName, SemVer},
+    domain::{catalog as limits, Bump, CatalogQuery, ModelName, SemVer, Sort, Stage},
+    dto::{ModelDetail, SearchPage, VersionDetail, VersionSummary},
     error::AppError,
     server::{
         repo::versions::{Lineage, MetricPoint},
@@ -28,6 +37,8 @@ use crate::{
 
 /// Version registration carries params, metrics and series in one request.
 const REGISTRATION_BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// The 413 of those routes, for the OpenAPI document; keep it with the limit.
+const REGISTRATION_TOO_LARGE: &str = "Request body over 16 MiB";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -84,6 +95,34 @@ fn moved(new_path: String) -> Response {
 
 // ------------------------------------------------------------ models
 
+/// Searches the catalog
+///
+/// Unknown parameters are refused (400) rather than ignored, so a typo
+/// never silently widens a search.
+#[utoipa::path(
+    get,
+    path = "/api/v1/models",
+    tag = "models",
+    params(
+        ("q" = Option<String>, Query, description = "Words to match, by prefix, in names, descriptions, teams and tags", max_length = 256),
+        ("stage" = Option<Stage>, Query, description = "Only models with a version in this stage (case-insensitive)"),
+        ("team" = Option<String>, Query, description = "Only this team's models"),
+        ("tag" = Option<String>, Query, description = "`key=value`: only models with this tag", example = "domain=payments"),
+        ("framework" = Option<String>, Query, description = "Only models with a version of this framework (case-insensitive)"),
+        ("has_production" = Option<bool>, Query, description = "Only models with a production version (`true`/`false`, also `1`/`0`, `on`/`off`)"),
+        ("sort" = Option<Sort>, Query, description = "Default `relevance`: best match with `q`, otherwise most recently updated"),
+        ("page" = Option<u32>, Query, description = "1-based; default 1", minimum = 1, maximum = 10000),
+        ("per_page" = Option<u32>, Query, description = "Default 20", minimum = 1, maximum = 100),
+    ),
+    responses(
+        (status = 200, description = "One page of matching models, with the query as understood", body = SearchPage),
+        (status = 400, description = "A bad or unknown parameter; `error.field` names it", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn search_models(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -95,15 +134,35 @@ async fn search_models(
     Ok(Json(catalog::search(&state, &p, query).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateModelBody {
+    /// Lowercase letters, digits, `-`, `_` and `.`; unique.
     name: String,
+    /// Markdown.
     description: Option<String>,
     team: Option<String>,
     tags: Option<BTreeMap<String, String>>,
 }
 
+/// Creates a model (contributors and up)
+#[utoipa::path(
+    post,
+    path = "/api/v1/models",
+    tag = "models",
+    request_body = CreateModelBody,
+    responses(
+        (status = 201, description = "Created", body = ModelDetail),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 409, description = "A model has this name", body = ErrorBody),
+        (status = 413, description = desc::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn create_model(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -122,6 +181,22 @@ async fn create_model(
     Ok((StatusCode::CREATED, Json(detail)))
 }
 
+/// A model with its versions
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{name}",
+    tag = "models",
+    params(("name" = String, Path, description = desc::MODEL_NAME)),
+    responses(
+        (status = 200, description = "The model", body = ModelDetail),
+        (status = 308, description = desc::MOVED, headers(("Location" = String, description = "The model under its new name"))),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 404, description = "No such model", body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn get_model(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -135,9 +210,11 @@ async fn get_model(
     }
 }
 
-#[derive(Deserialize)]
+/// Only the fields given change.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchModelBody {
+    /// A new name; the old one keeps redirecting GETs.
     name: Option<String>,
     description: Option<String>,
     team: Option<String>,
@@ -146,6 +223,26 @@ struct PatchModelBody {
     headline_metric: Option<String>,
 }
 
+/// Renames or edits a model (contributors and up)
+#[utoipa::path(
+    patch,
+    path = "/api/v1/models/{name}",
+    tag = "models",
+    params(("name" = String, Path, description = "The model's current name")),
+    request_body = PatchModelBody,
+    responses(
+        (status = 200, description = "The model after the change", body = ModelDetail),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 404, description = "No such model", body = ErrorBody),
+        (status = 409, description = "The new name is taken", body = ErrorBody),
+        (status = 413, description = desc::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn patch_model(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -178,6 +275,22 @@ async fn patch_model(
 
 // ------------------------------------------------------------ versions
 
+/// A model's versions, highest first
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{name}/versions",
+    tag = "versions",
+    params(("name" = String, Path, description = desc::MODEL_NAME)),
+    responses(
+        (status = 200, description = "The versions (deleted ones left out)", body = Vec<VersionSummary>),
+        (status = 308, description = desc::MOVED, headers(("Location" = String, description = "The versions under the model's new name"))),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 404, description = "No such model", body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn list_versions(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -194,7 +307,7 @@ async fn list_versions(
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DatasetBody {
     name: Option<String>,
@@ -203,14 +316,15 @@ struct DatasetBody {
     hash: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// The version this one was derived from (fine-tuned, distilled, ...).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ParentBody {
     model: String,
     version: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LineageBody {
     source_repo: Option<String>,
@@ -223,27 +337,63 @@ struct LineageBody {
     dependencies: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PointBody {
     step: i64,
     value: f64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterVersionBody {
     /// An exact semver, or omit it and give `bump`.
     version: Option<String>,
     /// `patch` (default), `minor` or `major` above the highest existing version.
+    // A String parsed by hand, so a bad value names the field; documented as a Bump.
+    #[schema(value_type = Option<Bump>)]
     bump: Option<String>,
+    /// Markdown.
     description: Option<String>,
+    #[schema(schema_with = version_status_schema)]
     status: Option<String>,
     lineage: Option<LineageBody>,
+    #[schema(schema_with = params_schema)]
     params: Option<BTreeMap<String, Json_>>,
+    /// Final metric values by key.
     metrics: Option<BTreeMap<String, f64>>,
+    /// Per-step values by metric key; more can be appended later.
     metric_series: Option<BTreeMap<String, Vec<PointBody>>>,
     tags: Option<BTreeMap<String, String>>,
+}
+
+/// `status` as `VersionStatus::parse` accepts it.
+fn version_status_schema() -> ObjectBuilder {
+    let all = [
+        VersionStatus::Registering,
+        VersionStatus::Ready,
+        VersionStatus::Failed,
+    ];
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(all.map(VersionStatus::as_str)))
+        .description(Some("Default `ready`."))
+}
+
+/// `params` values are scalars, stored as text (see `params` below).
+fn params_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .additional_properties(Some(
+            ObjectBuilder::new().schema_type(
+                [Type::String, Type::Number, Type::Boolean]
+                    .into_iter()
+                    .collect::<SchemaType>(),
+            ),
+        ))
+        .description(Some(
+            "Hyperparameters by name: strings, numbers or booleans, stored as text.",
+        ))
 }
 
 fn lineage(body: LineageBody) -> Result<LineageInput, AppError> {
@@ -344,6 +494,26 @@ fn series(raw: Option<BTreeMap<String, Vec<PointBody>>>) -> Result<Vec<MetricPoi
     Ok(points)
 }
 
+/// Registers a new version of a model (contributors and up)
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/versions",
+    tag = "versions",
+    params(("name" = String, Path, description = "The model")),
+    request_body = RegisterVersionBody,
+    responses(
+        (status = 201, description = "Registered", body = VersionDetail),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 404, description = "No such model", body = ErrorBody),
+        (status = 409, description = "The version exists (or existed: numbers are never reused)", body = ErrorBody),
+        (status = 413, description = REGISTRATION_TOO_LARGE, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn register_version(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -396,6 +566,25 @@ async fn register_version(
     Ok((StatusCode::CREATED, Json(detail)))
 }
 
+/// One version with lineage, params, metrics and series
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{name}/versions/{version}",
+    tag = "versions",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("version" = String, Path, description = desc::VERSION),
+    ),
+    responses(
+        (status = 200, description = "The version", body = VersionDetail),
+        (status = 400, description = "`version` is not a semver", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 404, description = "No such model or version", body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn get_version(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -408,13 +597,37 @@ async fn get_version(
     ))
 }
 
-#[derive(Deserialize)]
+/// Only the fields given change.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchVersionBody {
+    /// Markdown.
     description: Option<String>,
     tags: Option<BTreeMap<String, String>>,
 }
 
+/// Edits a version's description or tags (contributors and up)
+#[utoipa::path(
+    patch,
+    path = "/api/v1/models/{name}/versions/{version}",
+    tag = "versions",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("version" = String, Path, description = desc::VERSION),
+    ),
+    request_body = PatchVersionBody,
+    responses(
+        (status = 200, description = "The version after the change", body = VersionDetail),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 404, description = "No such model or version", body = ErrorBody),
+        (status = 413, description = desc::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn patch_version(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -441,6 +654,28 @@ async fn patch_version(
     ))
 }
 
+/// Deletes a version (admins only)
+///
+/// A soft delete: the version leaves listings, its number stays taken.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/models/{name}/versions/{version}",
+    tag = "versions",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("version" = String, Path, description = desc::VERSION),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 404, description = "No such model or version", body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn delete_version(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -454,12 +689,44 @@ async fn delete_version(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AppendMetricsBody {
+    /// Per-step values by metric key; steps already recorded are refused.
     metric_series: BTreeMap<String, Vec<PointBody>>,
 }
 
+#[derive(Serialize, ToSchema)]
+struct Appended {
+    /// How many points were stored.
+    appended: usize,
+}
+
+/// Appends metric points to a version (contributors and up)
+///
+/// For series too long for one request: send them in batches.
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/versions/{version}/metrics",
+    tag = "versions",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("version" = String, Path, description = desc::VERSION),
+    ),
+    request_body = AppendMetricsBody,
+    responses(
+        (status = 201, description = "Appended, all or nothing", body = Appended),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 404, description = "No such model or version", body = ErrorBody),
+        (status = 409, description = "A step is already recorded; nothing was appended", body = ErrorBody),
+        (status = 413, description = REGISTRATION_TOO_LARGE, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn append_metrics(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -472,8 +739,5 @@ async fn append_metrics(
     let version = semver("version", &version)?;
     let points = series(Some(body.metric_series))?;
     let appended = catalog::append_points(&state, &p, &origin, &name, &version, points).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({ "appended": appended })),
-    ))
+    Ok((StatusCode::CREATED, Json(Appended { appended })))
 }

@@ -6,22 +6,75 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use serde_json::json;
+use serde::Serialize;
+use utoipa::{
+    openapi::{ObjectBuilder, Type},
+    ToSchema,
+};
 
 use crate::error::AppError;
+
+/// Every `AppError::code()`, listed for the OpenAPI schema (a test keeps
+/// the list complete).
+pub const ERROR_CODES: [&str; 10] = [
+    "invalid_input",
+    "bad_request",
+    "unauthenticated",
+    "invalid_credentials",
+    "forbidden",
+    "not_found",
+    "conflict",
+    "payload_too_large",
+    "rate_limited",
+    "internal",
+];
+
+// A typed struct rather than `json!`, so the OpenAPI schema is derived from
+// what is actually sent.
+/// The body of every API error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    #[schema(schema_with = error_code_schema)]
+    pub code: &'static str,
+    /// Human-readable; may change between releases.
+    pub message: String,
+    /// The request field at fault, for `invalid_input`; otherwise null.
+    // Always sent (as null when absent), so required despite the Option.
+    #[schema(required = true)]
+    pub field: Option<String>,
+}
+
+fn error_code_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ERROR_CODES))
+        .description(Some(
+            "Stable and machine-readable: branch on this, not on `message`.",
+        ))
+}
+
+impl From<&AppError> for ErrorBody {
+    fn from(e: &AppError) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code: e.code(),
+                message: e.to_string(),
+                field: e.field().map(str::to_owned),
+            },
+        }
+    }
+}
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = json!({
-            "error": {
-                "code": self.code(),
-                "message": self.to_string(),
-                "field": self.field(),
-            }
-        });
-        let mut response = (status, Json(body)).into_response();
+        let mut response = (status, Json(ErrorBody::from(&self))).into_response();
         if matches!(
             self,
             AppError::Unauthenticated | AppError::InvalidCredentials
@@ -34,5 +87,56 @@ impl IntoResponse for AppError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_code_is_documented() {
+        let all = [
+            AppError::invalid("name", "bad"),
+            AppError::BadRequest("x".into()),
+            AppError::Unauthenticated,
+            AppError::InvalidCredentials,
+            AppError::Forbidden,
+            AppError::NotFound("model".into()),
+            AppError::Conflict("exists".into()),
+            AppError::PayloadTooLarge,
+            AppError::RateLimited,
+            AppError::Internal,
+        ];
+        for e in &all {
+            // Exhaustive on purpose: a new variant stops this compiling
+            // until it is added to `all` (and its code to ERROR_CODES).
+            match e {
+                AppError::InvalidInput { .. }
+                | AppError::BadRequest(_)
+                | AppError::Unauthenticated
+                | AppError::InvalidCredentials
+                | AppError::Forbidden
+                | AppError::NotFound(_)
+                | AppError::Conflict(_)
+                | AppError::PayloadTooLarge
+                | AppError::RateLimited
+                | AppError::Internal => {}
+            }
+            assert!(ERROR_CODES.contains(&e.code()), "{:?}", e.code());
+        }
+        assert_eq!(all.len(), ERROR_CODES.len());
+    }
+
+    #[test]
+    fn error_body_keeps_the_wire_shape() {
+        let body =
+            serde_json::to_value(ErrorBody::from(&AppError::invalid("name", "bad"))).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {"code": "invalid_input", "message": "name: bad", "field": "name"}})
+        );
+        let body = serde_json::to_value(ErrorBody::from(&AppError::Forbidden)).unwrap();
+        assert_eq!(body["error"]["field"], serde_json::Value::Null);
     }
 }

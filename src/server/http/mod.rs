@@ -5,6 +5,7 @@ pub mod api;
 pub mod catalog_api;
 pub mod errors;
 pub mod extract;
+pub mod openapi;
 pub mod router;
 
 use std::net::SocketAddr;

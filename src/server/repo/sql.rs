@@ -73,7 +73,9 @@ pub async fn insert_rows(
     columns: &[&str],
     rows: Vec<Vec<Value>>,
 ) -> Result<(), sqlx::Error> {
-    const MAX_PARAMS: usize = 30_000;
+    // SQLite resolves numbered parameters in O(n) each when preparing, so huge
+    // statements go quadratic: ~2000 parameters per statement is the sweet spot.
+    const MAX_PARAMS: usize = 2_000;
     let per_chunk = (MAX_PARAMS / columns.len().max(1)).max(1);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {

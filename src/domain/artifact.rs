@@ -1,0 +1,335 @@
+//! Artifact paths and file formats: pure rules for the artifact store.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use super::FieldError;
+
+pub const ARTIFACT_PATH_MAX_LEN: usize = 1024;
+const SEGMENT_MAX_LEN: usize = 255;
+
+/// A relative path inside a version (`model.safetensors`, `config/params.yaml`).
+/// Never absolute, never escaping (`..`), no empty or dot segments, no
+/// backslashes, NUL or control characters: it is safe as a storage key suffix
+/// and as a URL path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ArtifactPath(String);
+
+impl ArtifactPath {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let err = |m: &str| Err(FieldError::new("path", m));
+        if raw.is_empty() {
+            return err("is required");
+        }
+        if raw.len() > ARTIFACT_PATH_MAX_LEN {
+            return err("must be at most 1024 bytes");
+        }
+        if raw.starts_with('/') {
+            return err("must be relative (no leading '/')");
+        }
+        if raw.contains('\\') {
+            return err("must use '/' as separator (no backslashes)");
+        }
+        if raw.chars().any(char::is_control) {
+            return err("must not contain control characters or NUL");
+        }
+        for segment in raw.split('/') {
+            match segment {
+                "" => return err("must not contain empty segments ('//' or a trailing '/')"),
+                "." | ".." => return err("must not contain '.' or '..' segments"),
+                s if s.len() > SEGMENT_MAX_LEN => return err("segments must be at most 255 bytes"),
+                s if s.trim() != s => return err("segments must not start or end with spaces"),
+                _ => {}
+            }
+        }
+        if raw
+            .split('/')
+            .next()
+            .is_some_and(|s| s.len() == 2 && s.ends_with(':'))
+        {
+            return err("must not look like a drive letter");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+
+    fn extension(&self) -> String {
+        self.file_name()
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default()
+    }
+}
+
+impl TryFrom<String> for ArtifactPath {
+    type Error = FieldError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ArtifactPath> for String {
+    fn from(p: ArtifactPath) -> Self {
+        p.0
+    }
+}
+
+impl fmt::Display for ArtifactPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtifactFormat {
+    Safetensors,
+    Onnx,
+    Pickle,
+    Pytorch,
+    Gguf,
+    Other,
+}
+
+impl ArtifactFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Safetensors => "safetensors",
+            Self::Onnx => "onnx",
+            Self::Pickle => "pickle",
+            Self::Pytorch => "pytorch",
+            Self::Gguf => "gguf",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "safetensors" => Self::Safetensors,
+            "onnx" => Self::Onnx,
+            "pickle" => Self::Pickle,
+            "pytorch" => Self::Pytorch,
+            "gguf" => Self::Gguf,
+            _ => Self::Other,
+        }
+    }
+
+    /// Pickle-based formats run code when loaded: unsafe from untrusted sources.
+    pub fn unsafe_to_load(self) -> bool {
+        matches!(self, Self::Pickle | Self::Pytorch)
+    }
+
+    /// Detects the format from the file's first bytes, then its extension.
+    pub fn detect(path: &ArtifactPath, head: &[u8]) -> Self {
+        if head.starts_with(b"GGUF") {
+            return Self::Gguf;
+        }
+        // safetensors: u64 little-endian header length, then a JSON object.
+        if head.len() >= 9 && head[8] == b'{' {
+            let len = u64::from_le_bytes([
+                head[0], head[1], head[2], head[3], head[4], head[5], head[6], head[7],
+            ]);
+            if len > 1 && len < 100_000_000 {
+                return Self::Safetensors;
+            }
+        }
+        let ext = path.extension();
+        // PyTorch's format is a zip holding a pickle.
+        if matches!(ext.as_str(), "pt" | "pth" | "ckpt")
+            || (head.starts_with(b"PK\x03\x04") && ext == "bin")
+        {
+            return Self::Pytorch;
+        }
+        // Pickle protocol 2+ starts with 0x80 <protocol>.
+        if matches!(ext.as_str(), "pkl" | "pickle" | "joblib")
+            || (head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]))
+        {
+            return Self::Pickle;
+        }
+        match ext.as_str() {
+            "safetensors" => Self::Safetensors,
+            "onnx" => Self::Onnx,
+            "gguf" => Self::Gguf,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// A media type from the extension (the client's Content-Type is not trusted).
+pub fn media_type(path: &ArtifactPath) -> &'static str {
+    match path.extension().as_str() {
+        "json" => "application/json",
+        "yaml" | "yml" => "application/yaml",
+        "txt" | "md" | "cfg" | "ini" | "toml" => "text/plain; charset=utf-8",
+        "py" => "text/x-python; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "onnx" => "application/onnx",
+        "zip" => "application/zip",
+        "gz" | "tgz" => "application/gzip",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A SHA-256 given by a client: 64 hex digits (an optional `sha256:` prefix).
+pub fn parse_sha256(field: &'static str, raw: &str) -> Result<String, FieldError> {
+    let hex = raw
+        .trim()
+        .strip_prefix("sha256:")
+        .unwrap_or(raw.trim())
+        .to_ascii_lowercase();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(FieldError::new(
+            field,
+            "must be a SHA-256: 64 hexadecimal digits",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_relative_paths() {
+        for p in [
+            "model.safetensors",
+            "config/params.yaml",
+            "a/b/c/d.txt",
+            "weights-00001-of-00002.bin",
+            "ünïcode/файл.txt",
+            "a b.txt",
+        ] {
+            assert_eq!(ArtifactPath::parse(p).unwrap().as_str(), p);
+        }
+        assert_eq!(
+            ArtifactPath::parse("config/params.yaml")
+                .unwrap()
+                .file_name(),
+            "params.yaml"
+        );
+    }
+
+    #[test]
+    fn refuses_traversal_and_ambiguous_paths() {
+        let long = "a".repeat(1025);
+        let long_segment = format!("{}/x", "b".repeat(256));
+        for p in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a/./b",
+            "..",
+            ".",
+            "a//b",
+            "a/",
+            "a\\b",
+            "..\\x",
+            "a\0b",
+            "a\nb",
+            "C:",
+            "c:/x",
+            &long,
+            &long_segment,
+            " a/b",
+            "a/b ",
+        ] {
+            assert_eq!(ArtifactPath::parse(p).unwrap_err().field, "path", "{p:?}");
+        }
+    }
+
+    #[test]
+    fn detects_formats_by_magic_then_extension() {
+        let p = |s: &str| ArtifactPath::parse(s).unwrap();
+        let mut st = 64u64.to_le_bytes().to_vec();
+        st.extend_from_slice(b"{\"__metadata__\":{}}");
+        assert_eq!(
+            ArtifactFormat::detect(&p("weights"), &st),
+            ArtifactFormat::Safetensors
+        );
+        assert_eq!(
+            ArtifactFormat::detect(&p("m.gguf"), b"GGUF\x03\0\0\0"),
+            ArtifactFormat::Gguf
+        );
+        assert_eq!(
+            ArtifactFormat::detect(&p("x"), b"GGUF"),
+            ArtifactFormat::Gguf
+        );
+        assert_eq!(
+            ArtifactFormat::detect(&p("model.pkl"), b"anything"),
+            ArtifactFormat::Pickle
+        );
+        assert_eq!(
+            ArtifactFormat::detect(&p("data"), &[0x80, 0x04, 0x95]),
+            ArtifactFormat::Pickle
+        );
+        assert_eq!(
+            ArtifactFormat::detect(&p("model.joblib"), b""),
+            ArtifactFormat::Pickle
+        );
+        assert_eq!(
+            ArtifactFormat::detect(&p("model.pt"), b"PK\x03\x04"),
+            ArtifactFormat::Pytorch
+        );
+        assert_eq!(
+            ArtifactFormat::detect(&p("pytorch_model.bin"), b"PK\x03\x04"),
+            ArtifactFormat::Pytorch
+        );
+        assert_eq!(
+            ArtifactFormat::detect(&p("model.onnx"), b"\x08\x07"),
+            ArtifactFormat::Onnx
+        );
+        assert_eq!(
+            ArtifactFormat::detect(&p("train.py"), b"import torch"),
+            ArtifactFormat::Other
+        );
+        assert!(
+            ArtifactFormat::Pickle.unsafe_to_load() && ArtifactFormat::Pytorch.unsafe_to_load()
+        );
+        assert!(
+            !ArtifactFormat::Safetensors.unsafe_to_load() && !ArtifactFormat::Gguf.unsafe_to_load()
+        );
+        for f in [
+            ArtifactFormat::Safetensors,
+            ArtifactFormat::Onnx,
+            ArtifactFormat::Pickle,
+            ArtifactFormat::Pytorch,
+            ArtifactFormat::Gguf,
+            ArtifactFormat::Other,
+        ] {
+            assert_eq!(ArtifactFormat::parse(f.as_str()), f);
+        }
+    }
+
+    #[test]
+    fn media_types_and_checksums() {
+        assert_eq!(
+            media_type(&ArtifactPath::parse("c/params.yaml").unwrap()),
+            "application/yaml"
+        );
+        assert_eq!(
+            media_type(&ArtifactPath::parse("model.safetensors").unwrap()),
+            "application/octet-stream"
+        );
+        let h = "a".repeat(64);
+        assert_eq!(
+            parse_sha256("x", &format!("sha256:{}", h.to_uppercase())).unwrap(),
+            h
+        );
+        for bad in ["", "abc", &"g".repeat(64), &"a".repeat(63)] {
+            assert!(parse_sha256("x", bad).is_err());
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The OpenAPI 3.1 document of the REST API, generated at compile time from
+//! the handlers' `#[utoipa::path]` annotations and the types they exchange,
+//! so it cannot drift from the code the way a hand-written file would.
+
+use std::sync::LazyLock;
+
+use axum::Json;
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+
+use super::{api, catalog_api, errors::ErrorBody};
+
+/// Response descriptions shared by many operations, so they read the same
+/// everywhere.
+pub mod desc {
+    pub const UNAUTHENTICATED: &str = "Missing or invalid credentials";
+    pub const RATE_LIMITED: &str = "Too many failed HTTP Basic sign-ins; retry later";
+    pub const INTERNAL: &str = "Internal error; logged on the server, never detailed here";
+    pub const BAD_INPUT: &str = "Invalid input; `error.field` names the field when it can";
+    pub const TOO_LARGE: &str = "Request body too large";
+    pub const NOT_CONTRIBUTOR: &str =
+        "The caller's role cannot change the catalog (contributor, approver or admin needed)";
+    pub const NOT_ADMIN: &str = "The caller is not an admin";
+    pub const MODEL_NAME: &str = "The model; an old name of a renamed model redirects";
+    pub const MOVED: &str = "The model was renamed: follow `Location`";
+    pub const VERSION: &str = "A semantic version, e.g. `1.2.0`";
+}
+
+/// The names that `security(...)` in the handlers' annotations refer to.
+pub const BEARER: &str = "bearer";
+pub const BASIC: &str = "basic";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Model Registry API",
+        description = "JSON API for machines (CI/CD). Authenticate with `Authorization: Bearer <token>` \
+            (mint a token with HTTP Basic at `POST /api/v1/tokens`, or in the web UI) or with HTTP Basic. \
+            A browser session cookie works too, but then state-changing requests need a same-origin \
+            `Origin` header. Times are Unix milliseconds (UTC). Every error is an `ErrorBody`."
+    ),
+    paths(
+        api::me,
+        api::list_tokens,
+        api::create_token,
+        api::revoke_token,
+        api::list_users,
+        api::create_user,
+        api::update_user,
+        catalog_api::search_models,
+        catalog_api::create_model,
+        catalog_api::get_model,
+        catalog_api::patch_model,
+        catalog_api::list_versions,
+        catalog_api::register_version,
+        catalog_api::get_version,
+        catalog_api::patch_version,
+        catalog_api::delete_version,
+        catalog_api::append_metrics,
+        openapi_json,
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "auth", description = "Who is calling"),
+        (name = "tokens", description = "API tokens, for machines"),
+        (name = "users", description = "User accounts and roles (admins)"),
+        (name = "models", description = "Registered models and catalog search"),
+        (name = "versions", description = "Semver versions of a model: lineage, params, metrics"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Security schemes can't be declared in the derive; they're added here.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token, from `POST /api/v1/tokens` or the web UI",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            BASIC,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "Username and password (throttled after failures), or any username \
+                         with an API token as the password",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Built on first request and kept: it never changes while the process runs.
+static DOC: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+
+/// This OpenAPI document
+///
+/// Readable without credentials: it describes the API and exposes no data.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = Object)),
+    security(()),
+)]
+pub async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(&DOC)
+}
