@@ -104,8 +104,9 @@ async fn run(label: &str, config: Config, models: u64) {
     );
 
     search(label, &state).await;
-    model_page(label, &state).await;
     registrations(label, &state).await;
+    // Last: stopping the server closes the pool.
+    model_page(label, &state).await;
 }
 
 async fn search(label: &str, state: &AppState) {

@@ -27,6 +27,9 @@ pub enum AppError {
     Conflict(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The requested byte range lies outside the file (its size is carried).
+    #[error("requested range not satisfiable")]
+    RangeNotSatisfiable(u64),
     #[error("too many attempts; try again later")]
     RateLimited,
     #[error("internal error; it has been logged")]
@@ -52,6 +55,7 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
             AppError::PayloadTooLarge => 413,
+            AppError::RangeNotSatisfiable(_) => 416,
             AppError::RateLimited => 429,
             AppError::Internal => 500,
         }
@@ -68,6 +72,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::RangeNotSatisfiable(_) => "range_not_satisfiable",
             AppError::RateLimited => "rate_limited",
             AppError::Internal => "internal",
         }
@@ -124,6 +129,7 @@ mod tests {
             AppError::NotFound("model".into()),
             AppError::Conflict("exists".into()),
             AppError::PayloadTooLarge,
+            AppError::RangeNotSatisfiable(10),
             AppError::RateLimited,
             AppError::Internal,
         ];

@@ -1,10 +1,12 @@
 //! Reusable view pieces.
 
+pub mod artifacts;
 pub mod badges;
 pub mod chart;
 pub mod forms;
 pub mod guard;
 pub mod nav;
+pub mod upload;
 
 use leptos::prelude::*;
 

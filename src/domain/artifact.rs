@@ -333,3 +333,69 @@ mod tests {
         }
     }
 }
+
+/// A `Range` header that no byte of the file satisfies (answer 416).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unsatisfiable;
+
+/// A single byte range from a `Range` header, resolved against `size`:
+/// `Ok(None)` means "the whole file" (no header, or one we ignore, as RFC
+/// 9110 allows for multiple ranges).
+pub fn parse_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, Unsatisfiable> {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let (start, end) = spec.split_once('-').ok_or(Unsatisfiable)?;
+    let (start, end) = (start.trim(), end.trim());
+    let range = if start.is_empty() {
+        // Suffix: the last N bytes.
+        let n: u64 = end.parse().map_err(|_| Unsatisfiable)?;
+        if n == 0 || size == 0 {
+            return Err(Unsatisfiable);
+        }
+        (size.saturating_sub(n), size - 1)
+    } else {
+        let start: u64 = start.parse().map_err(|_| Unsatisfiable)?;
+        let end: u64 = if end.is_empty() {
+            size.saturating_sub(1)
+        } else {
+            end.parse().map_err(|_| Unsatisfiable)?
+        };
+        if start >= size || end < start {
+            return Err(Unsatisfiable);
+        }
+        (start, end.min(size - 1))
+    };
+    Ok(Some(range))
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::{parse_range, Unsatisfiable};
+
+    #[test]
+    fn resolves_single_ranges() {
+        assert_eq!(parse_range(None, 100), Ok(None));
+        assert_eq!(parse_range(Some("bytes=0-9"), 100), Ok(Some((0, 9))));
+        assert_eq!(parse_range(Some("bytes=90-"), 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range(Some("bytes=-10"), 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range(Some("bytes=-500"), 100), Ok(Some((0, 99))));
+        assert_eq!(parse_range(Some("bytes=50-1000"), 100), Ok(Some((50, 99))));
+        assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), Ok(None));
+        assert_eq!(parse_range(Some("items=0-1"), 100), Ok(None));
+        for bad in [
+            "bytes=100-",
+            "bytes=5-4",
+            "bytes=-0",
+            "bytes=x-1",
+            "bytes=1",
+            "bytes=-",
+        ] {
+            assert_eq!(parse_range(Some(bad), 100), Err(Unsatisfiable), "{bad}");
+        }
+        assert_eq!(parse_range(Some("bytes=0-0"), 0), Err(Unsatisfiable));
+    }
+}

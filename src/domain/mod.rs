@@ -11,7 +11,7 @@ mod stage;
 mod username;
 mod version;
 
-pub use artifact::{media_type, parse_sha256, ArtifactFormat, ArtifactPath};
+pub use artifact::{media_type, parse_range, parse_sha256, ArtifactFormat, ArtifactPath};
 pub use model_name::{ModelName, MODEL_NAME_MAX_LEN};
 pub use password::{Password, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
 pub use role::{Permission, Role};

@@ -107,6 +107,8 @@ pub struct VersionDetail {
     pub metrics: BTreeMap<String, f64>,
     pub series: BTreeMap<String, Vec<SeriesPoint>>,
     pub tags: BTreeMap<String, String>,
+    /// The version's files, by path.
+    pub artifacts: Vec<ArtifactView>,
     pub can_edit: bool,
 }
 
@@ -144,5 +146,43 @@ mod tests {
         assert_eq!(format_metric(-0.25), "-0.25");
         assert_eq!(format_metric(1.5e-5), "1.500e-5");
         assert_eq!(format_metric(2.5e7), "2.500e7");
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ArtifactView {
+    /// Relative path inside the version.
+    pub path: String,
+    /// Bytes; absent for a link whose size was not given.
+    pub size: Option<i64>,
+    /// Hex SHA-256 of the content; absent for a link without a checksum.
+    pub sha256: Option<String>,
+    pub media_type: String,
+    /// safetensors, onnx, pickle, pytorch, gguf or other.
+    pub format: String,
+    /// Pickle-based formats execute code when loaded.
+    pub unsafe_to_load: bool,
+    /// Set when the file lives elsewhere (a link, not an upload).
+    pub external_uri: Option<String>,
+    /// Where to download it from (our artifact endpoint).
+    pub download_url: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// `1.5 GiB`, `312 KiB`, `12 B`.
+pub fn format_bytes(n: i64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
     }
 }

@@ -10,9 +10,12 @@ use crate::{
     actions::catalog::get_version,
     charts::{line_chart, ChartSpec, Series},
     components::{
+        artifacts::ArtifactTable,
         badges::{StageBadge, Tags},
         chart::LineChartView,
+        forms::FormError,
         guard::RequirePermission,
+        upload::ArtifactUpload,
     },
     domain::Permission,
     dto::{format_metric, format_time, SeriesPoint, VersionDetail, VersionRef},
@@ -30,22 +33,21 @@ pub fn VersionPage() -> impl IntoView {
 #[component]
 fn VersionView() -> impl IntoView {
     let params = use_params_map();
+    // Bumped when an upload finishes, to reload the artifact list.
+    let uploads = RwSignal::new(0u32);
     let detail = Resource::new(
         move || {
-            params.with(|p| {
-                (
-                    p.get("name").unwrap_or_default(),
-                    p.get("version").unwrap_or_default(),
-                )
-            })
+            let name = params.with(|p| p.get("name").unwrap_or_default());
+            let version = params.with(|p| p.get("version").unwrap_or_default());
+            (name, version, uploads.get())
         },
-        |(name, version)| get_version(name, version),
+        |(name, version, _)| get_version(name, version),
     );
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(v) => Either::Left(view! { <VersionBody v/> }),
+                    Ok(v) => Either::Left(view! { <VersionBody v uploads/> }),
                     Err(e) => Either::Right(view! {
                         <section class="panel"><h1>"Version"</h1><p class="alert alert-error" role="alert">{e.to_string()}</p></section>
                     }),
@@ -99,7 +101,7 @@ fn version_link(r: &VersionRef) -> impl IntoView {
 }
 
 #[component]
-fn VersionBody(v: VersionDetail) -> impl IntoView {
+fn VersionBody(v: VersionDetail, uploads: RwSignal<u32>) -> impl IntoView {
     let l = v.lineage.clone();
     let charts = families(v.series.iter().map(|(k, pts)| (k.clone(), pts.as_slice())));
     let model_href = format!("/models/{}", v.model);
@@ -110,6 +112,8 @@ fn VersionBody(v: VersionDetail) -> impl IntoView {
         v.model.clone(),
         v.version.clone(),
     );
+    let can_edit = v.can_edit;
+    let (upload_model, upload_version) = (v.model.clone(), v.version.clone());
     let row = |label: &'static str, value: Option<String>| {
         value.map(|value| view! { <dt>{label}</dt><dd><code>{value}</code></dd> })
     };
@@ -180,7 +184,11 @@ fn VersionBody(v: VersionDetail) -> impl IntoView {
         })}
         <section class="panel">
             <h2>"Artifacts"</h2>
-            <p class="empty">"No artifacts are recorded for this version."</p>
+            <FormError result=Signal::derive(|| None::<Result<(), crate::error::AppError>>)/>
+            <ArtifactTable artifacts=v.artifacts.clone()/>
+            {can_edit.then(|| view! {
+                <ArtifactUpload model=upload_model version=upload_version on_uploaded=move |_| uploads.update(|n| *n += 1)/>
+            })}
         </section>
         <section class="panel">
             <h2>"Stage history"</h2>

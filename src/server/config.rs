@@ -16,6 +16,10 @@ pub struct Config {
     pub session_idle: Duration,
     pub session_absolute: Duration,
     pub max_body_bytes: usize,
+    /// Where artifacts are stored (`REGISTRY_ARTIFACTS`).
+    pub artifacts: crate::server::storage::StoreConfig,
+    /// The largest artifact accepted (`REGISTRY_MAX_ARTIFACT_BYTES`).
+    pub max_artifact_bytes: u64,
 }
 
 impl Config {
@@ -37,7 +41,22 @@ impl Config {
             .unwrap_or_else(|| "127.0.0.1:3000".into())
             .parse()
             .map_err(|e| format!("LEPTOS_SITE_ADDR is not an address (host:port): {e}"))?;
+        let artifacts = crate::server::storage::StoreConfig::parse(
+            var("REGISTRY_ARTIFACTS").as_deref(),
+            &data_dir,
+            flag("REGISTRY_S3_PATH_STYLE")?,
+        )?;
+        let max_artifact_bytes = match var("REGISTRY_MAX_ARTIFACT_BYTES") {
+            None => 50 * 1024 * 1024 * 1024,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or("REGISTRY_MAX_ARTIFACT_BYTES must be a positive number of bytes")?,
+        };
         Ok(Self {
+            artifacts,
+            max_artifact_bytes,
             database_url,
             data_dir,
             site_addr,
@@ -58,6 +77,8 @@ impl Config {
     /// A configuration for tests and benchmarks: everything explicit.
     pub fn for_tests(database_url: String, data_dir: PathBuf) -> Self {
         Self {
+            artifacts: crate::server::storage::StoreConfig::Local(data_dir.join("artifacts")),
+            max_artifact_bytes: 1024 * 1024 * 1024,
             database_url,
             data_dir,
             site_addr: ([127, 0, 0, 1], 0).into(),

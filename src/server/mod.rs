@@ -13,3 +13,4 @@ pub mod services;
 pub mod session_store;
 pub mod startup;
 pub mod state;
+pub mod storage;

@@ -10,7 +10,7 @@ use tower_sessions::session_store::ExpiredDeletion;
 
 use super::{
     auth::throttle::LoginThrottle, config::Config, db::Db, http::router, services,
-    session_store::DbSessionStore, state::AppState,
+    session_store::DbSessionStore, state::AppState, storage::Store,
 };
 use crate::domain::{Password, Username};
 
@@ -18,8 +18,11 @@ use crate::domain::{Password, Username};
 pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<AppState, String> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
+    let store = Store::open(&config.artifacts).await?;
+    tracing::info!("artifacts stored in the {}", store.describe());
     let state = AppState {
         db,
+        store,
         config: Arc::new(config),
         throttle: Arc::new(LoginThrottle::default()),
         leptos_options,

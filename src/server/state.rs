@@ -3,7 +3,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
-use super::{auth::throttle::LoginThrottle, config::Config, db::Db};
+use super::{auth::throttle::LoginThrottle, config::Config, db::Db, storage::Store};
 
 /// Shared by axum handlers and (through Leptos context) server functions.
 #[derive(Clone)]
@@ -11,6 +11,7 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub throttle: Arc<LoginThrottle>,
+    pub store: Store,
     pub leptos_options: LeptosOptions,
 }
 

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{username}", patch(update_user))
         .route("/openapi.json", get(super::openapi::openapi_json))
         .merge(super::catalog_api::routes())
+        .merge(super::artifact_api::routes())
         .fallback(not_found)
 }
 

@@ -16,7 +16,7 @@ use crate::error::AppError;
 
 /// Every `AppError::code()`, listed for the OpenAPI schema (a test keeps
 /// the list complete).
-pub const ERROR_CODES: [&str; 10] = [
+pub const ERROR_CODES: [&str; 11] = [
     "invalid_input",
     "bad_request",
     "unauthenticated",
@@ -25,6 +25,7 @@ pub const ERROR_CODES: [&str; 10] = [
     "not_found",
     "conflict",
     "payload_too_large",
+    "range_not_satisfiable",
     "rate_limited",
     "internal",
 ];
@@ -86,6 +87,13 @@ impl IntoResponse for AppError {
                 ),
             );
         }
+        if let AppError::RangeNotSatisfiable(size) = self {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&format!("bytes */{size}")) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::CONTENT_RANGE, v);
+            }
+        }
         response
     }
 }
@@ -105,6 +113,7 @@ mod tests {
             AppError::NotFound("model".into()),
             AppError::Conflict("exists".into()),
             AppError::PayloadTooLarge,
+            AppError::RangeNotSatisfiable(1),
             AppError::RateLimited,
             AppError::Internal,
         ];
@@ -120,6 +129,7 @@ mod tests {
                 | AppError::NotFound(_)
                 | AppError::Conflict(_)
                 | AppError::PayloadTooLarge
+                | AppError::RangeNotSatisfiable(_)
                 | AppError::RateLimited
                 | AppError::Internal => {}
             }

@@ -2,6 +2,7 @@
 //! REST API under `/api/v1`, health probes, and the middleware around them.
 
 pub mod api;
+pub mod artifact_api;
 pub mod catalog_api;
 pub mod errors;
 pub mod extract;

@@ -1,6 +1,7 @@
 //! One repository module per aggregate. Each takes an executor, so callers
 //! choose between the pool (reads) and a transaction (writes + audit).
 
+pub mod artifacts;
 pub mod audit;
 pub mod models;
 pub mod search;

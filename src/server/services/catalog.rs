@@ -602,6 +602,7 @@ pub async fn version_detail(
             value: p.value,
         });
     }
+    let artifacts = super::artifacts::list_for(state, &model.name, &row).await?;
     let to_ref = |(model, version): (String, String)| VersionRef { model, version };
     Ok(VersionDetail {
         model: model.name.clone(),
@@ -632,6 +633,7 @@ pub async fn version_detail(
         metrics,
         series,
         tags,
+        artifacts,
         can_edit: by.role.allows(Permission::Contribute),
     })
 }

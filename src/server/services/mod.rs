@@ -1,6 +1,7 @@
 //! Services: one function per use case. Each authorizes, validates, and
 //! commits its change together with its audit event in one transaction.
 
+pub mod artifacts;
 pub mod audit_log;
 pub mod catalog;
 pub mod sessions;

@@ -1,0 +1,19 @@
+-- Artifacts: the files of a version (uploaded to the artifact store) or
+-- links to files that live elsewhere. A path is never reused in a version:
+-- deletion is soft, so (version_id, path) stays unique forever.
+CREATE TABLE artifacts (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    version_id    INTEGER NOT NULL REFERENCES model_versions(id),
+    path          TEXT    NOT NULL,
+    size          INTEGER,
+    sha256        TEXT,
+    media_type    TEXT    NOT NULL,
+    format        TEXT    NOT NULL,
+    storage_key   TEXT,
+    external_uri  TEXT,
+    created_by    TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    deleted_at    INTEGER,
+    UNIQUE (version_id, path)
+);
+CREATE INDEX artifacts_sha256 ON artifacts(sha256);

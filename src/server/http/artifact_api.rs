@@ -1,0 +1,282 @@
+//! Artifact endpoints: streaming upload (PUT), link or browser-form upload
+//! (POST), list, ranged download, delete.
+
+use axum::{
+    body::Body,
+    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Json, Router,
+};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+
+use super::extract::{ApiJson, Caller, RequestOrigin};
+use crate::{
+    domain::{parse_sha256, ArtifactPath, ModelName, Permission, SemVer},
+    error::AppError,
+    server::{
+        services::artifacts::{self, Download, UploadRequest},
+        state::AppState,
+    },
+};
+
+pub const CHECKSUM_HEADER: &str = "x-checksum-sha256";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/models/{name}/versions/{version}/artifacts",
+            get(list).post(create),
+        )
+        .route(
+            "/models/{name}/versions/{version}/artifacts/{*path}",
+            get(download).put(upload).delete(delete),
+        )
+        // Uploads stream with their own size limit (REGISTRY_MAX_ARTIFACT_BYTES).
+        .layer(DefaultBodyLimit::disable())
+}
+
+fn parse(name: &str, version: &str) -> Result<(ModelName, SemVer), AppError> {
+    Ok((ModelName::parse(name)?, SemVer::parse(version)?))
+}
+
+fn checksum(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    headers
+        .get(CHECKSUM_HEADER)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| AppError::invalid("X-Checksum-Sha256", "must be text"))
+                .and_then(|s| parse_sha256("X-Checksum-Sha256", s).map_err(Into::into))
+        })
+        .transpose()
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((name, version, path)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, AppError> {
+    p.require(Permission::Contribute)?;
+    let (name, version) = parse(&name, &version)?;
+    let request = UploadRequest {
+        path: ArtifactPath::parse(&path)?,
+        expected_sha256: checksum(&headers)?,
+        declared_length: headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()),
+    };
+    let stream = body.into_data_stream();
+    let view = artifacts::upload(&state, &p, &origin, &name, &version, request, stream).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<impl IntoResponse, AppError> {
+    let version = SemVer::parse(&version)?;
+    Ok(Json(artifacts::list(&state, &p, &name, &version).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LinkBody {
+    path: String,
+    uri: String,
+    sha256: Option<String>,
+    size: Option<i64>,
+}
+
+/// JSON: link an external file. multipart/form-data: the version page's
+/// upload form before hydration (redirects back to the page).
+async fn create(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((name, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> Result<Response, AppError> {
+    p.require(Permission::Contribute)?;
+    let (name, version) = parse(&name, &version)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("multipart/form-data") {
+        let page = format!("/models/{name}/versions/{version}");
+        let multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| AppError::BadRequest(e.body_text()))?;
+        return Ok(
+            match form_upload(&state, &p, &origin, &name, &version, multipart).await {
+                Ok(()) => Redirect::to(&page).into_response(),
+                Err(e) => Redirect::to(&format!(
+                    "{page}?error={}",
+                    crate::components::guard::encode_component(&e.to_string())
+                ))
+                .into_response(),
+            },
+        );
+    }
+    let ApiJson(body) = ApiJson::<LinkBody>::from_request(request, &state).await?;
+    let path = ArtifactPath::parse(&body.path)?;
+    let sha = body
+        .sha256
+        .as_deref()
+        .map(|s| parse_sha256("sha256", s))
+        .transpose()?;
+    let view = artifacts::link(
+        &state, &p, &origin, &name, &version, path, body.uri, sha, body.size,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+use axum::extract::FromRequest;
+
+async fn form_upload(
+    state: &AppState,
+    p: &crate::server::auth::Principal,
+    origin: &crate::server::repo::audit::Origin,
+    name: &ModelName,
+    version: &SemVer,
+    mut multipart: Multipart,
+) -> Result<(), AppError> {
+    let mut uploaded = 0;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| AppError::BadRequest(e.body_text()))?
+    {
+        let Some(file_name) = field
+            .file_name()
+            .map(str::to_owned)
+            .filter(|f| !f.is_empty())
+        else {
+            continue;
+        };
+        // Browsers send a bare name; some old ones a full Windows path.
+        let file_name = file_name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or(&file_name)
+            .to_owned();
+        let request = UploadRequest {
+            path: ArtifactPath::parse(&file_name)?,
+            expected_sha256: None,
+            declared_length: None,
+        };
+        let stream = field.map_err(|e| e.body_text());
+        artifacts::upload(state, p, origin, name, version, request, Box::pin(stream)).await?;
+        uploaded += 1;
+    }
+    if uploaded == 0 {
+        return Err(AppError::invalid("file", "choose at least one file"));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct DownloadQuery {
+    /// `true`: answer with a redirect to a short-lived presigned URL (S3).
+    presigned: Option<bool>,
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((name, version, path)): Path<(String, String, String)>,
+    Query(query): Query<DownloadQuery>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let version = SemVer::parse(&version)?;
+    let path = ArtifactPath::parse(&path)?;
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let outcome = artifacts::download(
+        &state,
+        &p,
+        &name,
+        &version,
+        &path,
+        range,
+        query.presigned.unwrap_or(false),
+    )
+    .await?;
+    let (artifact, range, body) = match outcome {
+        Download::Redirect(url) => return Ok(Redirect::temporary(&url).into_response()),
+        Download::Stream {
+            artifact,
+            range,
+            body,
+        } => (artifact, range, body),
+    };
+    let size = u64::try_from(artifact.size.unwrap_or(0)).unwrap_or(0);
+    let mut response = Response::new(Body::from_stream(body));
+    let h = response.headers_mut();
+    let value = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("invalid"));
+    h.insert(header::CONTENT_TYPE, value(&artifact.media_type));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Some(sha) = &artifact.sha256 {
+        h.insert(CHECKSUM_HEADER, value(sha));
+        h.insert(header::ETAG, value(&format!("\"{sha}\"")));
+    }
+    let file_name = path.file_name().replace(['"', '\\'], "_");
+    let ascii: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        value(&format!(
+            "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+            artifacts::encode_path(&file_name)
+        )),
+    );
+    match range {
+        Some((start, end)) => {
+            *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_RANGE,
+                value(&format!("bytes {start}-{end}/{size}")),
+            );
+            h.insert(
+                header::CONTENT_LENGTH,
+                value(&(end - start + 1).to_string()),
+            );
+        }
+        None => {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, value(&size.to_string()));
+        }
+    }
+    Ok(response)
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((name, version, path)): Path<(String, String, String)>,
+) -> Result<StatusCode, AppError> {
+    p.require(Permission::Administer)?;
+    let (name, version) = parse(&name, &version)?;
+    let path = ArtifactPath::parse(&path)?;
+    artifacts::delete(&state, &p, &origin, &name, &version, &path).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

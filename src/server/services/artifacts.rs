@@ -1,0 +1,430 @@
+//! Artifacts: streaming uploads with a SHA-256 computed on the way, links to
+//! external files, listing, ranged downloads, soft deletion.
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{audit, begin, catalog, commit};
+use crate::{
+    domain::{media_type, ArtifactFormat, ArtifactPath, ModelName, Permission, SemVer},
+    dto::ArtifactView,
+    error::AppError,
+    server::{
+        auth::{principal::db_error, Principal},
+        db::now_ms,
+        repo::{
+            artifacts::{self, ArtifactRow, NewArtifact},
+            audit::Origin,
+            is_unique_violation,
+            models::ModelRow,
+            versions::VersionRow,
+        },
+        state::AppState,
+        storage::{ByteStream, Store, StoreError},
+    },
+};
+
+pub fn view(model: &str, version: &str, row: ArtifactRow) -> ArtifactView {
+    let format = ArtifactFormat::parse(&row.format);
+    ArtifactView {
+        download_url: format!(
+            "/api/v1/models/{model}/versions/{version}/artifacts/{}",
+            encode_path(&row.path)
+        ),
+        path: row.path,
+        size: row.size,
+        sha256: row.sha256,
+        media_type: row.media_type,
+        format: format.as_str().to_owned(),
+        unsafe_to_load: format.unsafe_to_load(),
+        external_uri: row.external_uri,
+        created_by: row.created_by,
+        created_at: row.created_at,
+    }
+}
+
+/// Percent-encodes each segment of a path, keeping the `/` separators.
+pub fn encode_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            segment
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn store_error(e: StoreError) -> AppError {
+    tracing::error!(error = %e, "artifact store error");
+    AppError::Internal
+}
+
+pub struct UploadRequest {
+    pub path: ArtifactPath,
+    pub expected_sha256: Option<String>,
+    pub declared_length: Option<u64>,
+}
+
+/// Removes a stored object if the upload does not end up recorded — also
+/// when the request future is dropped between storing and recording.
+struct ObjectGuard {
+    store: Store,
+    key: Option<String>,
+}
+
+impl ObjectGuard {
+    fn disarm(mut self) {
+        self.key = None;
+    }
+}
+
+impl Drop for ObjectGuard {
+    fn drop(&mut self) {
+        if let (Some(key), Ok(handle)) = (self.key.take(), tokio::runtime::Handle::try_current()) {
+            let store = self.store.clone();
+            handle.spawn(async move {
+                if let Err(e) = store.delete(&key).await {
+                    tracing::warn!(%key, error = %e, "could not remove an unrecorded object");
+                }
+            });
+        }
+    }
+}
+
+/// Streams `body` into the store and records the artifact. Nothing is
+/// recorded, and nothing stays stored, unless every byte arrived, the size
+/// limit held and the checksum (when given) matched.
+pub async fn upload<S, E>(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    model: &ModelName,
+    version: &SemVer,
+    request: UploadRequest,
+    body: S,
+) -> Result<ArtifactView, AppError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    by.require(Permission::Contribute)?;
+    let (model_row, version_row) =
+        catalog::find_version(state, by, model.as_str(), version).await?;
+    let max = state.config.max_artifact_bytes;
+    if request.declared_length.is_some_and(|n| n > max) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let path = request.path.as_str();
+    if artifacts::path_taken(state.db.pool(), version_row.id, path)
+        .await
+        .map_err(db_error)?
+    {
+        return Err(AppError::Conflict(format!(
+            "{path} already exists in this version; artifacts are immutable"
+        )));
+    }
+    let key = format!("v/{}/{}", version_row.id, uuid::Uuid::new_v4());
+    let mut upload = state.store.begin(&key).await.map_err(store_error)?;
+    let mut body = body;
+    let mut hasher = Sha256::new();
+    let mut head: Vec<u8> = Vec::with_capacity(64);
+    let mut size: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                upload.abort().await;
+                tracing::warn!(error = %e, %path, "upload interrupted");
+                return Err(AppError::BadRequest("the upload was interrupted".into()));
+            }
+        };
+        size += chunk.len() as u64;
+        if size > max {
+            upload.abort().await;
+            return Err(AppError::PayloadTooLarge);
+        }
+        hasher.update(&chunk);
+        if head.len() < 64 {
+            let take = (64 - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        if let Err(e) = upload.write(chunk).await {
+            upload.abort().await;
+            return Err(store_error(e));
+        }
+    }
+    let sha256 = hex::encode(hasher.finalize());
+    if let Some(expected) = &request.expected_sha256 {
+        if *expected != sha256 {
+            upload.abort().await;
+            return Err(AppError::invalid(
+                "X-Checksum-Sha256",
+                format!("does not match the uploaded content (its SHA-256 is {sha256})"),
+            ));
+        }
+    }
+    upload.complete().await.map_err(store_error)?;
+    let guard = ObjectGuard {
+        store: state.store.clone(),
+        key: Some(key.clone()),
+    };
+    let format = ArtifactFormat::detect(&request.path, &head);
+    let row = record(
+        state,
+        by,
+        origin,
+        &model_row,
+        &version_row,
+        NewArtifact {
+            version_id: version_row.id,
+            path,
+            size: Some(i64::try_from(size).unwrap_or(i64::MAX)),
+            sha256: Some(&sha256),
+            media_type: media_type(&request.path),
+            format: format.as_str(),
+            storage_key: Some(&key),
+            external_uri: None,
+            created_by: &by.username,
+            now: now_ms(),
+        },
+    )
+    .await?;
+    guard.disarm();
+    Ok(view(&model_row.name, &version_row.version, row))
+}
+
+async fn record(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    model: &ModelRow,
+    version: &VersionRow,
+    new: NewArtifact<'_>,
+) -> Result<ArtifactRow, AppError> {
+    let mut tx = begin(state).await?;
+    let row = match artifacts::insert(&mut tx, new).await {
+        Ok(row) => row,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::Conflict(
+                "this path already exists in this version; artifacts are immutable".into(),
+            ))
+        }
+        Err(e) => return Err(db_error(e)),
+    };
+    let action = if row.external_uri.is_some() {
+        "artifact.link"
+    } else {
+        "artifact.upload"
+    };
+    let target = format!("{}@{}/{}", model.name, version.version, row.path);
+    let details = json!({ "size": row.size, "sha256": row.sha256, "format": row.format, "external_uri": row.external_uri });
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        action,
+        ("artifact", &target),
+        details,
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(row)
+}
+
+/// A file that lives elsewhere (`s3://…`, `https://…`), with an optional checksum.
+#[allow(clippy::too_many_arguments)]
+pub async fn link(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    model: &ModelName,
+    version: &SemVer,
+    path: ArtifactPath,
+    uri: String,
+    sha256: Option<String>,
+    size: Option<i64>,
+) -> Result<ArtifactView, AppError> {
+    by.require(Permission::Contribute)?;
+    let valid_uri = (uri.starts_with("s3://")
+        || uri.starts_with("https://")
+        || uri.starts_with("http://")
+        || uri.starts_with("gs://"))
+        && uri.len() <= 2048
+        && !uri.chars().any(|c| c.is_control() || c.is_whitespace());
+    if !valid_uri {
+        return Err(AppError::invalid("uri", "must be an s3://, gs://, https:// or http:// URI without spaces, at most 2048 characters"));
+    }
+    if size.is_some_and(|s| s < 0) {
+        return Err(AppError::invalid("size", "must not be negative"));
+    }
+    let (model_row, version_row) =
+        catalog::find_version(state, by, model.as_str(), version).await?;
+    let row = record(
+        state,
+        by,
+        origin,
+        &model_row,
+        &version_row,
+        NewArtifact {
+            version_id: version_row.id,
+            path: path.as_str(),
+            size,
+            sha256: sha256.as_deref(),
+            media_type: media_type(&path),
+            format: ArtifactFormat::detect(&path, &[]).as_str(),
+            storage_key: None,
+            external_uri: Some(&uri),
+            created_by: &by.username,
+            now: now_ms(),
+        },
+    )
+    .await?;
+    Ok(view(&model_row.name, &version_row.version, row))
+}
+
+pub async fn list(
+    state: &AppState,
+    by: &Principal,
+    model: &str,
+    version: &SemVer,
+) -> Result<Vec<ArtifactView>, AppError> {
+    let (model_row, version_row) = catalog::find_version(state, by, model, version).await?;
+    list_for(state, &model_row.name, &version_row).await
+}
+
+pub async fn list_for(
+    state: &AppState,
+    model: &str,
+    version: &VersionRow,
+) -> Result<Vec<ArtifactView>, AppError> {
+    let rows = artifacts::list(state.db.pool(), version.id)
+        .await
+        .map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| view(model, &version.version, r))
+        .collect())
+}
+
+pub enum Download {
+    /// Bytes from our store; `range` is inclusive, `None` for the whole file.
+    Stream {
+        artifact: Box<ArtifactRow>,
+        range: Option<(u64, u64)>,
+        body: ByteStream,
+    },
+    /// Go elsewhere: an external link, or a presigned S3 URL.
+    Redirect(String),
+}
+
+pub async fn download(
+    state: &AppState,
+    by: &Principal,
+    model: &str,
+    version: &SemVer,
+    path: &ArtifactPath,
+    range: Option<&str>,
+    presigned: bool,
+) -> Result<Download, AppError> {
+    by.require(Permission::Read)?;
+    let (_, version_row) = catalog::find_version(state, by, model, version).await?;
+    let artifact = artifacts::find(state.db.pool(), version_row.id, path.as_str())
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;
+    let key = match (&artifact.storage_key, &artifact.external_uri) {
+        (Some(key), _) => key.clone(),
+        (None, Some(uri)) => return Ok(Download::Redirect(uri.clone())),
+        (None, None) => return Err(AppError::Internal),
+    };
+    if presigned {
+        if let Some(url) = state.store.presigned_get(&key, path.file_name()).await {
+            return Ok(Download::Redirect(url));
+        }
+    }
+    let size = u64::try_from(artifact.size.unwrap_or(0)).unwrap_or(0);
+    let range =
+        crate::domain::parse_range(range, size).map_err(|_| AppError::RangeNotSatisfiable(size))?;
+    let body = match state.store.read(&key, range).await {
+        Ok(body) => body,
+        Err(StoreError::NotFound) => {
+            tracing::error!(%key, "an artifact's object is missing from the store");
+            return Err(AppError::Internal);
+        }
+        Err(e) => return Err(store_error(e)),
+    };
+    Ok(Download::Stream {
+        artifact: Box::new(artifact),
+        range,
+        body,
+    })
+}
+
+/// Admins delete an artifact: the record is kept (soft) so the path is never
+/// reused; the stored bytes are removed.
+pub async fn delete(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    model: &ModelName,
+    version: &SemVer,
+    path: &ArtifactPath,
+) -> Result<(), AppError> {
+    by.require(Permission::Administer)?;
+    let (model_row, version_row) =
+        catalog::find_version(state, by, model.as_str(), version).await?;
+    let artifact = artifacts::find(state.db.pool(), version_row.id, path.as_str())
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;
+    let mut tx = begin(state).await?;
+    artifacts::soft_delete(&mut tx, artifact.id, now_ms())
+        .await
+        .map_err(db_error)?;
+    let target = format!(
+        "{}@{}/{}",
+        model_row.name, version_row.version, artifact.path
+    );
+    let details = json!({ "sha256": artifact.sha256, "size": artifact.size });
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "artifact.delete",
+        ("artifact", &target),
+        details,
+    )
+    .await?;
+    commit(tx).await?;
+    if let Some(key) = artifact.storage_key {
+        if let Err(e) = state.store.delete(&key).await {
+            tracing::warn!(%key, error = %e, "artifact record deleted but its object could not be removed");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_path;
+
+    #[test]
+    fn paths_are_encoded_per_segment() {
+        assert_eq!(
+            encode_path("config/params v1.yaml"),
+            "config/params%20v1.yaml"
+        );
+        assert_eq!(encode_path("a#b/c?d"), "a%23b/c%3Fd");
+    }
+}
