@@ -29,14 +29,44 @@ struct Item {
     request: StoredValue<Option<XmlHttpRequest>, LocalStorage>,
 }
 
+/// The uploads of a page. Owned by the page, not the widget, so the list
+/// survives the widget being re-rendered when the artifact list refreshes.
+#[derive(Clone, Copy)]
+pub struct UploadQueue {
+    items: RwSignal<Vec<Item>>,
+    next_id: StoredValue<usize>,
+    owner: StoredValue<Owner>,
+}
+
+impl UploadQueue {
+    pub fn new() -> Self {
+        Self {
+            items: RwSignal::new(Vec::new()),
+            next_id: StoredValue::new(0),
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
+        }
+    }
+}
+
+impl Default for UploadQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[component]
 pub fn ArtifactUpload(
     model: String,
     version: String,
+    queue: UploadQueue,
     #[prop(into)] on_uploaded: Callback<()>,
 ) -> impl IntoView {
-    let items = RwSignal::new(Vec::<Item>::new());
-    let next_id = StoredValue::new(0usize);
+    let UploadQueue {
+        items,
+        next_id,
+        owner,
+    } = queue;
+    let owner = owner.get_value();
     let folder = RwSignal::new(String::new());
     let dragging = RwSignal::new(false);
     let base = format!("/api/v1/models/{model}/versions/{version}/artifacts");
@@ -53,7 +83,9 @@ pub fn ArtifactUpload(
             } else {
                 format!("{prefix}/{}", file.name())
             };
-            let item = Item {
+            // Owned by the queue, not by this widget: the widget is re-rendered
+            // when the artifact list refreshes, and its signals with it.
+            let item = owner.with(|| Item {
                 id,
                 name: StoredValue::new(name.clone()),
                 size: file.size(),
@@ -61,7 +93,7 @@ pub fn ArtifactUpload(
                 phase: RwSignal::new(Phase::Uploading),
                 error: RwSignal::new(None),
                 request: StoredValue::new_local(None),
-            };
+            });
             items.update(|list| list.push(item));
             let url = format!(
                 "{base}/{}",

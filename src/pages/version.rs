@@ -15,7 +15,7 @@ use crate::{
         chart::LineChartView,
         forms::FormError,
         guard::RequirePermission,
-        upload::ArtifactUpload,
+        upload::{ArtifactUpload, UploadQueue},
     },
     domain::Permission,
     dto::{format_metric, format_time, SeriesPoint, VersionDetail, VersionRef},
@@ -35,6 +35,7 @@ fn VersionView() -> impl IntoView {
     let params = use_params_map();
     // Bumped when an upload finishes, to reload the artifact list.
     let uploads = RwSignal::new(0u32);
+    let queue = UploadQueue::new();
     let detail = Resource::new(
         move || {
             let name = params.with(|p| p.get("name").unwrap_or_default());
@@ -44,16 +45,16 @@ fn VersionView() -> impl IntoView {
         |(name, version, _)| get_version(name, version),
     );
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(v) => Either::Left(view! { <VersionBody v uploads/> }),
+                    Ok(v) => Either::Left(view! { <VersionBody v uploads queue/> }),
                     Err(e) => Either::Right(view! {
                         <section class="panel"><h1>"Version"</h1><p class="alert alert-error" role="alert">{e.to_string()}</p></section>
                     }),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -101,7 +102,7 @@ fn version_link(r: &VersionRef) -> impl IntoView {
 }
 
 #[component]
-fn VersionBody(v: VersionDetail, uploads: RwSignal<u32>) -> impl IntoView {
+fn VersionBody(v: VersionDetail, uploads: RwSignal<u32>, queue: UploadQueue) -> impl IntoView {
     let l = v.lineage.clone();
     let charts = families(v.series.iter().map(|(k, pts)| (k.clone(), pts.as_slice())));
     let model_href = format!("/models/{}", v.model);
@@ -182,12 +183,12 @@ fn VersionBody(v: VersionDetail, uploads: RwSignal<u32>) -> impl IntoView {
                 </div>
             </section>
         })}
-        <section class="panel">
+        <section class="panel" id="artifacts">
             <h2>"Artifacts"</h2>
             <FormError result=Signal::derive(|| None::<Result<(), crate::error::AppError>>)/>
             <ArtifactTable artifacts=v.artifacts.clone()/>
             {can_edit.then(|| view! {
-                <ArtifactUpload model=upload_model version=upload_version on_uploaded=move |_| uploads.update(|n| *n += 1)/>
+                <ArtifactUpload model=upload_model version=upload_version queue on_uploaded=move |_| uploads.update(|n| *n += 1)/>
             })}
         </section>
         <section class="panel">
