@@ -10,6 +10,7 @@ mod search;
 mod stage;
 mod username;
 mod version;
+mod workflow;
 
 pub use artifact::{media_type, parse_range, parse_sha256, ArtifactFormat, ArtifactPath};
 pub use model_name::{ModelName, MODEL_NAME_MAX_LEN};
@@ -19,6 +20,12 @@ pub use search::{CatalogQuery, Sort};
 pub use stage::Stage;
 pub use username::{Username, USERNAME_MAX_LEN};
 pub use version::{next_version, Bump, SemVer};
+pub use workflow::{
+    allowed_targets, can_cancel, can_open, decide, needs_approval, transition_allowed, AliasName,
+    ApprovalPolicy, Decision, Outcome, PolicyOverride, RequestSnapshot, RequestState, Transition,
+    TransitionError, WorkflowError, ALIAS_NAME_MAX_LEN, MAX_REQUEST_TTL_HOURS,
+    MAX_REQUIRED_APPROVALS, MIN_REQUEST_TTL_HOURS,
+};
 
 /// A validation failure that names the offending field, so the edge can
 /// answer with a 4xx that tells the user what to fix.

@@ -114,6 +114,7 @@ fn VersionBody(v: VersionDetail, uploads: RwSignal<u32>, queue: UploadQueue) -> 
         v.version.clone(),
     );
     let can_edit = v.can_edit;
+    let no_lineage = l == crate::dto::LineageView::default() && v.children.is_empty();
     let (upload_model, upload_version) = (v.model.clone(), v.version.clone());
     let row = |label: &'static str, value: Option<String>| {
         value.map(|value| view! { <dt>{label}</dt><dd><code>{value}</code></dd> })
@@ -132,6 +133,9 @@ fn VersionBody(v: VersionDetail, uploads: RwSignal<u32>, queue: UploadQueue) -> 
         <div class="grid-2">
             <section class="panel">
                 <h2>"Lineage"</h2>
+                <Show when=move || no_lineage>
+                    <p class="empty">"No lineage was recorded for this version."</p>
+                </Show>
                 <dl class="kv">
                     {row("Source repository", l.source_repo.clone())}
                     {row("Commit", l.commit_sha.clone())}
