@@ -26,6 +26,14 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/api/v1/models/{name}/versions/{version}/metrics",
         &["post"],
     ),
+    (
+        "/api/v1/models/{name}/versions/{version}/artifacts",
+        &["get", "post"],
+    ),
+    (
+        "/api/v1/models/{name}/versions/{version}/artifacts/{path}",
+        &["get", "put", "delete"],
+    ),
     ("/api/v1/openapi.json", &["get"]),
 ];
 

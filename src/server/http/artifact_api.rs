@@ -12,9 +12,14 @@ use axum::{
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use super::extract::{ApiJson, Caller, RequestOrigin};
+use super::{
+    errors::ErrorBody,
+    extract::{ApiJson, Caller, RequestOrigin},
+    openapi::desc,
+};
 use crate::{
     domain::{parse_sha256, ArtifactPath, ModelName, Permission, SemVer},
+    dto::ArtifactView,
     error::AppError,
     server::{
         services::artifacts::{self, Download, UploadRequest},
@@ -53,6 +58,30 @@ fn checksum(headers: &HeaderMap) -> Result<Option<String>, AppError> {
         .transpose()
 }
 
+/// Streams the request body into the artifact store as `path`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/models/{name}/versions/{version}/artifacts/{path}",
+    tag = "artifacts",
+    params(
+        ("name" = String, Path, description = desc::MODEL_NAME),
+        ("version" = String, Path, description = desc::VERSION),
+        ("path" = String, Path, description = "Relative path inside the version, e.g. `config/params.yaml`"),
+        ("X-Checksum-Sha256" = Option<String>, Header, description = "Expected SHA-256 (hex); a mismatch refuses the upload"),
+    ),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes, streamed"),
+    responses(
+        (status = 201, description = "Stored and recorded", body = ArtifactView),
+        (status = 400, description = "Invalid path, checksum mismatch or interrupted upload", body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 404, description = "No such model or version", body = ErrorBody),
+        (status = 409, description = "The path already exists in this version (artifacts are immutable)", body = ErrorBody),
+        (status = 413, description = "Larger than REGISTRY_MAX_ARTIFACT_BYTES", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn upload(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -76,6 +105,23 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
+/// The version's files with sizes, checksums and download URLs.
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{name}/versions/{version}/artifacts",
+    tag = "artifacts",
+    params(
+        ("name" = String, Path, description = desc::MODEL_NAME),
+        ("version" = String, Path, description = desc::VERSION),
+    ),
+    responses(
+        (status = 200, description = "The artifacts, by path", body = Vec<ArtifactView>),
+        (status = 404, description = "No such model or version", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -85,7 +131,7 @@ async fn list(
     Ok(Json(artifacts::list(&state, &p, &name, &version).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LinkBody {
     path: String,
@@ -96,6 +142,28 @@ struct LinkBody {
 
 /// JSON: link an external file. multipart/form-data: the version page's
 /// upload form before hydration (redirects back to the page).
+/// With JSON: records a link to a file stored elsewhere. With
+/// multipart/form-data: the version page's upload form (redirects back).
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/versions/{version}/artifacts",
+    tag = "artifacts",
+    params(
+        ("name" = String, Path, description = desc::MODEL_NAME),
+        ("version" = String, Path, description = desc::VERSION),
+    ),
+    request_body = LinkBody,
+    responses(
+        (status = 201, description = "The link was recorded", body = ArtifactView),
+        (status = 303, description = "Form upload done (or failed, with `?error=`): back to the version page"),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 409, description = "The path already exists in this version", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn create(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -184,12 +252,36 @@ async fn form_upload(
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DownloadQuery {
     /// `true`: answer with a redirect to a short-lived presigned URL (S3).
     presigned: Option<bool>,
 }
 
+/// Streams the file (or a `Range` of it); linked files redirect to their URI.
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{name}/versions/{version}/artifacts/{path}",
+    tag = "artifacts",
+    params(
+        ("name" = String, Path, description = desc::MODEL_NAME),
+        ("version" = String, Path, description = desc::VERSION),
+        ("path" = String, Path, description = "Relative path inside the version"),
+        ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-1023`"),
+        DownloadQuery,
+    ),
+    responses(
+        (status = 200, description = "The whole file; `X-Checksum-Sha256` carries its SHA-256", content_type = "application/octet-stream"),
+        (status = 206, description = "The requested range (`Content-Range`)", content_type = "application/octet-stream"),
+        (status = 307, description = "A linked file, or `presigned=true` on S3: follow `Location`"),
+        (status = 404, description = "No such artifact", body = ErrorBody),
+        (status = 416, description = "The range lies outside the file", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn download(
     State(state): State<AppState>,
     Caller(p): Caller,
@@ -268,6 +360,25 @@ async fn download(
     Ok(response)
 }
 
+/// Removes the bytes; the record stays (soft) and the path stays taken.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/models/{name}/versions/{version}/artifacts/{path}",
+    tag = "artifacts",
+    params(
+        ("name" = String, Path, description = desc::MODEL_NAME),
+        ("version" = String, Path, description = desc::VERSION),
+        ("path" = String, Path, description = "Relative path inside the version"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 404, description = "No such artifact", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
 async fn delete(
     State(state): State<AppState>,
     Caller(p): Caller,

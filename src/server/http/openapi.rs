@@ -10,7 +10,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api, catalog_api, errors::ErrorBody};
+use super::{api, artifact_api, catalog_api, errors::ErrorBody};
 
 /// Response descriptions shared by many operations, so they read the same
 /// everywhere.
@@ -59,6 +59,11 @@ pub const BASIC: &str = "basic";
         catalog_api::patch_version,
         catalog_api::delete_version,
         catalog_api::append_metrics,
+        artifact_api::list,
+        artifact_api::create,
+        artifact_api::upload,
+        artifact_api::download,
+        artifact_api::delete,
         openapi_json,
     ),
     components(schemas(ErrorBody)),
@@ -69,6 +74,7 @@ pub const BASIC: &str = "basic";
         (name = "users", description = "User accounts and roles (admins)"),
         (name = "models", description = "Registered models and catalog search"),
         (name = "versions", description = "Semver versions of a model: lineage, params, metrics"),
+        (name = "artifacts", description = "A version's files: streaming upload, ranged download, links"),
         (name = "meta", description = "This document"),
     )
 )]
