@@ -312,6 +312,21 @@ pub async fn find_model(
     }
 }
 
+/// A model (locked, see `lock_model`) and one of its live versions, inside a write transaction.
+async fn lock_version(
+    tx: &mut Tx,
+    state: &AppState,
+    model_name: &ModelName,
+    version: &SemVer,
+) -> Result<(ModelRow, VersionRow), AppError> {
+    let model = lock_model(tx, state, model_name).await?;
+    let row = versions::find_in_tx(tx, model.id, &version.identity_key())
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
+    Ok((model, row))
+}
+
 async fn lock_model(tx: &mut Tx, state: &AppState, name: &ModelName) -> Result<ModelRow, AppError> {
     models::lock_by_name(tx, state.db.backend(), name.as_str())
         .await
@@ -651,11 +666,7 @@ pub async fn update_version(
     by.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
-    let model = lock_model(&mut tx, state, model_name).await?;
-    let row = versions::find_in_tx(&mut tx, model.id, &version.identity_key())
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
+    let (model, row) = lock_version(&mut tx, state, model_name, version).await?;
     if let Some(d) = &description {
         versions::update_description(&mut tx, row.id, d, now)
             .await
@@ -699,11 +710,7 @@ pub async fn append_points(
     by.require(Permission::Contribute)?;
     check_points(&points)?;
     let mut tx = begin(state).await?;
-    let model = lock_model(&mut tx, state, model_name).await?;
-    let row = versions::find_in_tx(&mut tx, model.id, &version.identity_key())
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
+    let (_, row) = lock_version(&mut tx, state, model_name, version).await?;
     let mut keys: Vec<String> = points.iter().map(|p| p.key.clone()).collect();
     keys.sort();
     keys.dedup();
@@ -750,11 +757,7 @@ pub async fn delete_version(
     by.require(Permission::Administer)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
-    let model = lock_model(&mut tx, state, model_name).await?;
-    let row = versions::find_in_tx(&mut tx, model.id, &version.identity_key())
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
+    let (model, row) = lock_version(&mut tx, state, model_name, version).await?;
     versions::soft_delete(&mut tx, row.id, now)
         .await
         .map_err(db_error)?;
