@@ -264,7 +264,10 @@ pub async fn seed(
         details,
     };
     audit::record(&mut tx, db.backend(), event, now_ms()).await?;
-    tx.commit().await
+    tx.commit().await?;
+    // Fresh planner statistics: without them Postgres scans the freshly
+    // loaded metric table for every model page until autovacuum catches up.
+    sqlx::query("ANALYZE").execute(db.pool()).await.map(drop)
 }
 
 /// Builds search entries for models `first..=last` in one statement.
