@@ -11,7 +11,7 @@ use aws_sdk_s3::{
     types::{CompletedMultipartUpload, CompletedPart},
     Client,
 };
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::task::JoinSet;
 use tokio_util::io::ReaderStream;
@@ -20,7 +20,7 @@ use super::{ByteStream, StoreError};
 
 /// S3 requires parts of at least 5 MiB (but the last).
 pub const PART_SIZE: usize = 8 * 1024 * 1024;
-const PARTS_IN_FLIGHT: usize = 3;
+const PARTS_IN_FLIGHT: usize = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S3Location {
@@ -129,7 +129,7 @@ impl S3Store {
             client: self.client.clone(),
             bucket: self.location.bucket.clone(),
             key: self.full_key(key),
-            buffer: BytesMut::with_capacity(PART_SIZE),
+            buffer: Vec::with_capacity(PART_SIZE),
             upload_id: None,
             in_flight: JoinSet::new(),
             done: Vec::new(),
@@ -208,7 +208,9 @@ pub struct S3Upload {
     client: Client,
     bucket: String,
     key: String,
-    buffer: BytesMut,
+    /// The part being filled. A fresh allocation per part (not a growing,
+    /// split buffer) keeps memory at (parts in flight + 1) × PART_SIZE.
+    buffer: Vec<u8>,
     upload_id: Option<String>,
     in_flight: JoinSet<Result<CompletedPart, StoreError>>,
     done: Vec<CompletedPart>,
@@ -217,10 +219,15 @@ pub struct S3Upload {
 
 impl S3Upload {
     pub async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
-        self.buffer.extend_from_slice(&chunk);
-        while self.buffer.len() >= PART_SIZE {
-            let part = self.buffer.split_to(PART_SIZE).freeze();
-            self.send_part(part).await?;
+        let mut rest: &[u8] = &chunk;
+        while !rest.is_empty() {
+            let take = (PART_SIZE - self.buffer.len()).min(rest.len());
+            self.buffer.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.buffer.len() == PART_SIZE {
+                let full = std::mem::replace(&mut self.buffer, Vec::with_capacity(PART_SIZE));
+                self.send_part(Bytes::from(full)).await?;
+            }
         }
         Ok(())
     }
@@ -289,7 +296,7 @@ impl S3Upload {
     async fn finish(&mut self) -> Result<(), StoreError> {
         if self.upload_id.is_none() {
             // Smaller than one part: a single PUT.
-            let body = std::mem::take(&mut self.buffer).freeze();
+            let body = Bytes::from(std::mem::take(&mut self.buffer));
             return self
                 .client
                 .put_object()
@@ -302,7 +309,7 @@ impl S3Upload {
                 .map_err(s3_error);
         }
         if !self.buffer.is_empty() {
-            let last = std::mem::take(&mut self.buffer).freeze();
+            let last = Bytes::from(std::mem::take(&mut self.buffer));
             self.send_part(last).await?;
         }
         while !self.in_flight.is_empty() {
