@@ -72,6 +72,17 @@ pub fn ArtifactUpload(
     let base = format!("/api/v1/models/{model}/versions/{version}/artifacts");
     let form_action = base.clone();
 
+    // Refresh the artifact list once a batch has settled, not after each file:
+    // overlapping refreshes could leave the older answer on screen.
+    let settled = Callback::new(move |()| {
+        let running = items.with_untracked(|list| {
+            list.iter()
+                .any(|i| i.phase.get_untracked() == Phase::Uploading)
+        });
+        if !running {
+            on_uploaded.run(());
+        }
+    });
     let start = {
         let base = base.clone();
         move |file: File| {
@@ -102,7 +113,7 @@ pub fn ArtifactUpload(
                     .collect::<Vec<_>>()
                     .join("/")
             );
-            if let Err(message) = send(&url, &file, item, on_uploaded) {
+            if let Err(message) = send(&url, &file, item, settled) {
                 item.phase.set(Phase::Failed);
                 item.error.set(Some(message));
             }
@@ -174,7 +185,8 @@ pub fn ArtifactUpload(
     }
 }
 
-/// Starts one PUT of `file` to `url`, wiring progress and completion to `item`.
+/// Starts one PUT of `file` to `url`, wiring progress and completion to `item`;
+/// `settled` runs when it ends, however it ends.
 fn send(url: &str, file: &File, item: Item, on_uploaded: Callback<()>) -> Result<(), String> {
     let failed = |_| "the browser could not start the upload".to_owned();
     let xhr = XmlHttpRequest::new().map_err(failed)?;
@@ -195,7 +207,6 @@ fn send(url: &str, file: &File, item: Item, on_uploaded: Callback<()>) -> Result
         if finished.status().unwrap_or(0) == 201 {
             item.percent.set(100.0);
             item.phase.set(Phase::Done);
-            on_uploaded.run(());
         } else {
             let text = finished.response_text().ok().flatten().unwrap_or_default();
             let message = serde_json::from_str::<serde_json::Value>(&text)
@@ -205,16 +216,21 @@ fn send(url: &str, file: &File, item: Item, on_uploaded: Callback<()>) -> Result
             item.phase.set(Phase::Failed);
             item.error.set(Some(message));
         }
+        on_uploaded.run(());
     });
     xhr.set_onload(Some(on_load.as_ref().unchecked_ref()));
     on_load.forget();
     let on_error = Closure::<dyn FnMut()>::new(move || {
         item.phase.set(Phase::Failed);
         item.error.set(Some("network error".into()));
+        on_uploaded.run(());
     });
     xhr.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     on_error.forget();
-    let on_abort = Closure::<dyn FnMut()>::new(move || item.phase.set(Phase::Cancelled));
+    let on_abort = Closure::<dyn FnMut()>::new(move || {
+        item.phase.set(Phase::Cancelled);
+        on_uploaded.run(());
+    });
     xhr.set_onabort(Some(on_abort.as_ref().unchecked_ref()));
     on_abort.forget();
     xhr.send_with_opt_blob(Some(file)).map_err(failed)?;
