@@ -21,6 +21,10 @@ pub enum AppError {
     InvalidCredentials,
     #[error("you do not have permission to do this")]
     Forbidden,
+    /// Your role allows the action, but a rule forbids it here (approving
+    /// your own request); the message says which rule.
+    #[error("{0}")]
+    NotAllowed(String),
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
@@ -51,7 +55,7 @@ impl AppError {
         match self {
             AppError::InvalidInput { .. } | AppError::BadRequest(_) => 400,
             AppError::Unauthenticated | AppError::InvalidCredentials => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::NotAllowed(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
             AppError::PayloadTooLarge => 413,
@@ -69,6 +73,7 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::InvalidCredentials => "invalid_credentials",
             AppError::Forbidden => "forbidden",
+            AppError::NotAllowed(_) => "not_allowed",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge => "payload_too_large",
@@ -126,6 +131,7 @@ mod tests {
             AppError::Unauthenticated,
             AppError::InvalidCredentials,
             AppError::Forbidden,
+            AppError::NotAllowed("own request".into()),
             AppError::NotFound("model".into()),
             AppError::Conflict("exists".into()),
             AppError::PayloadTooLarge,

@@ -34,6 +34,23 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/api/v1/models/{name}/versions/{version}/artifacts/{path}",
         &["get", "put", "delete"],
     ),
+    ("/api/v1/models/{name}/stages/{stage}", &["get"]),
+    ("/api/v1/models/{name}/aliases", &["get"]),
+    (
+        "/api/v1/models/{name}/aliases/{alias}",
+        &["get", "put", "delete"],
+    ),
+    (
+        "/api/v1/models/{name}/versions/{version}/requests",
+        &["post"],
+    ),
+    ("/api/v1/models/{name}/requests/{id}", &["get"]),
+    ("/api/v1/models/{name}/requests/{id}/approve", &["post"]),
+    ("/api/v1/models/{name}/requests/{id}/reject", &["post"]),
+    ("/api/v1/models/{name}/requests/{id}/cancel", &["post"]),
+    ("/api/v1/requests", &["get"]),
+    ("/api/v1/policy", &["get", "put"]),
+    ("/api/v1/models/{name}/policy", &["put"]),
     ("/api/v1/openapi.json", &["get"]),
 ];
 

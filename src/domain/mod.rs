@@ -19,7 +19,7 @@ pub use role::{Permission, Role};
 pub use search::{CatalogQuery, Sort};
 pub use stage::Stage;
 pub use username::{Username, USERNAME_MAX_LEN};
-pub use version::{next_version, Bump, SemVer};
+pub use version::{next_version, Bump, SemVer, VersionRequirement};
 pub use workflow::{
     allowed_targets, can_cancel, can_open, decide, needs_approval, transition_allowed, AliasName,
     ApprovalPolicy, Decision, Outcome, PolicyOverride, RequestSnapshot, RequestState, Transition,

@@ -298,6 +298,48 @@ impl fmt::Display for Bump {
     }
 }
 
+/// A semver requirement such as `^2.1`, `>=1.4, <2` or `~1.2.3`, as in
+/// Cargo; used to pick "the highest production version compatible with 2.1".
+/// Parsed from untrusted input on field `matches`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRequirement(semver::VersionReq);
+
+/// Longest accepted requirement; real ones are a few dozen characters.
+pub const REQUIREMENT_MAX_LEN: usize = 256;
+
+impl VersionRequirement {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(FieldError::new("matches", "is empty; omit it to match any version"));
+        }
+        if text.len() > REQUIREMENT_MAX_LEN {
+            return Err(FieldError::new(
+                "matches",
+                format!("must be at most {REQUIREMENT_MAX_LEN} characters"),
+            ));
+        }
+        semver::VersionReq::parse(text).map(Self).map_err(|e| {
+            FieldError::new(
+                "matches",
+                format!("must be a semver requirement such as ^2.1 or >=1.4, <2 ({e})"),
+            )
+        })
+    }
+
+    /// Semver rules: pre-releases match only a comparator naming the same
+    /// `major.minor.patch` with a pre-release, so `^2.1` never picks `3.0.0-rc.1`.
+    pub fn matches(&self, version: &SemVer) -> bool {
+        self.0.matches(&version.0)
+    }
+}
+
+impl fmt::Display for VersionRequirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -967,6 +1009,24 @@ mod tests {
                     assert!(err.message.contains("overflow"), "{}", err.message);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn requirements_parse_and_match_like_cargo() {
+        let req = |s: &str| VersionRequirement::parse(s).unwrap();
+        let v = |s: &str| SemVer::parse(s).unwrap();
+        assert!(req("^2.1").matches(&v("2.1.0")));
+        assert!(req("^2.1").matches(&v("2.9.3")));
+        assert!(!req("^2.1").matches(&v("3.0.0")));
+        assert!(!req("^2.1").matches(&v("2.0.9")));
+        assert!(!req("^2.1").matches(&v("2.2.0-rc.1")));
+        assert!(req(">=1.4, <2").matches(&v("1.9.0")));
+        assert!(!req(">=1.4, <2").matches(&v("2.0.0")));
+        assert!(req("~1.2.3").matches(&v("1.2.9")));
+        assert!(req("=1.0.0-rc.1").matches(&v("1.0.0-rc.1")));
+        for bad in ["", "   ", "^x", ">>1", "1.2.3.4", &"1".repeat(300)] {
+            assert_eq!(VersionRequirement::parse(bad).unwrap_err().field, "matches", "{bad:?}");
         }
     }
 }

@@ -135,14 +135,17 @@ const FIELD_TTL: &str = "request_ttl_hours";
 /// built by hand may be out of range; everything that comes from outside
 /// goes through [`ApprovalPolicy::from_pairs`] or serde, which both check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(try_from = "ApprovalPolicyRepr")]
 pub struct ApprovalPolicy {
     pub staging: u8,
     pub production: u8,
     pub archived: u8,
     pub experimental: u8,
-    /// When a version reaches production, move the version that was there to
-    /// `Archived` in the same transaction, so "production" names one version.
+    /// When a version reaches production, the version that was there leaves
+    /// it in the same transaction, so "production" always names one version:
+    /// to `Archived` when this is set (the default), otherwise back to
+    /// `Staging`, kept warm for a quick rollback.
     pub archive_previous_production: bool,
     /// How long a request stays open before it expires unapplied.
     pub request_ttl_hours: u32,
@@ -261,6 +264,7 @@ impl TryFrom<ApprovalPolicyRepr> for ApprovalPolicy {
 /// means "inherit", so a later change to the global policy still reaches
 /// every model that did not pin that particular field.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(try_from = "PolicyOverrideRepr")]
 pub struct PolicyOverride {
     pub staging: Option<u8>,
@@ -467,6 +471,7 @@ fn parse_flag(field: &'static str, raw: &str) -> Result<bool, FieldError> {
 /// Where a promotion request stands. Only `Pending` is open; every other
 /// state is final, so a closed request is an immutable audit record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RequestState {
     /// Waiting for sign-offs.
@@ -591,6 +596,7 @@ impl RequestSnapshot {
 
 /// An approver's answer to a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     Approve,

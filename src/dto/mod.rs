@@ -4,8 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 mod catalog;
+mod workflow;
 
 pub use catalog::*;
+pub use workflow::*;
 
 use crate::domain::{Permission, Role};
 

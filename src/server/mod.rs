@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod context;
 pub mod db;
+pub mod events;
 pub mod http;
 pub mod markdown;
 pub mod repo;

@@ -16,12 +16,13 @@ use crate::error::AppError;
 
 /// Every `AppError::code()`, listed for the OpenAPI schema (a test keeps
 /// the list complete).
-pub const ERROR_CODES: [&str; 11] = [
+pub const ERROR_CODES: [&str; 12] = [
     "invalid_input",
     "bad_request",
     "unauthenticated",
     "invalid_credentials",
     "forbidden",
+    "not_allowed",
     "not_found",
     "conflict",
     "payload_too_large",
@@ -110,6 +111,7 @@ mod tests {
             AppError::Unauthenticated,
             AppError::InvalidCredentials,
             AppError::Forbidden,
+            AppError::NotAllowed("own request".into()),
             AppError::NotFound("model".into()),
             AppError::Conflict("exists".into()),
             AppError::PayloadTooLarge,
@@ -126,6 +128,7 @@ mod tests {
                 | AppError::Unauthenticated
                 | AppError::InvalidCredentials
                 | AppError::Forbidden
+                | AppError::NotAllowed(_)
                 | AppError::NotFound(_)
                 | AppError::Conflict(_)
                 | AppError::PayloadTooLarge

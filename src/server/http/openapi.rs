@@ -10,7 +10,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api, artifact_api, catalog_api, errors::ErrorBody};
+use super::{api, artifact_api, catalog_api, errors::ErrorBody, workflow_api};
 
 /// Response descriptions shared by many operations, so they read the same
 /// everywhere.
@@ -64,6 +64,20 @@ pub const BASIC: &str = "basic";
         artifact_api::upload,
         artifact_api::download,
         artifact_api::delete,
+        workflow_api::stage_lookup,
+        workflow_api::alias_lookup,
+        workflow_api::list_aliases,
+        workflow_api::set_alias,
+        workflow_api::delete_alias,
+        workflow_api::open_request,
+        workflow_api::get_request,
+        workflow_api::approve,
+        workflow_api::reject,
+        workflow_api::cancel,
+        workflow_api::list_requests,
+        workflow_api::get_policy,
+        workflow_api::put_policy,
+        workflow_api::put_model_policy,
         openapi_json,
     ),
     components(schemas(ErrorBody)),
@@ -75,6 +89,10 @@ pub const BASIC: &str = "basic";
         (name = "models", description = "Registered models and catalog search"),
         (name = "versions", description = "Semver versions of a model: lineage, params, metrics"),
         (name = "artifacts", description = "A version's files: streaming upload, ranged download, links"),
+        (name = "lookups", description = "For deployment pipelines: the version in a stage or behind an alias, with its files"),
+        (name = "aliases", description = "Named pointers to versions (`champion`, `challenger`)"),
+        (name = "requests", description = "Stage transition requests and their sign-offs"),
+        (name = "policy", description = "How many sign-offs each stage needs"),
         (name = "meta", description = "This document"),
     )
 )]

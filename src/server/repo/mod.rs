@@ -1,6 +1,7 @@
 //! One repository module per aggregate. Each takes an executor, so callers
 //! choose between the pool (reads) and a transaction (writes + audit).
 
+pub mod aliases;
 pub mod artifacts;
 pub mod audit;
 pub mod models;
@@ -9,6 +10,7 @@ pub mod sql;
 pub mod tokens;
 pub mod users;
 pub mod versions;
+pub mod workflow;
 
 /// True when a database error is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

@@ -313,7 +313,7 @@ pub async fn find_model(
 }
 
 /// A model (locked, see `lock_model`) and one of its live versions, inside a write transaction.
-async fn lock_version(
+pub(crate) async fn lock_version(
     tx: &mut Tx,
     state: &AppState,
     model_name: &ModelName,
@@ -327,7 +327,7 @@ async fn lock_version(
     Ok((model, row))
 }
 
-async fn lock_model(tx: &mut Tx, state: &AppState, name: &ModelName) -> Result<ModelRow, AppError> {
+pub(crate) async fn lock_model(tx: &mut Tx, state: &AppState, name: &ModelName) -> Result<ModelRow, AppError> {
     models::lock_by_name(tx, state.db.backend(), name.as_str())
         .await
         .map_err(db_error)?
@@ -623,19 +623,7 @@ pub async fn version_detail(
         model: model.name.clone(),
         description_html: markdown::render(&row.description),
         stage: row.stage.parse().unwrap_or(Stage::Experimental),
-        lineage: LineageView {
-            source_repo: row.source_repo,
-            commit_sha: row.commit_sha,
-            training_script: row.training_script,
-            dataset_name: row.dataset_name,
-            dataset_version: row.dataset_version,
-            dataset_uri: row.dataset_uri,
-            dataset_hash: row.dataset_hash,
-            parent: parent.map(to_ref),
-            framework: row.framework,
-            framework_version: row.framework_version,
-            dependencies: row.dependencies,
-        },
+        lineage: lineage_view(&row, parent.map(to_ref)),
         children: children.into_iter().map(to_ref).collect(),
         version: row.version,
         seq: row.seq,
@@ -651,6 +639,23 @@ pub async fn version_detail(
         artifacts,
         can_edit: by.role.allows(Permission::Contribute),
     })
+}
+
+/// A version's provenance as shown to people (version and review pages).
+pub(crate) fn lineage_view(row: &VersionRow, parent: Option<VersionRef>) -> LineageView {
+    LineageView {
+        source_repo: row.source_repo.clone(),
+        commit_sha: row.commit_sha.clone(),
+        training_script: row.training_script.clone(),
+        dataset_name: row.dataset_name.clone(),
+        dataset_version: row.dataset_version.clone(),
+        dataset_uri: row.dataset_uri.clone(),
+        dataset_hash: row.dataset_hash.clone(),
+        parent,
+        framework: row.framework.clone(),
+        framework_version: row.framework_version.clone(),
+        dependencies: row.dependencies.clone(),
+    }
 }
 
 /// Description and tags are the only editable parts of a registered version.

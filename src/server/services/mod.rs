@@ -1,12 +1,15 @@
 //! Services: one function per use case. Each authorizes, validates, and
 //! commits its change together with its audit event in one transaction.
 
+pub mod aliases;
 pub mod artifacts;
 pub mod audit_log;
 pub mod catalog;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
+pub mod workflow;
+pub mod workflow_views;
 
 use serde_json::Value;
 

@@ -1,0 +1,640 @@
+//! REST API for promotions, aliases, the approval policy, and the CI/CD
+//! lookups ("which version is in production, and its files").
+
+use axum::{
+    body::Bytes,
+    extract::{Path, RawQuery, State},
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+    Json, Router,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{
+    errors::ErrorBody,
+    extract::{ApiJson, Caller, RequestOrigin},
+    openapi::desc,
+};
+use crate::{
+    domain::{
+        AliasName, ApprovalPolicy, Decision, ModelName, PolicyOverride, RequestState, SemVer,
+        Stage, VersionRequirement,
+    },
+    dto::{AliasView, PolicyView, RequestPage, RequestView, ResolvedVersion},
+    error::AppError,
+    server::{
+        services::{
+            aliases::{self, Resolution, Target},
+            workflow::{self, Justification},
+            workflow_views::{self, RequestQuery},
+        },
+        state::AppState,
+    },
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/models/{name}/stages/{stage}", get(stage_lookup))
+        .route("/models/{name}/aliases", get(list_aliases))
+        .route(
+            "/models/{name}/aliases/{alias}",
+            get(alias_lookup).put(set_alias).delete(delete_alias),
+        )
+        .route(
+            "/models/{name}/versions/{version}/requests",
+            post(open_request),
+        )
+        .route("/models/{name}/requests/{id}", get(get_request))
+        .route("/models/{name}/requests/{id}/approve", post(approve))
+        .route("/models/{name}/requests/{id}/reject", post(reject))
+        .route("/models/{name}/requests/{id}/cancel", post(cancel))
+        .route("/requests", get(list_requests))
+        .route("/policy", get(get_policy).put(put_policy))
+        .route("/models/{name}/policy", put(put_model_policy))
+}
+
+fn model_name(raw: &str) -> Result<ModelName, AppError> {
+    Ok(ModelName::parse(raw)?)
+}
+
+fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, AppError> {
+    serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|_| AppError::invalid("query", "is not a valid query string"))
+}
+
+/// The `matches` parameter, the only one the lookups accept.
+fn matches_param(raw: Option<&str>) -> Result<Option<VersionRequirement>, AppError> {
+    let mut matches = None;
+    for (key, value) in query_pairs(raw)? {
+        match key.as_str() {
+            "matches" => matches = Some(VersionRequirement::parse(&value)?),
+            other => {
+                return Err(AppError::invalid(
+                    "query",
+                    format!("unknown parameter {other:?}; only `matches` is accepted"),
+                ))
+            }
+        }
+    }
+    Ok(matches)
+}
+
+fn resolved(resolution: Resolution, rest: &str) -> Response {
+    match resolution {
+        Resolution::Found(v) => Json(v).into_response(),
+        Resolution::Moved(new_name) => (
+            StatusCode::PERMANENT_REDIRECT,
+            [(header::LOCATION, format!("/api/v1/models/{new_name}/{rest}"))],
+        )
+            .into_response(),
+    }
+}
+
+// ------------------------------------------------------------ lookups
+
+/// The version in a stage, with its artifacts (for deployment pipelines)
+///
+/// Resolved in one indexed query. With `matches`, the highest version in
+/// the stage that satisfies the semver requirement.
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{name}/stages/{stage}",
+    tag = "lookups",
+    params(
+        ("name" = String, Path, description = desc::MODEL_NAME),
+        ("stage" = Stage, Path, description = "Case-insensitive"),
+        ("matches" = Option<String>, Query, description = "A semver requirement, e.g. `^2.1` or `>=1.4, <2`"),
+    ),
+    responses(
+        (status = 200, description = "The version and its files, each with SHA-256 and download URL", body = ResolvedVersion),
+        (status = 308, description = desc::MOVED),
+        (status = 400, description = "Unknown stage, bad `matches`, or an unknown parameter", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 404, description = "No such model, or no (matching) version in that stage", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn stage_lookup(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((name, stage)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let stage: Stage = stage.parse()?;
+    let matches = matches_param(raw.as_deref())?;
+    let found =
+        aliases::resolve(&state, &p, &name, &Target::Stage(stage), matches.as_ref()).await?;
+    Ok(resolved(found, &format!("stages/{stage}")))
+}
+
+/// The version an alias names, with its artifacts
+///
+/// A stage name (`production`) resolves to the version in that stage, and
+/// `latest` to the highest version; `matches` applies to those two.
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{name}/aliases/{alias}",
+    tag = "lookups",
+    params(
+        ("name" = String, Path, description = desc::MODEL_NAME),
+        ("alias" = String, Path, description = "An alias, a stage name, or `latest`"),
+        ("matches" = Option<String>, Query, description = "For a stage or `latest`: a semver requirement"),
+    ),
+    responses(
+        (status = 200, description = "The version and its files", body = ResolvedVersion),
+        (status = 308, description = desc::MOVED),
+        (status = 400, description = "Not a valid alias, or a bad `matches`", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 404, description = "No such model or alias", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn alias_lookup(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((name, alias)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, AppError> {
+    let target = Target::from_alias_segment(&alias)?;
+    let matches = matches_param(raw.as_deref())?;
+    if matches.is_some() && matches!(target, Target::Alias(_)) {
+        return Err(AppError::invalid(
+            "matches",
+            "applies only to a stage or `latest`; an alias names one version",
+        ));
+    }
+    let found = aliases::resolve(&state, &p, &name, &target, matches.as_ref()).await?;
+    Ok(resolved(found, &format!("aliases/{alias}")))
+}
+
+/// A model's aliases
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{name}/aliases",
+    tag = "aliases",
+    params(("name" = String, Path, description = desc::MODEL_NAME)),
+    responses(
+        (status = 200, description = "Aliases by name", body = [AliasView]),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 404, description = "No such model", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn list_aliases(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<AliasView>>, AppError> {
+    Ok(Json(aliases::list_aliases(&state, &p, &name).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SetAliasBody {
+    /// The version the alias should name.
+    version: String,
+}
+
+/// Creates or moves an alias (contributors and up)
+#[utoipa::path(
+    put,
+    path = "/api/v1/models/{name}/aliases/{alias}",
+    tag = "aliases",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("alias" = String, Path, description = "Letters, digits, `_` and `-`; not a stage name, `latest` or `v<digits>`"),
+    ),
+    request_body = SetAliasBody,
+    responses(
+        (status = 200, description = "The alias as it now stands", body = AliasView),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 404, description = "No such model or version", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn set_alias(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((name, alias)): Path<(String, String)>,
+    ApiJson(body): ApiJson<SetAliasBody>,
+) -> Result<Json<AliasView>, AppError> {
+    let name = model_name(&name)?;
+    let alias = AliasName::parse(&alias)?;
+    let version = SemVer::parse(&body.version)?;
+    Ok(Json(
+        aliases::set_alias(&state, &p, &origin, &name, &alias, &version).await?,
+    ))
+}
+
+/// Removes an alias (contributors and up)
+#[utoipa::path(
+    delete,
+    path = "/api/v1/models/{name}/aliases/{alias}",
+    tag = "aliases",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("alias" = String, Path, description = "The alias"),
+    ),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "Not a valid alias name", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 404, description = "No such model or alias", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn delete_alias(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((name, alias)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    let name = model_name(&name)?;
+    let alias = AliasName::parse(&alias)?;
+    aliases::remove_alias(&state, &p, &origin, &name, &alias).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ------------------------------------------------------------ requests
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OpenRequestBody {
+    /// The target stage.
+    to: String,
+    /// Why; shown to the approvers. 1 to 4000 characters.
+    justification: String,
+}
+
+/// Asks to move a version to another stage (contributors and up)
+///
+/// When the policy needs no sign-off for the target stage (by default,
+/// Archived), the move is applied at once and the request comes back
+/// `approved`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/versions/{version}/requests",
+    tag = "requests",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("version" = String, Path, description = desc::VERSION),
+    ),
+    request_body = OpenRequestBody,
+    responses(
+        (status = 201, description = "Opened (or applied at once)", body = RequestView),
+        (status = 400, description = "Unknown stage, a move the state machine forbids (`to`), or a bad justification", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 404, description = "No such model or version", body = ErrorBody),
+        (status = 409, description = "The version already has an open request", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn open_request(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((name, version)): Path<(String, String)>,
+    ApiJson(body): ApiJson<OpenRequestBody>,
+) -> Result<impl IntoResponse, AppError> {
+    let name = model_name(&name)?;
+    let version = SemVer::parse(&version)?;
+    let to: Stage = body
+        .to
+        .parse()
+        .map_err(|e: crate::domain::FieldError| AppError::invalid("to", e.message))?;
+    let justification = Justification::parse(&body.justification)?;
+    let view =
+        workflow::open_request(&state, &p, &origin, &name, &version, to, justification).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// One request with its reviews
+#[utoipa::path(
+    get,
+    path = "/api/v1/models/{name}/requests/{id}",
+    tag = "requests",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("id" = i64, Path, description = "The request"),
+    ),
+    responses(
+        (status = 200, description = "The request", body = RequestView),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 404, description = "No such model, or no such request for this model", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn get_request(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Json<RequestView>, AppError> {
+    let id = request_id(&id)?;
+    Ok(Json(
+        workflow_views::get_request(&state, &p, &name, id).await?,
+    ))
+}
+
+/// A JSON body that may be left out entirely (`curl -X POST` with no data).
+fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+fn request_id(raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::invalid("id", "must be a positive request number"))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    /// Optional when approving, required when rejecting; at most 2000 characters.
+    #[serde(default)]
+    comment: String,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct CancelBody {
+    /// Optional; at most 2000 characters.
+    #[serde(default)]
+    reason: String,
+}
+
+async fn decide(
+    state: AppState,
+    p: crate::server::auth::Principal,
+    origin: crate::server::repo::audit::Origin,
+    (name, id): (String, String),
+    decision: Decision,
+    comment: &str,
+) -> Result<Json<RequestView>, AppError> {
+    let name = model_name(&name)?;
+    let id = request_id(&id)?;
+    Ok(Json(
+        workflow::review(&state, &p, &origin, &name, id, decision, comment).await?,
+    ))
+}
+
+/// Signs off a request (approvers)
+///
+/// The last required sign-off applies the move in the same transaction:
+/// the stage change, the previous production version's archiving, and the
+/// history and audit records.
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/requests/{id}/approve",
+    tag = "requests",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("id" = i64, Path, description = "The request; one of another model is not found"),
+    ),
+    request_body = ReviewBody,
+    responses(
+        (status = 200, description = "The request after the sign-off (`approved` once applied)", body = RequestView),
+        (status = 400, description = "Comment too long", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = "Not an approver (`forbidden`), or your own request (`not_allowed`)", body = ErrorBody),
+        (status = 404, description = "No such model, or no such request for this model", body = ErrorBody),
+        (status = 409, description = "Already signed off, or the request is no longer pending (rejected, cancelled, expired, superseded)", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn approve(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path(path): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<RequestView>, AppError> {
+    let body: ReviewBody = optional_json(&body)?;
+    decide(state, p, origin, path, Decision::Approve, &body.comment).await
+}
+
+/// Rejects a request with a reason (approvers); this closes it
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/requests/{id}/reject",
+    tag = "requests",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("id" = i64, Path, description = "The request"),
+    ),
+    request_body = ReviewBody,
+    responses(
+        (status = 200, description = "The rejected request", body = RequestView),
+        (status = 400, description = "Missing or overlong comment", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = "Not an approver, or your own request", body = ErrorBody),
+        (status = 404, description = "No such model, or no such request for this model", body = ErrorBody),
+        (status = 409, description = "The request is no longer pending", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn reject(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path(path): Path<(String, String)>,
+    ApiJson(body): ApiJson<ReviewBody>,
+) -> Result<Json<RequestView>, AppError> {
+    decide(state, p, origin, path, Decision::Reject, &body.comment).await
+}
+
+/// Withdraws a request (its requester, or an admin)
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/requests/{id}/cancel",
+    tag = "requests",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("id" = i64, Path, description = "The request"),
+    ),
+    request_body = CancelBody,
+    responses(
+        (status = 200, description = "The cancelled request", body = RequestView),
+        (status = 400, description = "Reason too long", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = "Neither the requester nor an admin", body = ErrorBody),
+        (status = 404, description = "No such model, or no such request for this model", body = ErrorBody),
+        (status = 409, description = "The request is no longer pending", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn cancel(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((name, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<RequestView>, AppError> {
+    let name = model_name(&name)?;
+    let id = request_id(&id)?;
+    let reason = optional_json::<CancelBody>(&body)?.reason;
+    Ok(Json(
+        workflow::cancel(&state, &p, &origin, &name, id, &reason).await?,
+    ))
+}
+
+/// Lists requests, newest first
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests",
+    tag = "requests",
+    params(
+        ("state" = Option<RequestState>, Query, description = "Only requests in this state"),
+        ("model" = Option<String>, Query, description = "Only this model's requests"),
+        ("mine" = Option<bool>, Query, description = "Only the caller's own requests"),
+        ("before" = Option<i64>, Query, description = "Paging: `next_before` of the previous page"),
+        ("limit" = Option<i64>, Query, description = "Default 50", minimum = 1, maximum = 100),
+    ),
+    responses(
+        (status = 200, description = "One page", body = RequestPage),
+        (status = 400, description = "A bad or unknown parameter; `error.field` names it", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 404, description = "No such model", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn list_requests(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<RequestPage>, AppError> {
+    let mut query = RequestQuery::default();
+    for (key, value) in query_pairs(raw.as_deref())? {
+        match key.as_str() {
+            "state" => query.state = Some(value.parse()?),
+            "model" => query.model = Some(model_name(&value)?),
+            "mine" => {
+                query.mine = match value.as_str() {
+                    "true" | "1" | "on" => true,
+                    "false" | "0" | "off" | "" => false,
+                    _ => return Err(AppError::invalid("mine", "must be true or false")),
+                }
+            }
+            "before" => query.before = Some(positive("before", &value)?),
+            "limit" => {
+                let limit = positive("limit", &value)?;
+                if limit > workflow_views::MAX_PAGE {
+                    return Err(AppError::invalid("limit", "must be at most 100"));
+                }
+                query.limit = Some(limit);
+            }
+            other => {
+                return Err(AppError::invalid(
+                    "query",
+                    format!("unknown parameter {other:?}"),
+                ))
+            }
+        }
+    }
+    Ok(Json(workflow_views::list_requests(&state, &p, query).await?))
+}
+
+fn positive(field: &'static str, raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| AppError::invalid(field, "must be a positive whole number"))
+}
+
+// ------------------------------------------------------------ policy
+
+/// The approval policy: registry-wide, and per-model overrides
+#[utoipa::path(
+    get,
+    path = "/api/v1/policy",
+    tag = "policy",
+    responses(
+        (status = 200, description = "The policy", body = PolicyView),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn get_policy(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<PolicyView>, AppError> {
+    Ok(Json(workflow_views::policy(&state, &p).await?))
+}
+
+/// Replaces the registry-wide approval policy (admins)
+///
+/// Open requests keep the sign-off count they were opened with.
+#[utoipa::path(
+    put,
+    path = "/api/v1/policy",
+    tag = "policy",
+    request_body = ApprovalPolicy,
+    responses(
+        (status = 204, description = "Saved"),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn put_policy(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    ApiJson(policy): ApiJson<ApprovalPolicy>,
+) -> Result<StatusCode, AppError> {
+    workflow_views::set_registry_policy(&state, &p, &origin, policy).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets a model's policy override (admins); all fields absent removes it
+#[utoipa::path(
+    put,
+    path = "/api/v1/models/{name}/policy",
+    tag = "policy",
+    params(("name" = String, Path, description = "The model")),
+    request_body = PolicyOverride,
+    responses(
+        (status = 204, description = "Saved"),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 404, description = "No such model", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn put_model_policy(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path(name): Path<String>,
+    ApiJson(pinned): ApiJson<PolicyOverride>,
+) -> Result<StatusCode, AppError> {
+    let name = model_name(&name)?;
+    workflow_views::set_model_policy(&state, &p, &origin, &name, pinned).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
