@@ -311,7 +311,10 @@ impl VersionRequirement {
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         let text = raw.trim();
         if text.is_empty() {
-            return Err(FieldError::new("matches", "is empty; omit it to match any version"));
+            return Err(FieldError::new(
+                "matches",
+                "is empty; omit it to match any version",
+            ));
         }
         if text.len() > REQUIREMENT_MAX_LEN {
             return Err(FieldError::new(
@@ -1026,7 +1029,11 @@ mod tests {
         assert!(req("~1.2.3").matches(&v("1.2.9")));
         assert!(req("=1.0.0-rc.1").matches(&v("1.0.0-rc.1")));
         for bad in ["", "   ", "^x", ">>1", "1.2.3.4", &"1".repeat(300)] {
-            assert_eq!(VersionRequirement::parse(bad).unwrap_err().field, "matches", "{bad:?}");
+            assert_eq!(
+                VersionRequirement::parse(bad).unwrap_err().field,
+                "matches",
+                "{bad:?}"
+            );
         }
     }
 }

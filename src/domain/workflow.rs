@@ -235,6 +235,7 @@ pub fn needs_approval(policy: &ApprovalPolicy, to: Stage) -> bool {
 
 /// The unchecked wire shape, so deserialisation runs [`ApprovalPolicy::validate`].
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ApprovalPolicyRepr {
     staging: u8,
     production: u8,
@@ -347,6 +348,7 @@ impl PolicyOverride {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PolicyOverrideRepr {
     staging: Option<u8>,
     production: Option<u8>,

@@ -227,6 +227,14 @@ impl TestServer {
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
 
+    /// Runs a statement directly, to set up what the API cannot (a deadline in the past).
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql)
+            .execute(self.state.db.pool())
+            .await
+            .unwrap();
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar::<_, i64>(sql)
             .fetch_one(self.state.db.pool())

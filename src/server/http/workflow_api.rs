@@ -86,7 +86,10 @@ fn resolved(resolution: Resolution, rest: &str) -> Response {
         Resolution::Found(v) => Json(v).into_response(),
         Resolution::Moved(new_name) => (
             StatusCode::PERMANENT_REDIRECT,
-            [(header::LOCATION, format!("/api/v1/models/{new_name}/{rest}"))],
+            [(
+                header::LOCATION,
+                format!("/api/v1/models/{new_name}/{rest}"),
+            )],
         )
             .into_response(),
     }
@@ -354,7 +357,8 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Resul
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
 fn request_id(raw: &str) -> Result<i64, AppError> {
@@ -552,7 +556,9 @@ async fn list_requests(
             }
         }
     }
-    Ok(Json(workflow_views::list_requests(&state, &p, query).await?))
+    Ok(Json(
+        workflow_views::list_requests(&state, &p, query).await?,
+    ))
 }
 
 fn positive(field: &'static str, raw: &str) -> Result<i64, AppError> {

@@ -35,11 +35,13 @@ pub async fn delete(
     model_id: i64,
     alias: &str,
 ) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar("DELETE FROM model_aliases WHERE model_id = $1 AND alias = $2 RETURNING version_id")
-        .bind(model_id)
-        .bind(alias)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar(
+        "DELETE FROM model_aliases WHERE model_id = $1 AND alias = $2 RETURNING version_id",
+    )
+    .bind(model_id)
+    .bind(alias)
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn find(

@@ -147,10 +147,12 @@ pub async fn find(
 }
 
 pub async fn by_id(pool: &AnyPool, id: i64) -> Result<Option<VersionRow>, sqlx::Error> {
-    sqlx::query_as::<_, VersionRow>(&format!("SELECT {COLUMNS} FROM model_versions WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as::<_, VersionRow>(&format!(
+        "SELECT {COLUMNS} FROM model_versions WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn find_in_tx(

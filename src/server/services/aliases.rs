@@ -219,7 +219,9 @@ pub async fn resolve(
         Some(req) => format!("{} matching {req}", target.describe()),
         None => target.describe(),
     };
-    Err(AppError::NotFound(format!("{wanted} of model {model_name}")))
+    Err(AppError::NotFound(format!(
+        "{wanted} of model {model_name}"
+    )))
 }
 
 /// The first (highest) version in `rows` that satisfies `matches`, with
@@ -234,7 +236,10 @@ fn pick(
         Some(req) => SemVer::parse(version).is_ok_and(|v| req.matches(&v)),
     };
     let chosen = rows.iter().find(|r| accepted(&r.version))?.version_id;
-    let mut rows = rows.into_iter().filter(|r| r.version_id == chosen).peekable();
+    let mut rows = rows
+        .into_iter()
+        .filter(|r| r.version_id == chosen)
+        .peekable();
     let first = rows.peek()?.clone();
     let files = rows
         .filter_map(|r| {

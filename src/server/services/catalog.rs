@@ -327,7 +327,11 @@ pub(crate) async fn lock_version(
     Ok((model, row))
 }
 
-pub(crate) async fn lock_model(tx: &mut Tx, state: &AppState, name: &ModelName) -> Result<ModelRow, AppError> {
+pub(crate) async fn lock_model(
+    tx: &mut Tx,
+    state: &AppState,
+    name: &ModelName,
+) -> Result<ModelRow, AppError> {
     models::lock_by_name(tx, state.db.backend(), name.as_str())
         .await
         .map_err(db_error)?

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use super::{audit, begin, catalog, commit};
 use crate::{
     domain::{
-        can_cancel, can_open, decide, ApprovalPolicy, Decision, ModelName, Outcome,
-        Permission, PolicyOverride, RequestSnapshot, RequestState, SemVer, Stage, WorkflowError,
+        can_cancel, can_open, decide, ApprovalPolicy, Decision, ModelName, Outcome, Permission,
+        PolicyOverride, RequestSnapshot, RequestState, SemVer, Stage, WorkflowError,
     },
     dto::{RequestView, ReviewView},
     error::AppError,
@@ -26,7 +26,9 @@ use crate::{
             audit::{Actor, Origin},
             is_unique_violation,
             models::ModelRow,
-            workflow::{self as repo, NewRequest, NewReview, NewStageChange, RequestRow, ReviewRow},
+            workflow::{
+                self as repo, NewRequest, NewReview, NewStageChange, RequestRow, ReviewRow,
+            },
         },
         state::AppState,
     },
@@ -200,9 +202,7 @@ async fn reload(state: &AppState, reader: &Principal, id: i64) -> Result<Request
         .await
         .map_err(db_error)?
         .ok_or(AppError::Internal)?;
-    let reviews = repo::reviews_of(&mut conn, &[id])
-        .await
-        .map_err(db_error)?;
+    let reviews = repo::reviews_of(&mut conn, &[id]).await.map_err(db_error)?;
     view(&row, &reviews, reader, now_ms())
 }
 
@@ -404,7 +404,10 @@ pub async fn review(
         Outcome::Apply => {
             emit(&mut tx, "transition.approved", event, now).await?;
             let policy = effective_policy(&mut tx, model.id).await?;
-            let note = format!("approved by {} of {} required", snap.required, snap.required);
+            let note = format!(
+                "approved by {} of {} required",
+                snap.required, snap.required
+            );
             finish(
                 state,
                 &mut tx,
@@ -426,7 +429,15 @@ pub async fn review(
             .await?;
         }
         Outcome::Rejected => {
-            close(&mut tx, id, RequestState::Rejected, &by.username, &comment, now).await?;
+            close(
+                &mut tx,
+                id,
+                RequestState::Rejected,
+                &by.username,
+                &comment,
+                now,
+            )
+            .await?;
             emit(&mut tx, "transition.rejected", event, now).await?;
         }
     }
@@ -451,7 +462,15 @@ pub async fn cancel(
     let snap = snapshot(&req, &[])?;
     can_cancel(&snap, by.user_id, by.role.allows(Permission::Administer))
         .map_err(workflow_error)?;
-    close(&mut tx, id, RequestState::Cancelled, &by.username, &reason, now).await?;
+    close(
+        &mut tx,
+        id,
+        RequestState::Cancelled,
+        &by.username,
+        &reason,
+        now,
+    )
+    .await?;
     let target = format!("{}@{}", model.name, req.version);
     audit(
         state,

@@ -11,8 +11,7 @@ use super::{
 };
 use crate::{
     domain::{
-        allowed_targets, ApprovalPolicy, ModelName, Permission, PolicyOverride, RequestState,
-        Stage,
+        allowed_targets, ApprovalPolicy, ModelName, Permission, PolicyOverride, RequestState, Stage,
     },
     dto::{
         Inbox, MetricsOf, PolicyView, RequestPage, RequestView, ReviewCard, StageEventView,
@@ -87,9 +86,7 @@ async fn views(
 ) -> Result<Vec<RequestView>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut conn = state.db.pool().acquire().await.map_err(db_error)?;
-    let reviews = repo::reviews_of(&mut conn, &ids)
-        .await
-        .map_err(db_error)?;
+    let reviews = repo::reviews_of(&mut conn, &ids).await.map_err(db_error)?;
     let now = now_ms();
     rows.iter()
         .map(|row| view(row, &reviews, by, now))
@@ -251,10 +248,7 @@ pub async fn policy(state: &AppState, by: &Principal) -> Result<PolicyView, AppE
         None => ApprovalPolicy::default(),
     };
     let mut overrides = BTreeMap::new();
-    for (name, json) in repo::overrides(state.db.pool())
-        .await
-        .map_err(db_error)?
-    {
+    for (name, json) in repo::overrides(state.db.pool()).await.map_err(db_error)? {
         overrides.insert(name, decode::<PolicyOverride>(&json)?);
     }
     Ok(PolicyView {
@@ -340,8 +334,6 @@ pub async fn get_request(
         .map_err(db_error)?
         .filter(|r| r.model_id == model.id)
         .ok_or_else(|| AppError::NotFound(format!("request {id} of model {}", model.name)))?;
-    let reviews = repo::reviews_of(&mut conn, &[id])
-        .await
-        .map_err(db_error)?;
+    let reviews = repo::reviews_of(&mut conn, &[id]).await.map_err(db_error)?;
     view(&row, &reviews, by, now_ms())
 }
