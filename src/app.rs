@@ -15,7 +15,7 @@ use crate::{
     pages::{
         account::AccountPage, admin_users::AdminUsersPage, audit::AuditPage, catalog::CatalogPage,
         compare::ComparePage, home::HomePage, login::LoginPage, model::ModelPage,
-        new_model::NewModelPage, not_found::NotFound, placeholders::ApprovalsPage,
+        new_model::NewModelPage, not_found::NotFound, approvals::ApprovalsPage, admin_policy::PolicyPage,
         version::VersionPage,
     },
 };
@@ -75,6 +75,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/policy") view=PolicyPage ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

@@ -7,6 +7,7 @@ pub mod forms;
 pub mod guard;
 pub mod nav;
 pub mod upload;
+pub mod workflow;
 
 use leptos::prelude::*;
 

@@ -2,12 +2,18 @@ use leptos::{either::Either, prelude::*};
 use leptos_router::components::A;
 
 use super::CurrentUser;
-use crate::{actions::auth::Logout, domain::Permission};
+use crate::{
+    actions::{auth::Logout, workflow::pending_count},
+    domain::Permission,
+};
 
 #[component]
 pub fn NavBar() -> impl IntoView {
     let CurrentUser(user) = expect_context::<CurrentUser>();
     let logout = ServerAction::<Logout>::new();
+    // Re-read on every navigation, like the user, so the badge stays current.
+    let location = leptos_router::hooks::use_location();
+    let pending = Resource::new(move || location.pathname.get(), |_| pending_count());
     view! {
         <header class="topbar">
             <nav class="topbar-inner" aria-label="Main">
@@ -18,12 +24,22 @@ pub fn NavBar() -> impl IntoView {
                             Some(u) => Either::Left(view! {
                                 <ul class="nav-links">
                                     <li><A href="/models">"Catalog"</A></li>
-                                    <li><A href="/approvals">"Approvals"</A></li>
+                                    <li>
+                                        <A href="/approvals">"Approvals"
+                                            <Suspense fallback=|| ()>
+                                                {move || Suspend::new(async move {
+                                                    let n = pending.await.unwrap_or(0);
+                                                    (n > 0).then(|| view! { <span class="count" aria-label=format!("{n} pending")>{n}</span> })
+                                                })}
+                                            </Suspense>
+                                        </A>
+                                    </li>
                                     <Show when={let u = u.clone(); move || u.can(Permission::ReadAudit)}>
                                         <li><A href="/audit">"Audit"</A></li>
                                     </Show>
                                     <Show when={let u = u.clone(); move || u.can(Permission::Administer)}>
-                                        <li><A href="/admin/users">"Admin"</A></li>
+                                        <li><A href="/admin/users">"Users"</A></li>
+                                        <li><A href="/admin/policy">"Policy"</A></li>
                                     </Show>
                                 </ul>
                                 <div class="nav-user">

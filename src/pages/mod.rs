@@ -1,7 +1,9 @@
 //! One module per page.
 
 pub mod account;
+pub mod admin_policy;
 pub mod admin_users;
+pub mod approvals;
 pub mod audit;
 pub mod catalog;
 pub mod compare;
@@ -10,5 +12,4 @@ pub mod login;
 pub mod model;
 pub mod new_model;
 pub mod not_found;
-pub mod placeholders;
 pub mod version;

@@ -16,6 +16,7 @@ use crate::{
         forms::FormError,
         guard::RequirePermission,
         upload::{ArtifactUpload, UploadQueue},
+        workflow::VersionStages,
     },
     domain::Permission,
     dto::{format_metric, format_time, SeriesPoint, VersionDetail, VersionRef},
@@ -116,6 +117,7 @@ fn VersionBody(v: VersionDetail, uploads: RwSignal<u32>, queue: UploadQueue) -> 
     let can_edit = v.can_edit;
     let no_lineage = l == crate::dto::LineageView::default() && v.children.is_empty();
     let (upload_model, upload_version) = (v.model.clone(), v.version.clone());
+    let (stage_model, stage_version) = (v.model.clone(), v.version.clone());
     let row = |label: &'static str, value: Option<String>| {
         value.map(|value| view! { <dt>{label}</dt><dd><code>{value}</code></dd> })
     };
@@ -195,11 +197,9 @@ fn VersionBody(v: VersionDetail, uploads: RwSignal<u32>, queue: UploadQueue) -> 
                 <ArtifactUpload model=upload_model version=upload_version queue on_uploaded=move |_| uploads.update(|n| *n += 1)/>
             })}
         </section>
-        <section class="panel">
-            <h2>"Stage history"</h2>
-            <ol class="timeline">
-                <li>{format_time(v.created_at)}" — registered by "{v.created_by.clone()}" as "<StageBadge stage=crate::domain::Stage::Experimental/></li>
-            </ol>
+        <section class="panel" id="stages">
+            <h2>"Stage"</h2>
+            <VersionStages model=stage_model version=stage_version/>
         </section>
     }
 }

@@ -1,0 +1,260 @@
+//! Server functions of the promotion workflow: the approvals inbox, a
+//! version's stage story, requests and their reviews, aliases, the policy.
+
+use leptos::prelude::*;
+
+use crate::{
+    dto::{Inbox, PolicyView, RequestView, VersionWorkflow},
+    error::AppError,
+};
+
+/// Parses a request number from a form field.
+#[cfg(feature = "ssr")]
+fn request_id(raw: &str) -> Result<i64, AppError> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| AppError::invalid("id", "must be a positive request number"))
+}
+
+#[server(prefix = "/fn", endpoint = "workflow/inbox")]
+pub async fn get_inbox() -> Result<Inbox, AppError> {
+    use crate::server::{context, services::workflow_views};
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            workflow_views::inbox(&context::state()?, &principal).await
+        }
+        .await,
+    )
+}
+
+/// Open requests, for the navigation badge; 0 when signed out.
+#[server(prefix = "/fn", endpoint = "workflow/pending_count")]
+pub async fn pending_count() -> Result<i64, AppError> {
+    use crate::server::{context, services::workflow_views};
+    context::respond(
+        async move {
+            match context::principal().await? {
+                Some(p) => workflow_views::pending_count(&context::state()?, &p).await,
+                None => Ok(0),
+            }
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "workflow/version")]
+pub async fn get_version_workflow(
+    name: String,
+    version: String,
+) -> Result<VersionWorkflow, AppError> {
+    use crate::{
+        domain::SemVer,
+        server::{context, services::{catalog, workflow_views}},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let state = context::state()?;
+            let version = SemVer::parse(&version)?;
+            let (model, row) = catalog::find_version(&state, &principal, &name, &version).await?;
+            workflow_views::version_workflow(&state, &principal, &model, &row).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "workflow/open")]
+pub async fn open_transition(
+    model: String,
+    version: String,
+    to: String,
+    justification: String,
+) -> Result<RequestView, AppError> {
+    use crate::{
+        domain::{FieldError, ModelName, SemVer, Stage},
+        server::{
+            context,
+            services::workflow::{self, Justification},
+        },
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let model = ModelName::parse(&model)?;
+            let version = SemVer::parse(&version)?;
+            let to: Stage = to
+                .parse()
+                .map_err(|e: FieldError| AppError::invalid("to", e.message))?;
+            let justification = Justification::parse(&justification)?;
+            workflow::open_request(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                &model,
+                &version,
+                to,
+                justification,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+/// Approve or reject: `decision` is `approve` or `reject`.
+#[server(prefix = "/fn", endpoint = "workflow/review")]
+pub async fn review_request(
+    model: String,
+    id: String,
+    decision: String,
+    comment: String,
+) -> Result<RequestView, AppError> {
+    use crate::{
+        domain::{Decision, ModelName},
+        server::{context, services::workflow},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let model = ModelName::parse(&model)?;
+            let id = request_id(&id)?;
+            let decision: Decision = decision.parse()?;
+            workflow::review(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                &model,
+                id,
+                decision,
+                &comment,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "workflow/cancel")]
+pub async fn cancel_request(
+    model: String,
+    id: String,
+    reason: String,
+) -> Result<RequestView, AppError> {
+    use crate::{
+        domain::ModelName,
+        server::{context, services::workflow},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let model = ModelName::parse(&model)?;
+            let id = request_id(&id)?;
+            workflow::cancel(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                &model,
+                id,
+                &reason,
+            )
+            .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "workflow/set_alias")]
+pub async fn set_alias(model: String, version: String, alias: String) -> Result<(), AppError> {
+    use crate::{
+        domain::{AliasName, ModelName, SemVer},
+        server::{context, services::aliases},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let model = ModelName::parse(&model)?;
+            let version = SemVer::parse(&version)?;
+            let alias = AliasName::parse(&alias)?;
+            let state = context::state()?;
+            let origin = context::origin()?;
+            aliases::set_alias(&state, &principal, &origin, &model, &alias, &version).await?;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "workflow/remove_alias")]
+pub async fn remove_alias(model: String, alias: String) -> Result<(), AppError> {
+    use crate::{
+        domain::{AliasName, ModelName},
+        server::{context, services::aliases},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let model = ModelName::parse(&model)?;
+            let alias = AliasName::parse(&alias)?;
+            let state = context::state()?;
+            aliases::remove_alias(&state, &principal, &context::origin()?, &model, &alias).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "workflow/policy")]
+pub async fn get_policy() -> Result<PolicyView, AppError> {
+    use crate::server::{context, services::workflow_views};
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            workflow_views::policy(&context::state()?, &principal).await
+        }
+        .await,
+    )
+}
+
+/// The registry-wide policy form; fields as in `ApprovalPolicy::from_pairs`.
+#[server(prefix = "/fn", endpoint = "workflow/save_policy")]
+pub async fn save_policy(
+    staging: String,
+    production: String,
+    archived: String,
+    experimental: String,
+    request_ttl_hours: String,
+    archive_previous_production: Option<String>,
+) -> Result<(), AppError> {
+    use crate::{
+        domain::{ApprovalPolicy, Permission},
+        server::{context, services::workflow_views},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            principal.require(Permission::Administer)?;
+            let pairs = [
+                ("staging", staging),
+                ("production", production),
+                ("archived", archived),
+                ("experimental", experimental),
+                ("request_ttl_hours", request_ttl_hours),
+                (
+                    "archive_previous_production",
+                    archive_previous_production.unwrap_or_default(),
+                ),
+            ];
+            let policy = ApprovalPolicy::from_pairs(pairs)?;
+            workflow_views::set_registry_policy(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                policy,
+            )
+            .await
+        }
+        .await,
+    )
+}
