@@ -13,10 +13,10 @@ use crate::{
     actions::auth::current_user,
     components::{nav::NavBar, CurrentUser},
     pages::{
-        account::AccountPage, admin_users::AdminUsersPage, audit::AuditPage, catalog::CatalogPage,
-        compare::ComparePage, home::HomePage, login::LoginPage, model::ModelPage,
-        new_model::NewModelPage, not_found::NotFound, approvals::ApprovalsPage, admin_policy::PolicyPage,
-        version::VersionPage,
+        account::AccountPage, admin_policy::PolicyPage, admin_users::AdminUsersPage,
+        approvals::ApprovalsPage, audit::AuditPage, catalog::CatalogPage, compare::ComparePage,
+        home::HomePage, login::LoginPage, model::ModelPage, new_model::NewModelPage,
+        not_found::NotFound, version::VersionPage,
     },
 };
 

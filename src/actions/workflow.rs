@@ -52,7 +52,10 @@ pub async fn get_version_workflow(
 ) -> Result<VersionWorkflow, AppError> {
     use crate::{
         domain::SemVer,
-        server::{context, services::{catalog, workflow_views}},
+        server::{
+            context,
+            services::{catalog, workflow_views},
+        },
     };
     context::respond(
         async move {

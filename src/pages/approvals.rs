@@ -43,7 +43,12 @@ fn Inbox() -> impl IntoView {
         cancel: ServerAction::new(),
     };
     let inbox = Resource::new(
-        move || (actions.review.version().get(), actions.cancel.version().get()),
+        move || {
+            (
+                actions.review.version().get(),
+                actions.cancel.version().get(),
+            )
+        },
         |_| get_inbox(),
     );
     view! {
@@ -208,7 +213,9 @@ fn MetricsComparison(candidate: MetricsOf, production: Option<MetricsOf>) -> imp
 #[component]
 fn MyRequests(requests: Vec<RequestView>, actions: Actions) -> impl IntoView {
     if requests.is_empty() {
-        return Either::Left(view! { <p class="empty">"You have not asked for any promotion yet."</p> });
+        return Either::Left(
+            view! { <p class="empty">"You have not asked for any promotion yet."</p> },
+        );
     }
     Either::Right(view! {
         <table class="table">

@@ -73,6 +73,7 @@ pub async fn serve(
     let sweeper = tokio::spawn(sweep_expired_sessions(DbSessionStore::new(
         state.db.clone(),
     )));
+    let expirer = tokio::spawn(expire_lapsed_requests(state.clone()));
     let db = state.db.clone();
     let app = router::build(state);
     // Without TCP_NODELAY, keep-alive clients can stall ~40 ms per small response.
@@ -88,6 +89,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     sweeper.abort();
+    expirer.abort();
     db.close().await;
     result
 }
@@ -98,6 +100,20 @@ async fn sweep_expired_sessions(store: DbSessionStore) {
         every.tick().await;
         if let Err(e) = store.delete_expired().await {
             tracing::warn!(error = %e, "could not delete expired sessions");
+        }
+    }
+}
+
+/// Closes promotion requests whose deadline passed, so the inbox and the
+/// audit trail say "expired" without anyone having to touch them.
+async fn expire_lapsed_requests(state: AppState) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        match crate::server::services::workflow::sweep_lapsed(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "closed lapsed promotion requests"),
+            Err(e) => tracing::warn!(error = %e, "could not close lapsed promotion requests"),
         }
     }
 }
