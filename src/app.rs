@@ -13,9 +13,18 @@ use crate::{
     actions::auth::current_user,
     components::{nav::NavBar, CurrentUser},
     pages::{
-        account::AccountPage, admin_users::AdminUsersPage, audit::AuditPage, catalog::CatalogPage,
-        compare::ComparePage, home::HomePage, login::LoginPage, model::ModelPage,
-        new_model::NewModelPage, not_found::NotFound, placeholders::ApprovalsPage,
+        account::AccountPage,
+        admin_users::AdminUsersPage,
+        admin_webhooks::{AdminWebhookPage, AdminWebhooksPage},
+        audit::AuditPage,
+        catalog::CatalogPage,
+        compare::ComparePage,
+        home::HomePage,
+        login::LoginPage,
+        model::ModelPage,
+        new_model::NewModelPage,
+        not_found::NotFound,
+        placeholders::ApprovalsPage,
         version::VersionPage,
     },
 };
@@ -75,6 +84,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/webhooks") view=AdminWebhooksPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/webhooks/:id") view=AdminWebhookPage ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

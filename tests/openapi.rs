@@ -34,6 +34,13 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/api/v1/models/{name}/versions/{version}/artifacts/{path}",
         &["get", "put", "delete"],
     ),
+    ("/api/v1/webhooks", &["get", "post"]),
+    ("/api/v1/webhooks/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/webhooks/{id}/deliveries", &["get"]),
+    (
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend",
+        &["post"],
+    ),
     ("/api/v1/openapi.json", &["get"]),
 ];
 

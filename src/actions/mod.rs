@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod webhooks;
 
 /// Only local paths are allowed as a post-sign-in destination (no open redirect).
 pub fn safe_next(next: Option<&str>) -> String {

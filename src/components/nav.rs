@@ -24,6 +24,7 @@ pub fn NavBar() -> impl IntoView {
                                     </Show>
                                     <Show when={let u = u.clone(); move || u.can(Permission::Administer)}>
                                         <li><A href="/admin/users">"Admin"</A></li>
+                                        <li><A href="/admin/webhooks">"Webhooks"</A></li>
                                     </Show>
                                 </ul>
                                 <div class="nav-user">

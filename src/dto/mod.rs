@@ -4,8 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 mod catalog;
+mod webhooks;
 
 pub use catalog::*;
+pub use webhooks::*;
 
 use crate::domain::{Permission, Role};
 

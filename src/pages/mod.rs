@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin_users;
+pub mod admin_webhooks;
 pub mod audit;
 pub mod catalog;
 pub mod compare;

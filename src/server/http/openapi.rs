@@ -10,7 +10,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api, artifact_api, catalog_api, errors::ErrorBody};
+use super::{api, artifact_api, catalog_api, errors::ErrorBody, webhook_api};
 
 /// Response descriptions shared by many operations, so they read the same
 /// everywhere.
@@ -64,6 +64,13 @@ pub const BASIC: &str = "basic";
         artifact_api::upload,
         artifact_api::download,
         artifact_api::delete,
+        webhook_api::list,
+        webhook_api::create,
+        webhook_api::show,
+        webhook_api::update,
+        webhook_api::remove,
+        webhook_api::deliveries,
+        webhook_api::resend,
         openapi_json,
     ),
     components(schemas(ErrorBody)),
@@ -75,6 +82,7 @@ pub const BASIC: &str = "basic";
         (name = "models", description = "Registered models and catalog search"),
         (name = "versions", description = "Semver versions of a model: lineage, params, metrics"),
         (name = "artifacts", description = "A version's files: streaming upload, ranged download, links"),
+        (name = "webhooks", description = "Signed HTTP callbacks on registry events (admins)"),
         (name = "meta", description = "This document"),
     )
 )]

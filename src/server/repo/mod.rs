@@ -9,6 +9,7 @@ pub mod sql;
 pub mod tokens;
 pub mod users;
 pub mod versions;
+pub mod webhooks;
 
 /// True when a database error is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use serde_json::Value;
 
