@@ -512,6 +512,39 @@ async fn resend(db: &TestDb) {
             .await,
         1
     );
+
+    // A disabled endpoint gets no new deliveries.
+    s.send_json(
+        Method::DELETE,
+        &format!("/api/v1/webhooks/{b}"),
+        Auth::Bearer(&admin),
+        json!({}),
+    )
+    .await;
+    let path = format!("/api/v1/webhooks/{a}");
+    let (status, _) = s
+        .send_json(
+            Method::PATCH,
+            &path,
+            Auth::Bearer(&admin),
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    register(&s, &admin, "m", "2.1.0").await;
+    receiver.quiet_for(Duration::from_millis(700)).await;
+    assert_eq!(deliveries(&s, &admin, a).await.len(), 2);
+    s.send_json(
+        Method::PATCH,
+        &path,
+        Auth::Bearer(&admin),
+        json!({"active": true}),
+    )
+    .await;
+    register(&s, &admin, "m", "2.2.0").await;
+    let got = receiver.next().await;
+    let body: Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(body["data"]["version"], "2.2.0");
     s.stop().await;
 }
 

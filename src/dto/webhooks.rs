@@ -12,7 +12,7 @@ pub struct WebhookView {
     pub url: String,
     /// Event types it receives, e.g. `version.registered`.
     pub events: Vec<String>,
-    /// Inactive endpoints keep their pending deliveries until re-enabled.
+    /// Inactive endpoints get no new deliveries; queued ones wait until re-enabled.
     pub active: bool,
     pub description: String,
     pub created_by: String,

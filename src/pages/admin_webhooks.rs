@@ -185,7 +185,7 @@ fn WebhookSummary(h: WebhookView, actions: DetailActions) -> impl IntoView {
             <dl class="kv">
                 <dt>"URL"</dt><dd><code>{h.url.clone()}</code></dd>
                 <dt>"Events"</dt><dd>{h.events.join(", ")}</dd>
-                <dt>"State"</dt><dd>{if h.active { "active" } else { "disabled: deliveries wait until it is enabled" }}</dd>
+                <dt>"State"</dt><dd>{if h.active { "active" } else { "disabled: no new deliveries; queued ones wait until it is enabled" }}</dd>
                 <dt>"Description"</dt><dd>{h.description.clone()}</dd>
                 <dt>"Created"</dt><dd>{format_time(h.created_at)}" by "{h.created_by.clone()}</dd>
             </dl>

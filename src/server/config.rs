@@ -162,7 +162,11 @@ fn minutes(name: &str, default: u64) -> Result<u64, String> {
 
 /// A positive number of seconds; fractions allowed (`0.05` is 50 ms).
 fn seconds(name: &str, default: f64) -> Result<Duration, String> {
-    let value = match var(name) {
+    parse_seconds(name, var(name).as_deref(), default)
+}
+
+fn parse_seconds(name: &str, raw: Option<&str>, default: f64) -> Result<Duration, String> {
+    let value = match raw {
         None => default,
         Some(v) => v
             .trim()
@@ -173,4 +177,21 @@ fn seconds(name: &str, default: f64) -> Result<Duration, String> {
         .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .ok_or_else(|| format!("{name} must be more than 0 and at most 86400 seconds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_may_be_fractional_but_must_be_positive() {
+        assert_eq!(parse_seconds("X", None, 10.0), Ok(Duration::from_secs(10)));
+        assert_eq!(
+            parse_seconds("X", Some(" 0.05 "), 10.0),
+            Ok(Duration::from_millis(50))
+        );
+        for bad in ["0", "-1", "abc", "NaN", "inf", "86401"] {
+            assert!(parse_seconds("X", Some(bad), 10.0).is_err(), "{bad}");
+        }
+    }
 }

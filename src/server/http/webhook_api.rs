@@ -164,7 +164,7 @@ struct UpdateWebhookBody {
     events: Option<Vec<String>>,
     /// A new secret (16–256 visible ASCII characters); receivers must switch too.
     secret: Option<String>,
-    /// `false` holds deliveries (they stay pending) until re-enabled.
+    /// `false`: no new deliveries; queued ones stay pending until re-enabled.
     active: Option<bool>,
     description: Option<String>,
 }

@@ -193,6 +193,19 @@ pub async fn find_delivery(
     .await
 }
 
+/// Is any delivery due? A read, so idle polling never takes the write lock.
+pub async fn any_due(pool: &AnyPool, now: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries WHERE state = 'pending' \
+         AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until < $1) \
+         AND webhook_id IN (SELECT id FROM webhooks WHERE active = 1) LIMIT 1) due",
+    )
+    .bind(now)
+    .fetch_one(pool)
+    .await
+    .map(|n| n > 0)
+}
+
 /// A delivery the worker has leased, with what it needs to send it.
 #[derive(Debug, Clone, FromRow)]
 pub struct Claimed {

@@ -74,6 +74,9 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 /// One round: claim what is due, send it all, record each outcome.
 /// Returns how many deliveries were attempted.
 pub async fn run_once(state: &AppState) -> Result<usize, sqlx::Error> {
+    if !repo::any_due(state.db.pool(), now_ms()).await? {
+        return Ok(0);
+    }
     let mut tx = state.db.begin().await?;
     let claimed = repo::claim_due(&mut tx, state.db.backend(), now_ms(), LEASE_MS, BATCH).await?;
     tx.commit().await?;
