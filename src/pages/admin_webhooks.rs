@@ -208,11 +208,13 @@ fn DeliveryTable(
                         "failed" => "badge warn",
                         _ => "badge stage-staging",
                     };
+                    let next = (d.state == "pending")
+                        .then(|| format!("next attempt {}", format_time(d.next_attempt_at)));
                     view! {
                         <tr data-delivery=d.delivery_uuid.clone()>
                             <td class="nowrap">{format_time(d.created_at)}</td>
                             <td><code>{d.event_type.clone()}</code></td>
-                            <td><span class=badge>{d.state.clone()}</span></td>
+                            <td><span class=badge title=next>{d.state.clone()}</span></td>
                             <td class="num">{d.attempts}</td>
                             <td>{d.last_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into())}</td>
                             <td class="small">{d.last_error.clone().unwrap_or_default()}</td>
