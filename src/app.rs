@@ -13,10 +13,20 @@ use crate::{
     actions::auth::current_user,
     components::{nav::NavBar, CurrentUser},
     pages::{
-        account::AccountPage, admin_policy::PolicyPage, admin_users::AdminUsersPage,
-        approvals::ApprovalsPage, audit::AuditPage, catalog::CatalogPage, compare::ComparePage,
-        home::HomePage, login::LoginPage, model::ModelPage, new_model::NewModelPage,
-        not_found::NotFound, version::VersionPage,
+        account::AccountPage,
+        admin_policy::PolicyPage,
+        admin_users::AdminUsersPage,
+        admin_webhooks::{AdminWebhookPage, AdminWebhooksPage},
+        approvals::ApprovalsPage,
+        audit::AuditPage,
+        catalog::CatalogPage,
+        compare::ComparePage,
+        home::HomePage,
+        login::LoginPage,
+        model::ModelPage,
+        new_model::NewModelPage,
+        not_found::NotFound,
+        version::VersionPage,
     },
 };
 
@@ -76,6 +86,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/policy") view=PolicyPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/webhooks") view=AdminWebhooksPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/webhooks/:id") view=AdminWebhookPage ssr=SsrMode::Async/>
             </Routes>
         </main>
     }

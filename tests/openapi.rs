@@ -51,6 +51,13 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/requests", &["get"]),
     ("/api/v1/policy", &["get", "put"]),
     ("/api/v1/models/{name}/policy", &["put"]),
+    ("/api/v1/webhooks", &["get", "post"]),
+    ("/api/v1/webhooks/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/webhooks/{id}/deliveries", &["get"]),
+    (
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend",
+        &["post"],
+    ),
     ("/api/v1/openapi.json", &["get"]),
 ];
 

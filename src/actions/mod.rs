@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod webhooks;
 pub mod workflow;
 
 /// Only local paths are allowed as a post-sign-in destination (no open redirect).

@@ -38,8 +38,9 @@ pub fn NavBar() -> impl IntoView {
                                         <li><A href="/audit">"Audit"</A></li>
                                     </Show>
                                     <Show when={let u = u.clone(); move || u.can(Permission::Administer)}>
-                                        <li><A href="/admin/users">"Users"</A></li>
+                                        <li><A href="/admin/users">"Admin"</A></li>
                                         <li><A href="/admin/policy">"Policy"</A></li>
+                                        <li><A href="/admin/webhooks">"Webhooks"</A></li>
                                     </Show>
                                 </ul>
                                 <div class="nav-user">

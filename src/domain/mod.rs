@@ -10,6 +10,7 @@ mod search;
 mod stage;
 mod username;
 mod version;
+mod webhook;
 mod workflow;
 
 pub use artifact::{media_type, parse_range, parse_sha256, ArtifactFormat, ArtifactPath};
@@ -20,6 +21,7 @@ pub use search::{CatalogQuery, Sort};
 pub use stage::Stage;
 pub use username::{Username, USERNAME_MAX_LEN};
 pub use version::{next_version, Bump, SemVer, VersionRequirement};
+pub use webhook::{address_allowed, WebhookEvent, WebhookUrl, WEBHOOK_URL_MAX_LEN};
 pub use workflow::{
     allowed_targets, can_cancel, can_open, decide, needs_approval, transition_allowed, AliasName,
     ApprovalPolicy, Decision, Outcome, PolicyOverride, RequestSnapshot, RequestState, Transition,

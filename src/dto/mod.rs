@@ -4,9 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 mod catalog;
+mod webhooks;
 mod workflow;
 
 pub use catalog::*;
+pub use webhooks::*;
 pub use workflow::*;
 
 use crate::domain::{Permission, Role};

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin_policy;
 pub mod admin_users;
+pub mod admin_webhooks;
 pub mod approvals;
 pub mod audit;
 pub mod catalog;

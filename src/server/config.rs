@@ -20,6 +20,42 @@ pub struct Config {
     pub artifacts: crate::server::storage::StoreConfig,
     /// The largest artifact accepted (`REGISTRY_MAX_ARTIFACT_BYTES`).
     pub max_artifact_bytes: u64,
+    /// Webhook delivery: retries, pacing, and which addresses may be called.
+    pub webhooks: WebhookConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Deliver to link-local and metadata addresses too
+    /// (`REGISTRY_WEBHOOK_ALLOW_LINK_LOCAL`); off, so a webhook cannot read
+    /// cloud credentials.
+    pub allow_link_local: bool,
+    /// Attempts before a delivery is marked failed (`REGISTRY_WEBHOOK_MAX_ATTEMPTS`).
+    pub max_attempts: u32,
+    /// The first retry delay, doubled per attempt (`REGISTRY_WEBHOOK_RETRY_BASE_SECONDS`).
+    pub retry_base: Duration,
+    /// How often the worker looks for due deliveries when nothing woke it
+    /// (`REGISTRY_WEBHOOK_POLL_SECONDS`).
+    pub poll_interval: Duration,
+}
+
+impl WebhookConfig {
+    fn from_env() -> Result<Self, String> {
+        let max_attempts = match var("REGISTRY_WEBHOOK_MAX_ATTEMPTS") {
+            None => 8,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or("REGISTRY_WEBHOOK_MAX_ATTEMPTS must be a whole number from 1 to 100")?,
+        };
+        Ok(Self {
+            allow_link_local: flag("REGISTRY_WEBHOOK_ALLOW_LINK_LOCAL")?,
+            max_attempts,
+            retry_base: seconds("REGISTRY_WEBHOOK_RETRY_BASE_SECONDS", 10.0)?,
+            poll_interval: seconds("REGISTRY_WEBHOOK_POLL_SECONDS", 1.0)?,
+        })
+    }
 }
 
 impl Config {
@@ -71,6 +107,7 @@ impl Config {
                 minutes("REGISTRY_SESSION_MAX_MINUTES", 7 * 24 * 60)? * 60,
             ),
             max_body_bytes: 2 * 1024 * 1024,
+            webhooks: WebhookConfig::from_env()?,
         })
     }
 
@@ -89,6 +126,13 @@ impl Config {
             session_idle: Duration::from_secs(3600),
             session_absolute: Duration::from_secs(24 * 3600),
             max_body_bytes: 2 * 1024 * 1024,
+            // Fast retries and polling, so webhook tests take milliseconds.
+            webhooks: WebhookConfig {
+                allow_link_local: false,
+                max_attempts: 3,
+                retry_base: Duration::from_millis(50),
+                poll_interval: Duration::from_millis(100),
+            },
         }
     }
 }
@@ -113,5 +157,41 @@ fn minutes(name: &str, default: u64) -> Result<u64, String> {
             .ok()
             .filter(|m| *m > 0)
             .ok_or_else(|| format!("{name} must be a positive number of minutes")),
+    }
+}
+
+/// A positive number of seconds; fractions allowed (`0.05` is 50 ms).
+fn seconds(name: &str, default: f64) -> Result<Duration, String> {
+    parse_seconds(name, var(name).as_deref(), default)
+}
+
+fn parse_seconds(name: &str, raw: Option<&str>, default: f64) -> Result<Duration, String> {
+    let value = match raw {
+        None => default,
+        Some(v) => v
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| format!("{name} must be a number of seconds"))?,
+    };
+    Some(value)
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("{name} must be more than 0 and at most 86400 seconds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_may_be_fractional_but_must_be_positive() {
+        assert_eq!(parse_seconds("X", None, 10.0), Ok(Duration::from_secs(10)));
+        assert_eq!(
+            parse_seconds("X", Some(" 0.05 "), 10.0),
+            Ok(Duration::from_millis(50))
+        );
+        for bad in ["0", "-1", "abc", "NaN", "inf", "86401"] {
+            assert!(parse_seconds("X", Some(bad), 10.0).is_err(), "{bad}");
+        }
     }
 }

@@ -15,3 +15,4 @@ pub mod session_store;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod webhooks;

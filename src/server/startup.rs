@@ -10,7 +10,7 @@ use tower_sessions::session_store::ExpiredDeletion;
 
 use super::{
     auth::throttle::LoginThrottle, config::Config, db::Db, http::router, services,
-    session_store::DbSessionStore, state::AppState, storage::Store,
+    session_store::DbSessionStore, state::AppState, storage::Store, webhooks,
 };
 use crate::domain::{Password, Username};
 
@@ -26,6 +26,7 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<Ap
         config: Arc::new(config),
         throttle: Arc::new(LoginThrottle::default()),
         leptos_options,
+        webhook_wake: Arc::default(),
     };
     bootstrap_admin(&state).await?;
     Ok(state)
@@ -74,6 +75,8 @@ pub async fn serve(
         state.db.clone(),
     )));
     let expirer = tokio::spawn(expire_lapsed_requests(state.clone()));
+    let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
+    let webhook_worker = webhooks::worker::spawn(state.clone(), webhooks_stopped);
     let db = state.db.clone();
     let app = router::build(state);
     // Without TCP_NODELAY, keep-alive clients can stall ~40 ms per small response.
@@ -90,6 +93,10 @@ pub async fn serve(
     .await;
     sweeper.abort();
     expirer.abort();
+    // Let the worker finish the batch in flight (each send times out), so
+    // leases are released; whatever is still pending is sent after restart.
+    let _ = stop_webhooks.send(true);
+    webhooks::worker::stop(webhook_worker).await;
     db.close().await;
     result
 }

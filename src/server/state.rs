@@ -13,6 +13,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     pub store: Store,
     pub leptos_options: LeptosOptions,
+    /// Wakes the webhook worker after a commit that enqueued deliveries.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

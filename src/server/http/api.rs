@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::catalog_api::routes())
         .merge(super::artifact_api::routes())
         .merge(super::workflow_api::routes())
+        .merge(super::webhook_api::routes())
         .fallback(not_found)
 }
 

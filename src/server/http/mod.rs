@@ -8,6 +8,7 @@ pub mod errors;
 pub mod extract;
 pub mod openapi;
 pub mod router;
+pub mod webhook_api;
 pub mod workflow_api;
 
 use std::net::SocketAddr;

@@ -10,7 +10,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api, artifact_api, catalog_api, errors::ErrorBody, workflow_api};
+use super::{api, artifact_api, catalog_api, errors::ErrorBody, webhook_api, workflow_api};
 
 /// Response descriptions shared by many operations, so they read the same
 /// everywhere.
@@ -78,6 +78,13 @@ pub const BASIC: &str = "basic";
         workflow_api::get_policy,
         workflow_api::put_policy,
         workflow_api::put_model_policy,
+        webhook_api::list,
+        webhook_api::create,
+        webhook_api::show,
+        webhook_api::update,
+        webhook_api::remove,
+        webhook_api::deliveries,
+        webhook_api::resend,
         openapi_json,
     ),
     components(schemas(ErrorBody)),
@@ -93,6 +100,7 @@ pub const BASIC: &str = "basic";
         (name = "aliases", description = "Named pointers to versions (`champion`, `challenger`)"),
         (name = "requests", description = "Stage transition requests and their sign-offs"),
         (name = "policy", description = "How many sign-offs each stage needs"),
+        (name = "webhooks", description = "Signed HTTP callbacks on registry events (admins)"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -10,6 +10,7 @@ pub mod sql;
 pub mod tokens;
 pub mod users;
 pub mod versions;
+pub mod webhooks;
 pub mod workflow;
 
 /// True when a database error is a unique-constraint violation, on either backend.

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{artifacts, audit, begin, catalog, commit};
 use crate::{
-    domain::{AliasName, ModelName, Permission, SemVer, Stage, VersionRequirement},
+    domain::{AliasName, ModelName, Permission, SemVer, Stage, VersionRequirement, WebhookEvent},
     dto::{AliasView, ResolvedVersion},
     error::AppError,
     server::{
@@ -62,10 +62,11 @@ pub async fn set_alias(
         "model": model.name, "alias": alias.as_str(), "from": previous, "to": row.version,
         "moved_by": by.username,
     });
-    crate::server::events::emit(&mut tx, "alias.moved", event, now)
+    crate::server::events::emit(&mut tx, WebhookEvent::AliasMoved, event, now)
         .await
         .map_err(db_error)?;
     commit(tx).await?;
+    state.webhook_wake.notify_one();
     Ok(alias_view(alias, &row.version, &by.username, now))
 }
 
@@ -110,10 +111,12 @@ pub async fn remove_alias(
         "model": model.name, "alias": alias.as_str(), "from": previous, "to": null,
         "moved_by": by.username,
     });
-    crate::server::events::emit(&mut tx, "alias.moved", event, now)
+    crate::server::events::emit(&mut tx, WebhookEvent::AliasMoved, event, now)
         .await
         .map_err(db_error)?;
-    commit(tx).await
+    commit(tx).await?;
+    state.webhook_wake.notify_one();
+    Ok(())
 }
 
 pub async fn list_aliases(

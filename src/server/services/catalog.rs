@@ -10,6 +10,7 @@ use super::{audit, begin, commit};
 use crate::{
     domain::{
         catalog as limits, next_version, Bump, CatalogQuery, ModelName, Permission, SemVer, Stage,
+        WebhookEvent,
     },
     dto::{
         LineageView, ModelDetail, ModelSummary, SearchPage, SeriesPoint, VersionDetail, VersionRef,
@@ -560,6 +561,10 @@ pub async fn register_version(
         "dataset_hash": lineage.dataset_hash,
         "parent_version_id": lineage.parent_version_id,
     });
+    let event = json!({ "model": model_name.as_str(), "version": version_string, "seq": seq, "created_by": by.username });
+    crate::server::webhooks::enqueue(&mut tx, WebhookEvent::VersionRegistered, event, now)
+        .await
+        .map_err(db_error)?;
     let target = format!("{model_name}@{version_string}");
     audit(
         state,
@@ -572,6 +577,7 @@ pub async fn register_version(
     )
     .await?;
     commit(tx).await?;
+    state.webhook_wake.notify_one();
     let row = versions::find(state.db.pool(), model.id, &key)
         .await
         .map_err(db_error)?

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod sessions;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 pub mod workflow;
 pub mod workflow_views;
 

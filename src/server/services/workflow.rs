@@ -11,6 +11,8 @@
 
 use serde_json::{json, Value};
 
+use crate::domain::WebhookEvent;
+
 use super::{audit, begin, catalog, commit};
 use crate::{
     domain::{
@@ -207,7 +209,7 @@ async fn reload(state: &AppState, reader: &Principal, id: i64) -> Result<Request
 }
 
 /// A webhook event, queued in the same transaction as the change it reports.
-async fn emit(tx: &mut Tx, event: &str, data: Value, now: i64) -> Result<(), AppError> {
+async fn emit(tx: &mut Tx, event: WebhookEvent, data: Value, now: i64) -> Result<(), AppError> {
     crate::server::events::emit(tx, event, data, now)
         .await
         .map_err(db_error)
@@ -297,7 +299,7 @@ pub async fn open_request(
         "from": current, "to": to, "required_approvals": required,
         "requested_by": by.username, "justification": justification.0,
     });
-    emit(&mut tx, "transition.requested", event, now).await?;
+    emit(&mut tx, WebhookEvent::TransitionRequested, event, now).await?;
     if required == 0 {
         let note = format!("applied at once: the policy needs no sign-off to move to {to}");
         finish(
@@ -321,6 +323,7 @@ pub async fn open_request(
         .await?;
     }
     commit(tx).await?;
+    state.webhook_wake.notify_one();
     reload(state, by, id).await
 }
 
@@ -399,10 +402,10 @@ pub async fn review(
     });
     match outcome {
         Outcome::Recorded { .. } => {
-            emit(&mut tx, "transition.approved", event, now).await?;
+            emit(&mut tx, WebhookEvent::TransitionApproved, event, now).await?;
         }
         Outcome::Apply => {
-            emit(&mut tx, "transition.approved", event, now).await?;
+            emit(&mut tx, WebhookEvent::TransitionApproved, event, now).await?;
             let policy = effective_policy(&mut tx, model.id).await?;
             let note = format!(
                 "approved by {} of {} required",
@@ -438,10 +441,11 @@ pub async fn review(
                 now,
             )
             .await?;
-            emit(&mut tx, "transition.rejected", event, now).await?;
+            emit(&mut tx, WebhookEvent::TransitionRejected, event, now).await?;
         }
     }
     commit(tx).await?;
+    state.webhook_wake.notify_one();
     reload(state, by, id).await
 }
 
@@ -483,6 +487,7 @@ pub async fn cancel(
     )
     .await?;
     commit(tx).await?;
+    state.webhook_wake.notify_one();
     reload(state, by, id).await
 }
 
@@ -733,7 +738,7 @@ async fn move_stage(
         "model": m.model.name, "version": m.version, "from": m.from, "to": m.to,
         "request_id": m.request_id, "changed_by": m.by,
     });
-    emit(tx, "stage.changed", event, now).await
+    emit(tx, WebhookEvent::StageChanged, event, now).await
 }
 
 /// A version pushed out of production may have had its own request open

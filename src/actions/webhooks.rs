@@ -1,0 +1,160 @@
+//! Webhook administration for the UI. Every function is admins-only, and
+//! checks that before parsing anything.
+
+use leptos::prelude::*;
+
+use crate::{
+    dto::{CreatedWebhookView, DeliveryView, WebhookView},
+    error::AppError,
+};
+
+#[server(prefix = "/fn", endpoint = "admin/list_webhooks")]
+pub async fn list_webhooks() -> Result<Vec<WebhookView>, AppError> {
+    use crate::server::{context, services::webhooks};
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let rows = webhooks::list(&context::state()?, &principal).await?;
+            Ok(rows.into_iter().map(WebhookView::from).collect())
+        }
+        .await,
+    )
+}
+
+/// `events` comes from checkboxes named `events[]` (none checked: absent).
+#[server(prefix = "/fn", endpoint = "admin/create_webhook")]
+pub async fn create_webhook(
+    url: String,
+    events: Option<Vec<String>>,
+    secret: Option<String>,
+    description: Option<String>,
+) -> Result<CreatedWebhookView, AppError> {
+    use crate::{
+        domain::{Permission, WebhookEvent, WebhookUrl},
+        server::{
+            context,
+            services::webhooks::{self, NewWebhookInput},
+        },
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            principal.require(Permission::Administer)?;
+            let state = context::state()?;
+            let input = NewWebhookInput {
+                url: WebhookUrl::parse(&url, state.config.webhooks.allow_link_local)?,
+                events: WebhookEvent::parse_set(&events.unwrap_or_default())?,
+                secret: webhooks::parse_secret(secret.as_deref())?,
+                description: webhooks::parse_description(description.as_deref())?
+                    .unwrap_or_default(),
+            };
+            let (row, secret) =
+                webhooks::create(&state, &principal, &context::origin()?, input).await?;
+            Ok(CreatedWebhookView {
+                webhook: row.into(),
+                secret,
+            })
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "admin/get_webhook")]
+pub async fn get_webhook(id: i64) -> Result<WebhookView, AppError> {
+    use crate::server::{context, services::webhooks};
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            Ok(webhooks::get(&context::state()?, &principal, id)
+                .await?
+                .into())
+        }
+        .await,
+    )
+}
+
+/// The newest deliveries of an endpoint (the page shows the last 100).
+#[server(prefix = "/fn", endpoint = "admin/list_deliveries")]
+pub async fn list_deliveries(id: i64) -> Result<Vec<DeliveryView>, AppError> {
+    use crate::server::{context, services::webhooks};
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let rows = webhooks::deliveries(&context::state()?, &principal, id, None, 100).await?;
+            Ok(rows.into_iter().map(DeliveryView::from).collect())
+        }
+        .await,
+    )
+}
+
+/// `active` is "true" or "false" (it comes from a form's hidden input).
+#[server(prefix = "/fn", endpoint = "admin/set_webhook_active")]
+pub async fn set_webhook_active(id: i64, active: String) -> Result<(), AppError> {
+    use crate::{
+        domain::Permission,
+        server::{
+            context,
+            services::webhooks::{self, WebhookPatch},
+        },
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            principal.require(Permission::Administer)?;
+            let active = match active.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(AppError::invalid("active", "must be true or false")),
+            };
+            let patch = WebhookPatch {
+                active: Some(active),
+                ..WebhookPatch::default()
+            };
+            webhooks::update(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                id,
+                patch,
+            )
+            .await
+            .map(drop)
+        }
+        .await,
+    )
+}
+
+/// Deletes the endpoint and returns to the list.
+#[server(prefix = "/fn", endpoint = "admin/delete_webhook")]
+pub async fn delete_webhook(id: i64) -> Result<(), AppError> {
+    use crate::server::{context, services::webhooks};
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            webhooks::delete(&context::state()?, &principal, &context::origin()?, id).await?;
+            leptos_axum::redirect("/admin/webhooks");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "admin/resend_delivery")]
+pub async fn resend_delivery(id: i64, delivery_id: i64) -> Result<(), AppError> {
+    use crate::server::{context, services::webhooks};
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            webhooks::resend(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                id,
+                delivery_id,
+            )
+            .await
+            .map(drop)
+        }
+        .await,
+    )
+}

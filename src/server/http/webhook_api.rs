@@ -1,0 +1,333 @@
+//! REST API for webhooks (admins only): endpoints, their delivery log, resend.
+
+use axum::{
+    extract::{Path, RawQuery, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{get, post},
+    Json, Router,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{
+    errors::ErrorBody,
+    extract::{ApiJson, Caller, RequestOrigin},
+    openapi::desc,
+};
+use crate::{
+    domain::{Permission, WebhookEvent, WebhookUrl},
+    dto::{CreatedWebhookView, DeliveryView, WebhookView},
+    error::AppError,
+    server::{
+        services::webhooks::{self, NewWebhookInput, WebhookPatch},
+        state::AppState,
+    },
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks", get(list).post(create))
+        .route("/webhooks/{id}", get(show).patch(update).delete(remove))
+        .route("/webhooks/{id}/deliveries", get(deliveries))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery_id}/resend",
+            post(resend),
+        )
+}
+
+fn id(field: &'static str, raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| AppError::invalid(field, "must be a positive whole number"))
+}
+
+fn url(state: &AppState, raw: &str) -> Result<WebhookUrl, AppError> {
+    Ok(WebhookUrl::parse(
+        raw,
+        state.config.webhooks.allow_link_local,
+    )?)
+}
+
+/// Every webhook endpoint (admins only)
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    responses(
+        (status = 200, description = "Every endpoint, active or not; secrets are never returned", body = Vec<WebhookView>),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn list(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<Json<Vec<WebhookView>>, AppError> {
+    let rows = webhooks::list(&state, &p).await?;
+    Ok(Json(rows.into_iter().map(WebhookView::from).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CreateWebhookBody {
+    /// `http://` or `https://`; not link-local or a cloud metadata address.
+    url: Option<String>,
+    /// At least one of `version.registered`, `transition.requested`,
+    /// `transition.approved`, `transition.rejected`, `stage.changed`, `alias.moved`.
+    events: Option<Vec<String>>,
+    /// 16–256 visible ASCII characters; omit to have 32 random bytes (hex) generated.
+    secret: Option<String>,
+    description: Option<String>,
+}
+
+/// Registers a webhook endpoint (admins only)
+///
+/// Deliveries are POSTed as JSON and signed with the secret; see the README
+/// for the headers and how receivers verify them.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks",
+    tag = "webhooks",
+    request_body = CreateWebhookBody,
+    responses(
+        (status = 201, description = "Created; `secret` is shown only in this response", body = CreatedWebhookView),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 413, description = desc::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn create(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    ApiJson(body): ApiJson<CreateWebhookBody>,
+) -> Result<impl IntoResponse, AppError> {
+    // Authorize before parsing, so a non-admin learns nothing from validation errors.
+    p.require(Permission::Administer)?;
+    let input = NewWebhookInput {
+        url: url(&state, body.url.as_deref().unwrap_or(""))?,
+        events: WebhookEvent::parse_set(&body.events.unwrap_or_default())?,
+        secret: webhooks::parse_secret(body.secret.as_deref())?,
+        description: webhooks::parse_description(body.description.as_deref())?.unwrap_or_default(),
+    };
+    let (row, secret) = webhooks::create(&state, &p, &origin, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedWebhookView {
+            webhook: row.into(),
+            secret,
+        }),
+    ))
+}
+
+/// One webhook endpoint (admins only)
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = i64, Path, description = "Webhook id")),
+    responses(
+        (status = 200, description = "The endpoint", body = WebhookView),
+        (status = 400, description = "`id` is not a number", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn show(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(raw_id): Path<String>,
+) -> Result<Json<WebhookView>, AppError> {
+    p.require(Permission::Administer)?;
+    let row = webhooks::get(&state, &p, id("id", &raw_id)?).await?;
+    Ok(Json(row.into()))
+}
+
+/// Only the fields given change.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct UpdateWebhookBody {
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    /// A new secret (16–256 visible ASCII characters); receivers must switch too.
+    secret: Option<String>,
+    /// `false`: no new deliveries; queued ones stay pending until re-enabled.
+    active: Option<bool>,
+    description: Option<String>,
+}
+
+/// Changes a webhook endpoint (admins only)
+#[utoipa::path(
+    patch,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = i64, Path, description = "Webhook id")),
+    request_body = UpdateWebhookBody,
+    responses(
+        (status = 200, description = "The endpoint as changed", body = WebhookView),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 413, description = desc::TOO_LARGE, body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn update(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path(raw_id): Path<String>,
+    ApiJson(body): ApiJson<UpdateWebhookBody>,
+) -> Result<Json<WebhookView>, AppError> {
+    p.require(Permission::Administer)?;
+    let webhook_id = id("id", &raw_id)?;
+    let secret = match body.secret.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            webhooks::parse_secret(Some(raw))?
+                .ok_or_else(|| AppError::invalid("secret", "must not be empty"))?,
+        ),
+    };
+    let patch = WebhookPatch {
+        url: body.url.as_deref().map(|u| url(&state, u)).transpose()?,
+        events: body
+            .events
+            .as_deref()
+            .map(WebhookEvent::parse_set)
+            .transpose()?,
+        secret,
+        active: body.active,
+        description: webhooks::parse_description(body.description.as_deref())?,
+    };
+    let row = webhooks::update(&state, &p, &origin, webhook_id, patch).await?;
+    Ok(Json(row.into()))
+}
+
+/// Removes a webhook endpoint and its delivery log (admins only)
+#[utoipa::path(
+    delete,
+    path = "/api/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = i64, Path, description = "Webhook id")),
+    responses(
+        (status = 204, description = "Deleted; pending deliveries are dropped"),
+        (status = 400, description = "`id` is not a number", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn remove(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path(raw_id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    p.require(Permission::Administer)?;
+    webhooks::delete(&state, &p, &origin, id("id", &raw_id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A webhook's deliveries, newest first (admins only)
+#[utoipa::path(
+    get,
+    path = "/api/v1/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    params(
+        ("id" = i64, Path, description = "Webhook id"),
+        ("limit" = Option<i64>, Query, description = "Default 50", minimum = 1, maximum = 200),
+        ("before" = Option<i64>, Query, description = "Only deliveries with a smaller id: pass the last id of a page for the next"),
+    ),
+    responses(
+        (status = 200, description = "Deliveries, newest first", body = Vec<DeliveryView>),
+        (status = 400, description = "A bad or unknown parameter; `error.field` names it", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 404, description = "No such webhook", body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn deliveries(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    Path(raw_id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Vec<DeliveryView>>, AppError> {
+    p.require(Permission::Administer)?;
+    let webhook_id = id("id", &raw_id)?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+        .map_err(|_| AppError::invalid("query", "is not a valid query string"))?;
+    let (mut limit, mut before) = (None, None);
+    for (key, value) in &pairs {
+        match key.as_str() {
+            "limit" => limit = Some(value.as_str()),
+            "before" => before = Some(id("before", value)?),
+            other => {
+                return Err(AppError::invalid(
+                    other.to_owned(),
+                    "is not a parameter here (limit, before)",
+                ))
+            }
+        }
+    }
+    let limit = webhooks::parse_limit(limit)?;
+    let rows = webhooks::deliveries(&state, &p, webhook_id, before, limit).await?;
+    Ok(Json(rows.into_iter().map(DeliveryView::from).collect()))
+}
+
+/// Sends a delivery again, as a new delivery (admins only)
+///
+/// The new delivery has the same event, time and data but its own delivery
+/// id, so receivers that dedupe by id process it; the original stays in the log.
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend",
+    tag = "webhooks",
+    params(
+        ("id" = i64, Path, description = "Webhook id"),
+        ("delivery_id" = i64, Path, description = "The delivery to send again (its numeric `id`)"),
+    ),
+    responses(
+        (status = 201, description = "The new, pending delivery", body = DeliveryView),
+        (status = 400, description = "An id is not a number", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_ADMIN, body = ErrorBody),
+        (status = 404, description = "No such delivery of this webhook", body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn resend(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    RequestOrigin(origin): RequestOrigin,
+    Path((raw_id, raw_delivery)): Path<(String, String)>,
+) -> Result<impl IntoResponse, AppError> {
+    p.require(Permission::Administer)?;
+    let webhook_id = id("id", &raw_id)?;
+    let delivery_id = id("delivery_id", &raw_delivery)?;
+    let row = webhooks::resend(&state, &p, &origin, webhook_id, delivery_id).await?;
+    Ok((StatusCode::CREATED, Json(DeliveryView::from(row))))
+}

@@ -1,0 +1,390 @@
+//! Webhook endpoints (admins only): register, change, remove, read the
+//! delivery log, resend. Secrets are shown once on creation and stored
+//! readable, because every delivery is signed with them; they never enter
+//! the audit trail.
+
+use serde_json::json;
+
+use super::{audit, begin, commit};
+use crate::{
+    domain::{Permission, WebhookEvent, WebhookUrl},
+    error::AppError,
+    server::{
+        auth::{principal::db_error, Principal},
+        db::now_ms,
+        repo::{
+            audit::Origin,
+            webhooks::{self as repo, DeliveryRow, WebhookRow},
+        },
+        state::AppState,
+    },
+};
+
+pub const SECRET_MIN_LEN: usize = 16;
+pub const SECRET_MAX_LEN: usize = 256;
+pub const DESCRIPTION_MAX_LEN: usize = 500;
+pub const DELIVERIES_DEFAULT_LIMIT: i64 = 50;
+pub const DELIVERIES_MAX_LIMIT: i64 = 200;
+
+/// A secret the admin chose: 16–256 visible ASCII characters (it goes into
+/// receivers' config files and shells). `None`/empty: one is generated.
+pub fn parse_secret(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(secret) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if !(SECRET_MIN_LEN..=SECRET_MAX_LEN).contains(&secret.len()) {
+        return Err(AppError::invalid(
+            "secret",
+            format!("must be {SECRET_MIN_LEN} to {SECRET_MAX_LEN} characters"),
+        ));
+    }
+    if !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::invalid(
+            "secret",
+            "must be visible ASCII characters without spaces",
+        ));
+    }
+    Ok(Some(secret.to_owned()))
+}
+
+pub fn parse_description(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(text) = raw.map(str::trim) else {
+        return Ok(None);
+    };
+    if text.chars().count() > DESCRIPTION_MAX_LEN {
+        return Err(AppError::invalid(
+            "description",
+            format!("must be at most {DESCRIPTION_MAX_LEN} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "description",
+            "must not contain control characters",
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// 1–200, default 50.
+pub fn parse_limit(raw: Option<&str>) -> Result<i64, AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(DELIVERIES_DEFAULT_LIMIT),
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=DELIVERIES_MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "limit",
+                    format!("must be a whole number from 1 to {DELIVERIES_MAX_LIMIT}"),
+                )
+            }),
+    }
+}
+
+/// 32 random bytes, hex: what receivers get when the admin gives no secret.
+fn generate_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub struct NewWebhookInput {
+    pub url: WebhookUrl,
+    pub events: Vec<WebhookEvent>,
+    pub secret: Option<String>,
+    pub description: String,
+}
+
+/// Changes to an endpoint; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct WebhookPatch {
+    pub url: Option<WebhookUrl>,
+    pub events: Option<Vec<WebhookEvent>>,
+    pub secret: Option<String>,
+    pub active: Option<bool>,
+    pub description: Option<String>,
+}
+
+/// Only the host goes into the audit trail: some receivers (chat
+/// services) carry a credential in the URL's path or query.
+fn audit_host(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Creates an endpoint; returns it with its secret (shown only now).
+pub async fn create(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    input: NewWebhookInput,
+) -> Result<(WebhookRow, String), AppError> {
+    by.require(Permission::Administer)?;
+    let secret = input.secret.unwrap_or_else(generate_secret);
+    let events = WebhookEvent::join(&input.events);
+    let mut tx = begin(state).await?;
+    let row = repo::insert(
+        &mut tx,
+        repo::NewWebhook {
+            url: input.url.as_str(),
+            secret: &secret,
+            events: &events,
+            description: &input.description,
+            created_by: &by.username,
+            now: now_ms(),
+        },
+    )
+    .await
+    .map_err(db_error)?;
+    let details = json!({ "host": audit_host(&row.url), "events": events });
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "webhook.create",
+        ("webhook", &row.id.to_string()),
+        details,
+    )
+    .await?;
+    commit(tx).await?;
+    Ok((row, secret))
+}
+
+pub async fn list(state: &AppState, by: &Principal) -> Result<Vec<WebhookRow>, AppError> {
+    by.require(Permission::Administer)?;
+    repo::list(state.db.pool()).await.map_err(db_error)
+}
+
+pub async fn get(state: &AppState, by: &Principal, id: i64) -> Result<WebhookRow, AppError> {
+    by.require(Permission::Administer)?;
+    repo::find(state.db.pool(), id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| not_found(id))
+}
+
+fn not_found(id: i64) -> AppError {
+    AppError::NotFound(format!("webhook {id}"))
+}
+
+pub async fn update(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    id: i64,
+    patch: WebhookPatch,
+) -> Result<WebhookRow, AppError> {
+    by.require(Permission::Administer)?;
+    let mut tx = begin(state).await?;
+    let current = repo::find(&mut *tx, id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| not_found(id))?;
+    let url = patch
+        .url
+        .map(WebhookUrl::into_string)
+        .unwrap_or_else(|| current.url.clone());
+    let events = patch
+        .events
+        .as_deref()
+        .map(WebhookEvent::join)
+        .unwrap_or_else(|| current.events.clone());
+    let secret = patch
+        .secret
+        .clone()
+        .unwrap_or_else(|| current.secret.clone());
+    let active = patch.active.unwrap_or(current.active != 0);
+    let description = patch
+        .description
+        .clone()
+        .unwrap_or_else(|| current.description.clone());
+    let row = repo::update(
+        &mut tx,
+        id,
+        repo::WebhookChanges {
+            url: &url,
+            secret: &secret,
+            events: &events,
+            active,
+            description: &description,
+            now: now_ms(),
+        },
+    )
+    .await
+    .map_err(db_error)?;
+    // What changed, never the secret itself.
+    let details = json!({
+        "host": audit_host(&row.url),
+        "url_changed": url != current.url,
+        "events": events,
+        "active": active,
+        "secret_changed": secret != current.secret,
+        "description_changed": description != current.description,
+    });
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "webhook.update",
+        ("webhook", &id.to_string()),
+        details,
+    )
+    .await?;
+    commit(tx).await?;
+    // Re-enabling may make held deliveries due.
+    state.webhook_wake.notify_one();
+    Ok(row)
+}
+
+pub async fn delete(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    id: i64,
+) -> Result<(), AppError> {
+    by.require(Permission::Administer)?;
+    let mut tx = begin(state).await?;
+    let current = repo::find(&mut *tx, id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| not_found(id))?;
+    repo::delete(&mut tx, id).await.map_err(db_error)?;
+    let details = json!({ "host": audit_host(&current.url), "events": current.events });
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "webhook.delete",
+        ("webhook", &id.to_string()),
+        details,
+    )
+    .await?;
+    commit(tx).await
+}
+
+/// An endpoint's deliveries, newest first; `before` (a delivery id) pages back.
+pub async fn deliveries(
+    state: &AppState,
+    by: &Principal,
+    id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<DeliveryRow>, AppError> {
+    get(state, by, id).await?;
+    repo::list_deliveries(state.db.pool(), id, before, limit)
+        .await
+        .map_err(db_error)
+}
+
+/// Resends a delivery as a NEW pending delivery: same event, time and data,
+/// but a new delivery id (in the body and the header), so a receiver that
+/// dedupes by id processes it again, and the original attempt stays in the
+/// log as it was.
+pub async fn resend(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    webhook_id: i64,
+    delivery_id: i64,
+) -> Result<DeliveryRow, AppError> {
+    by.require(Permission::Administer)?;
+    let mut tx = begin(state).await?;
+    let original = repo::find_delivery(&mut tx, webhook_id, delivery_id)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| {
+            AppError::NotFound(format!("delivery {delivery_id} of webhook {webhook_id}"))
+        })?;
+    let delivery_uuid = uuid::Uuid::new_v4().to_string();
+    let mut body: serde_json::Value = serde_json::from_str(&original.payload).map_err(|e| {
+        tracing::error!(error = %e, delivery = delivery_id, "stored webhook payload is not JSON");
+        AppError::Internal
+    })?;
+    body["id"] = json!(delivery_uuid);
+    let payload = serde_json::to_string(&body).map_err(|_| AppError::Internal)?;
+    let row = repo::insert_delivery(
+        &mut tx,
+        repo::NewDelivery {
+            webhook_id,
+            event_type: &original.event_type,
+            delivery_uuid: &delivery_uuid,
+            payload: &payload,
+            now: now_ms(),
+        },
+    )
+    .await
+    .map_err(db_error)?;
+    let details = json!({
+        "event": original.event_type,
+        "original_delivery": original.delivery_uuid,
+        "delivery": delivery_uuid,
+    });
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "webhook.resend",
+        ("webhook", &webhook_id.to_string()),
+        details,
+    )
+    .await?;
+    commit(tx).await?;
+    state.webhook_wake.notify_one();
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_descriptions_and_limits_are_parsed_at_the_edge() {
+        assert_eq!(parse_secret(None).unwrap(), None);
+        assert_eq!(parse_secret(Some("  ")).unwrap(), None);
+        assert_eq!(
+            parse_secret(Some(" 0123456789abcdef ")).unwrap().as_deref(),
+            Some("0123456789abcdef")
+        );
+        for bad in [
+            "short",
+            "0123456789 abcdef",
+            "0123456789abcdé€",
+            &"x".repeat(257),
+        ] {
+            assert_eq!(
+                parse_secret(Some(bad)).unwrap_err().field(),
+                Some("secret"),
+                "{bad}"
+            );
+        }
+        assert_eq!(generate_secret().len(), 64);
+        assert_ne!(generate_secret(), generate_secret());
+        assert_eq!(parse_description(None).unwrap(), None);
+        assert_eq!(
+            parse_description(Some(" ci ")).unwrap().as_deref(),
+            Some("ci")
+        );
+        assert_eq!(
+            parse_description(Some("a\u{7}")).unwrap_err().field(),
+            Some("description")
+        );
+        assert_eq!(parse_limit(None).unwrap(), 50);
+        assert_eq!(parse_limit(Some("7")).unwrap(), 7);
+        for bad in ["0", "201", "x", "-1"] {
+            assert_eq!(parse_limit(Some(bad)).unwrap_err().field(), Some("limit"));
+        }
+        assert_eq!(
+            audit_host("https://hooks.example.com/T0/B1/secret?x=1"),
+            "hooks.example.com"
+        );
+    }
+}

@@ -1,0 +1,252 @@
+//! The delivery worker: leases due deliveries, POSTs them (signed, pinned
+//! to addresses it has checked), and records the outcome, retrying with
+//! exponential backoff. Delivery is at least once: a crash between sending
+//! and recording means the lease expires and the delivery is sent again.
+
+use std::{net::IpAddr, time::Duration};
+
+use futures_util::future::join_all;
+use reqwest::{header, redirect::Policy, Client};
+use tokio::{sync::watch, task::JoinHandle};
+use url::{Host, Url};
+
+use super::{backoff_ms, signature};
+use crate::{
+    domain::address_allowed,
+    server::{
+        config::WebhookConfig,
+        db::now_ms,
+        repo::webhooks::{self as repo, Claimed, Outcome, WebhookRow},
+        state::AppState,
+    },
+};
+
+/// Deliveries claimed (and sent concurrently) per round.
+const BATCH: i64 = 16;
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Well over a send's timeout, so a live worker never loses its lease, yet
+/// short enough that a crashed one's deliveries resume soon after restart.
+const LEASE_MS: i64 = 60_000;
+const RETRY_CAP_MS: u64 = 60 * 60 * 1000;
+/// Stored errors are for people reading the delivery log; keep them short.
+const ERROR_MAX_CHARS: usize = 500;
+
+pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(run(state, stop))
+}
+
+/// Waits for the worker to finish its round after `stop` was signalled;
+/// a round ends within the send timeout, so this never hangs shutdown.
+pub async fn stop(handle: JoinHandle<()>) {
+    let abort = handle.abort_handle();
+    if tokio::time::timeout(SEND_TIMEOUT + Duration::from_secs(5), handle)
+        .await
+        .is_err()
+    {
+        abort.abort();
+    }
+}
+
+async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let sent = match run_once(&state).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook worker: could not claim deliveries");
+                0
+            }
+        };
+        // After a busy round, look again at once: more may be due.
+        if sent > 0 {
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(state.config.webhooks.poll_interval) => {}
+            _ = state.webhook_wake.notified() => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One round: claim what is due, send it all, record each outcome.
+/// Returns how many deliveries were attempted.
+pub async fn run_once(state: &AppState) -> Result<usize, sqlx::Error> {
+    if !repo::any_due(state.db.pool(), now_ms()).await? {
+        return Ok(0);
+    }
+    let mut tx = state.db.begin().await?;
+    let claimed = repo::claim_due(&mut tx, state.db.backend(), now_ms(), LEASE_MS, BATCH).await?;
+    tx.commit().await?;
+    let count = claimed.len();
+    join_all(claimed.into_iter().map(|d| deliver(state, d))).await;
+    Ok(count)
+}
+
+async fn deliver(state: &AppState, delivery: Claimed) {
+    let hook = match repo::find(state.db.pool(), delivery.webhook_id).await {
+        Ok(Some(hook)) => hook,
+        // Deleted meanwhile: its deliveries went with it.
+        Ok(None) => return,
+        Err(e) => {
+            // The lease expires and the delivery is tried again later.
+            tracing::warn!(error = %e, delivery = delivery.id, "webhook worker: cannot read the endpoint");
+            return;
+        }
+    };
+    let config = &state.config.webhooks;
+    let result = send(config, &hook, &delivery).await;
+    let now = now_ms();
+    let outcome = match &result {
+        Ok(status) => Outcome::Delivered { status: *status },
+        Err(f) if delivery.attempts >= i64::from(config.max_attempts) => Outcome::Failed {
+            status: f.status,
+            error: &f.error,
+        },
+        Err(f) => {
+            let base_ms = u64::try_from(config.retry_base.as_millis()).unwrap_or(u64::MAX);
+            let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
+            let delay = backoff_ms(base_ms, attempts, RETRY_CAP_MS.max(base_ms), rand::random());
+            Outcome::Retry {
+                status: f.status,
+                error: &f.error,
+                next_attempt_at: now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
+            }
+        }
+    };
+    if let Err(e) = &result {
+        tracing::info!(delivery = %delivery.delivery_uuid, attempt = delivery.attempts, error = %e.error, "webhook delivery failed");
+    }
+    let recorded = async {
+        let mut tx = state.db.begin().await?;
+        repo::record_attempt(&mut tx, delivery.id, outcome, now).await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = recorded {
+        // Sent but not recorded: the lease expires and it is sent again
+        // (receivers dedupe by delivery id).
+        tracing::warn!(error = %e, delivery = delivery.id, "webhook worker: cannot record an attempt");
+    }
+}
+
+struct Failure {
+    status: Option<i64>,
+    error: String,
+}
+
+fn failure(status: Option<i64>, error: impl Into<String>) -> Failure {
+    let error: String = error.into();
+    Failure {
+        status,
+        error: error.chars().take(ERROR_MAX_CHARS).collect(),
+    }
+}
+
+/// POSTs one delivery; `Ok` carries the 2xx status.
+async fn send(config: &WebhookConfig, hook: &WebhookRow, d: &Claimed) -> Result<i64, Failure> {
+    let url = Url::parse(&hook.url)
+        .map_err(|e| failure(None, format!("the stored URL is not valid: {e}")))?;
+    let client = pinned_client(&url, config.allow_link_local).await?;
+    let timestamp = now_ms() / 1000;
+    let response = client
+        .post(url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("X-Registry-Delivery", &d.delivery_uuid)
+        .header("X-Registry-Event", &d.event_type)
+        .header("X-Registry-Timestamp", timestamp.to_string())
+        .header(
+            "X-Registry-Signature",
+            signature(&hook.secret, timestamp, &d.payload),
+        )
+        .body(d.payload.clone())
+        .send()
+        .await
+        .map_err(|e| failure(None, describe(&e)))?;
+    let status = response.status();
+    let code = i64::from(status.as_u16());
+    if status.is_success() {
+        Ok(code)
+    } else if status.is_redirection() {
+        Err(failure(
+            Some(code),
+            format!("HTTP {code}: redirects are not followed; register the final URL"),
+        ))
+    } else {
+        Err(failure(Some(code), format!("HTTP {code}")))
+    }
+}
+
+/// A client that connects only to addresses checked here: the host is
+/// resolved once, every address must be allowed, and the connection is
+/// pinned to them, so a DNS answer cannot change between check and use.
+/// No proxy (it would connect on our behalf, unchecked), no redirects.
+async fn pinned_client(url: &Url, allow_link_local: bool) -> Result<Client, Failure> {
+    let refused = |what: &str, ip: IpAddr| {
+        failure(
+            None,
+            format!("refused: {what} is {ip}, a link-local, metadata or unspecified address"),
+        )
+    };
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| failure(None, "the URL has no port"))?;
+    let mut builder = Client::builder()
+        .timeout(SEND_TIMEOUT)
+        .redirect(Policy::none())
+        .no_proxy()
+        .user_agent(concat!(
+            "model-registry-webhooks/",
+            env!("CARGO_PKG_VERSION")
+        ));
+    match url.host() {
+        None => return Err(failure(None, "the URL has no host")),
+        Some(Host::Ipv4(ip)) if !address_allowed(IpAddr::V4(ip), allow_link_local) => {
+            return Err(refused("the host", IpAddr::V4(ip)))
+        }
+        Some(Host::Ipv6(ip)) if !address_allowed(IpAddr::V6(ip), allow_link_local) => {
+            return Err(refused("the host", IpAddr::V6(ip)))
+        }
+        Some(Host::Ipv4(_) | Host::Ipv6(_)) => {}
+        Some(Host::Domain(name)) => {
+            let addrs: Vec<_> = tokio::net::lookup_host((name, port))
+                .await
+                .map_err(|e| failure(None, format!("cannot resolve {name}: {e}")))?
+                .collect();
+            if addrs.is_empty() {
+                return Err(failure(None, format!("{name} resolves to no address")));
+            }
+            if let Some(bad) = addrs
+                .iter()
+                .find(|a| !address_allowed(a.ip(), allow_link_local))
+            {
+                return Err(refused(&format!("an address of {name}"), bad.ip()));
+            }
+            builder = builder.resolve_to_addrs(name, &addrs);
+        }
+    }
+    builder.build().map_err(|e| {
+        failure(
+            None,
+            format!("cannot set up the HTTP client: {}", describe(&e)),
+        )
+    })
+}
+
+/// The error with its causes ("connection refused" sits a few levels down).
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        format!("timed out after {} s", SEND_TIMEOUT.as_secs())
+    } else {
+        e.to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
