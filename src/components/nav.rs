@@ -20,18 +20,16 @@ pub fn NavBar() -> impl IntoView {
                 <A href="/" attr:class="brand">"Model Registry"</A>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
+                        // Awaited with the user, in one suspense: no nested
+                        // boundary inside the link to hydrate out of step.
+                        let pending_n = pending.await.unwrap_or(0);
                         match user.await.ok().flatten() {
                             Some(u) => Either::Left(view! {
                                 <ul class="nav-links">
                                     <li><A href="/models">"Catalog"</A></li>
                                     <li>
                                         <A href="/approvals">"Approvals"
-                                            <Suspense fallback=|| ()>
-                                                {move || Suspend::new(async move {
-                                                    let n = pending.await.unwrap_or(0);
-                                                    (n > 0).then(|| view! { <span class="count" aria-label=format!("{n} pending")>{n}</span> })
-                                                })}
-                                            </Suspense>
+                                            {(pending_n > 0).then(|| view! { <span class="count" aria-label=format!("{pending_n} pending")>{pending_n}</span> })}
                                         </A>
                                     </li>
                                     <Show when={let u = u.clone(); move || u.can(Permission::ReadAudit)}>
