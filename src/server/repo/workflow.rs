@@ -166,10 +166,10 @@ pub async fn count_live_pending(pool: &AnyPool, now: i64) -> Result<i64, sqlx::E
     .await
 }
 
-/// Ids (and model ids) of open requests whose deadline has passed.
-pub async fn lapsed_ids(pool: &AnyPool, now: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, model_id FROM transition_requests WHERE state = 'pending' AND expires_at <= $1 \
+/// Ids of open requests whose deadline has passed.
+pub async fn lapsed_ids(pool: &AnyPool, now: i64) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM transition_requests WHERE state = 'pending' AND expires_at <= $1 \
          ORDER BY id LIMIT 500",
     )
     .bind(now)

@@ -407,10 +407,14 @@ pub async fn review(
         Outcome::Apply => {
             emit(&mut tx, WebhookEvent::TransitionApproved, event, now).await?;
             let policy = effective_policy(&mut tx, model.id).await?;
-            let note = format!(
-                "approved by {} of {} required",
-                snap.required, snap.required
-            );
+            // Name who signed, not a count that always equals `required`.
+            let mut approvers: Vec<&str> = reviews
+                .iter()
+                .filter(|r| r.decision == Decision::Approve.as_str())
+                .map(|r| r.reviewer_name.as_str())
+                .collect();
+            approvers.push(&by.username);
+            let note = format!("approved by {}", approvers.join(", "));
             finish(
                 state,
                 &mut tx,
@@ -502,7 +506,7 @@ pub async fn sweep_lapsed(state: &AppState) -> Result<usize, AppError> {
         request_id: None,
     };
     let mut closed = 0;
-    for (id, _) in lapsed {
+    for id in lapsed {
         let mut tx = begin(state).await?;
         let Some(req) = repo::find_request(&mut tx, id).await.map_err(db_error)? else {
             continue;
