@@ -26,6 +26,7 @@ use crate::{
         model::ModelPage,
         new_model::NewModelPage,
         not_found::NotFound,
+        report::ReportPage,
         version::VersionPage,
     },
 };
@@ -80,6 +81,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/models/new") view=NewModelPage ssr=SsrMode::Async/>
                 <Route path=path!("/models/:name") view=ModelPage ssr=SsrMode::Async/>
                 <Route path=path!("/models/:name/compare") view=ComparePage ssr=SsrMode::Async/>
+                <Route path=path!("/models/:name/report") view=ReportPage ssr=SsrMode::Async/>
                 <Route path=path!("/models/:name/versions/:version") view=VersionPage ssr=SsrMode::Async/>
                 <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>

@@ -500,7 +500,9 @@ async fn audit_per_change(db: &TestDb) {
     assert_eq!(s.count("SELECT COUNT(*) FROM audit_events").await, before);
 
     // The admin sees the trail; the chain verifies.
-    let res = s.server_fn("audit/list", a, &[("action", "user.")]).await;
+    let res = s
+        .server_fn("audit/list", a, &[("query[action]", "user.")])
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let page: serde_json::Value = res.json().await.unwrap();
     assert!(page["events"]

@@ -52,6 +52,11 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/policy", &["get", "put"]),
     ("/api/v1/models/{name}/policy", &["put"]),
     ("/api/v1/webhooks", &["get", "post"]),
+    ("/api/v1/audit", &["get"]),
+    ("/api/v1/audit/verify", &["get"]),
+    ("/api/v1/audit/export", &["get"]),
+    ("/api/v1/models/{name}/stages", &["get"]),
+    ("/api/v1/models/{name}/report", &["get"]),
     ("/api/v1/webhooks/{id}", &["get", "patch", "delete"]),
     ("/api/v1/webhooks/{id}/deliveries", &["get"]),
     (

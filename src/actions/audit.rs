@@ -1,16 +1,30 @@
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
-use crate::{dto::AuditPage, error::AppError};
+use crate::{
+    dto::{AuditPage, ChainStatus},
+    error::AppError,
+};
 
-/// One page of the audit trail, newest first. Filters are optional; empty
+/// The audit page's filters, as they travel in its query string. Empty
 /// strings mean "any".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub model: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub page: Option<u32>,
+}
+
+/// One page of the audit trail, newest first.
 #[server(prefix = "/fn", endpoint = "audit/list")]
 pub async fn list_audit_events(
-    actor: Option<String>,
-    action: Option<String>,
-    page: Option<u32>,
+    #[server(default)] query: AuditQuery,
 ) -> Result<AuditPage, AppError> {
     use crate::{
+        actions::reports::optional_instant,
         dto::AuditEventView,
         server::{context, repo::audit::EventFilter, services::audit_log},
     };
@@ -26,11 +40,14 @@ pub async fn list_audit_events(
                 }
             };
             let filter = EventFilter {
-                actor: clean(actor, "actor")?,
-                action_prefix: clean(action, "action")?,
+                actor: clean(query.actor, "actor")?,
+                action_prefix: clean(query.action, "action")?,
+                model: clean(query.model, "model")?,
+                from: optional_instant(query.from, "from")?,
+                to: optional_instant(query.to, "to")?,
                 ..EventFilter::default()
             };
-            let page = page.unwrap_or(1).clamp(1, 100_000);
+            let page = query.page.unwrap_or(1).clamp(1, 100_000);
             let mut rows = audit_log::list(&context::state()?, &principal, &filter, page).await?;
             let has_next = rows.len() > audit_log::PAGE_SIZE as usize;
             rows.truncate(audit_log::PAGE_SIZE as usize);
@@ -51,6 +68,24 @@ pub async fn list_audit_events(
                     .collect(),
                 page,
                 has_next,
+            })
+        }
+        .await,
+    )
+}
+
+/// Recomputes the hash chain of the whole trail.
+#[server(prefix = "/fn", endpoint = "audit/verify")]
+pub async fn verify_audit_chain() -> Result<ChainStatus, AppError> {
+    use crate::server::{context, services::audit_log};
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let report = audit_log::verify(&context::state()?, &principal).await?;
+            Ok(ChainStatus {
+                intact: report.first_broken_id.is_none(),
+                events_checked: report.checked,
+                first_broken_id: report.first_broken_id,
             })
         }
         .await,

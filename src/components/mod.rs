@@ -6,6 +6,7 @@ pub mod chart;
 pub mod forms;
 pub mod guard;
 pub mod nav;
+pub mod report;
 pub mod upload;
 pub mod workflow;
 

@@ -3,22 +3,26 @@
 
 mod artifact;
 pub mod catalog;
+mod instant;
 mod model_name;
 mod password;
 mod role;
 mod search;
 mod stage;
+mod timeline;
 mod username;
 mod version;
 mod webhook;
 mod workflow;
 
 pub use artifact::{media_type, parse_range, parse_sha256, ArtifactFormat, ArtifactPath};
+pub use instant::Instant;
 pub use model_name::{ModelName, MODEL_NAME_MAX_LEN};
 pub use password::{Password, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
 pub use role::{Permission, Role};
 pub use search::{CatalogQuery, Sort};
 pub use stage::Stage;
+pub use timeline::{spans_in, StageChange, StageSpan};
 pub use username::{Username, USERNAME_MAX_LEN};
 pub use version::{next_version, Bump, SemVer, VersionRequirement};
 pub use webhook::{address_allowed, WebhookEvent, WebhookUrl, WEBHOOK_URL_MAX_LEN};

@@ -4,10 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 mod catalog;
+mod report;
 mod webhooks;
 mod workflow;
 
 pub use catalog::*;
+pub use report::*;
 pub use webhooks::*;
 pub use workflow::*;
 

@@ -13,4 +13,5 @@ pub mod login;
 pub mod model;
 pub mod new_model;
 pub mod not_found;
+pub mod report;
 pub mod version;

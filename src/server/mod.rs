@@ -6,6 +6,7 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod events;
+pub mod export;
 pub mod http;
 pub mod markdown;
 pub mod repo;

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(super::artifact_api::routes())
         .merge(super::workflow_api::routes())
         .merge(super::webhook_api::routes())
+        .merge(super::audit_api::routes())
         .fallback(not_found)
 }
 

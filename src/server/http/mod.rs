@@ -3,10 +3,12 @@
 
 pub mod api;
 pub mod artifact_api;
+pub mod audit_api;
 pub mod catalog_api;
 pub mod errors;
 pub mod extract;
 pub mod openapi;
+pub mod report_html;
 pub mod router;
 pub mod webhook_api;
 pub mod workflow_api;

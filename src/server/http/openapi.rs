@@ -10,7 +10,9 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use super::{api, artifact_api, catalog_api, errors::ErrorBody, webhook_api, workflow_api};
+use super::{
+    api, artifact_api, audit_api, catalog_api, errors::ErrorBody, webhook_api, workflow_api,
+};
 
 /// Response descriptions shared by many operations, so they read the same
 /// everywhere.
@@ -23,6 +25,7 @@ pub mod desc {
     pub const NOT_CONTRIBUTOR: &str =
         "The caller's role cannot change the catalog (contributor, approver or admin needed)";
     pub const NOT_ADMIN: &str = "The caller is not an admin";
+    pub const NOT_AUDITOR: &str = "The caller is neither an auditor nor an admin";
     pub const MODEL_NAME: &str = "The model; an old name of a renamed model redirects";
     pub const MOVED: &str = "The model was renamed: follow `Location`";
     pub const VERSION: &str = "A semantic version, e.g. `1.2.0`";
@@ -85,6 +88,11 @@ pub const BASIC: &str = "basic";
         webhook_api::remove,
         webhook_api::deliveries,
         webhook_api::resend,
+        audit_api::list_events,
+        audit_api::verify,
+        audit_api::export_events,
+        audit_api::stages_at,
+        audit_api::report,
         openapi_json,
     ),
     components(schemas(ErrorBody)),
@@ -101,6 +109,7 @@ pub const BASIC: &str = "basic";
         (name = "requests", description = "Stage transition requests and their sign-offs"),
         (name = "policy", description = "How many sign-offs each stage needs"),
         (name = "webhooks", description = "Signed HTTP callbacks on registry events (admins)"),
+        (name = "audit", description = "The tamper-evident audit trail and compliance reports (auditors and admins)"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -169,8 +169,92 @@ pub struct EventFilter {
     pub action_prefix: Option<String>,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
+    /// Events about the model or any of its versions and artifacts.
+    pub model: Option<String>,
     pub from: Option<i64>,
     pub to: Option<i64>,
+}
+
+/// `value` as a literal LIKE prefix (`\` escapes the wildcards).
+fn like_prefix(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 1);
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+impl EventFilter {
+    /// The WHERE clause (placeholders from `$1`) and its values, in order.
+    fn clause(&self) -> (String, Vec<Param>) {
+        let mut sql = String::from(" WHERE 1 = 1");
+        let mut params = Vec::new();
+        let mut push = |sql_part: &str, param: Param, params: &mut Vec<Param>| {
+            params.push(param);
+            sql += &sql_part.replace('?', &format!("${}", params.len()));
+        };
+        if let Some(actor) = &self.actor {
+            push(
+                " AND actor_username = ?",
+                Param::Text(actor.clone()),
+                &mut params,
+            );
+        }
+        if let Some(prefix) = &self.action_prefix {
+            push(
+                " AND action LIKE ? ESCAPE '\\'",
+                Param::Text(like_prefix(prefix)),
+                &mut params,
+            );
+        }
+        if let Some(t) = &self.target_type {
+            push(" AND target_type = ?", Param::Text(t.clone()), &mut params);
+        }
+        if let Some(t) = &self.target_id {
+            push(" AND target_id = ?", Param::Text(t.clone()), &mut params);
+        }
+        if let Some(model) = &self.model {
+            push(
+                " AND (target_id = ?",
+                Param::Text(model.clone()),
+                &mut params,
+            );
+            push(
+                " OR target_id LIKE ? ESCAPE '\\')",
+                Param::Text(like_prefix(&format!("{model}@"))),
+                &mut params,
+            );
+        }
+        if let Some(from) = self.from {
+            push(" AND at >= ?", Param::Int(from), &mut params);
+        }
+        if let Some(to) = self.to {
+            push(" AND at < ?", Param::Int(to), &mut params);
+        }
+        (sql, params)
+    }
+}
+
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, EventRow, sqlx::any::AnyArguments<'q>>,
+    params: Vec<Param>,
+) -> sqlx::query::QueryAs<'q, sqlx::Any, EventRow, sqlx::any::AnyArguments<'q>> {
+    for p in params {
+        query = match p {
+            Param::Text(t) => query.bind(t),
+            Param::Int(i) => query.bind(i),
+        };
+    }
+    query
 }
 
 /// Newest first, one page. Bound parameters only.
@@ -180,52 +264,40 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
-    let mut sql = format!("SELECT {COLUMNS} FROM audit_events WHERE 1 = 1");
-    let mut n = 0;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
-    if filter.actor.is_some() {
-        sql += &format!(" AND actor_username = {}", next());
-    }
-    if filter.action_prefix.is_some() {
-        sql += &format!(" AND action LIKE {}", next());
-    }
-    if filter.target_type.is_some() {
-        sql += &format!(" AND target_type = {}", next());
-    }
-    if filter.target_id.is_some() {
-        sql += &format!(" AND target_id = {}", next());
-    }
-    if filter.from.is_some() {
-        sql += &format!(" AND at >= {}", next());
-    }
-    if filter.to.is_some() {
-        sql += &format!(" AND at < {}", next());
-    }
-    sql += &format!(" ORDER BY id DESC LIMIT {} OFFSET {}", next(), next());
-    let mut query = sqlx::query_as::<_, EventRow>(&sql);
-    if let Some(actor) = &filter.actor {
-        query = query.bind(actor.clone());
-    }
-    if let Some(prefix) = &filter.action_prefix {
-        let escaped = prefix.replace(['%', '_'], "");
-        query = query.bind(format!("{escaped}%"));
-    }
-    if let Some(t) = &filter.target_type {
-        query = query.bind(t.clone());
-    }
-    if let Some(t) = &filter.target_id {
-        query = query.bind(t.clone());
-    }
-    if let Some(from) = filter.from {
-        query = query.bind(from);
-    }
-    if let Some(to) = filter.to {
-        query = query.bind(to);
-    }
-    query.bind(limit).bind(offset).fetch_all(pool).await
+    let (clause, params) = filter.clause();
+    let n = params.len();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_events{clause} ORDER BY id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    bind_all(sqlx::query_as::<_, EventRow>(&sql), params)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await
+}
+
+/// Oldest first, the `limit` events after id `after` (keyset paging, so an
+/// export of any length reads in constant memory).
+pub async fn page_after(
+    pool: &AnyPool,
+    filter: &EventFilter,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    let (clause, params) = filter.clause();
+    let n = params.len();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_events{clause} AND id > ${} ORDER BY id LIMIT ${}",
+        n + 1,
+        n + 2
+    );
+    bind_all(sqlx::query_as::<_, EventRow>(&sql), params)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
 }
 
 /// The first event whose stored hash or link does not match, if any.

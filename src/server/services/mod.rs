@@ -5,6 +5,7 @@ pub mod aliases;
 pub mod artifacts;
 pub mod audit_log;
 pub mod catalog;
+pub mod reports;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

@@ -79,7 +79,7 @@ pub async fn list_requests(
     })
 }
 
-async fn views(
+pub(crate) async fn views(
     state: &AppState,
     by: &Principal,
     rows: &[RequestRow],
