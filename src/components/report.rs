@@ -135,12 +135,12 @@ fn ProductionTimeline(spans: Vec<StageSpan>, end: i64) -> impl IntoView {
                     let y = i as f64 * row + 4.0;
                     let (x0, x1) = (x(s.from), x(s.until.unwrap_or(end)));
                     view! {
-                        <text x="4" y=format!("{:.1}", y + 15.0) class="chart-label">{s.version.clone()}</text>
+                        <text x="4" y=format!("{:.1}", y + 15.0) font-size="12" class="chart-label">{s.version.clone()}</text>
                         <rect x=format!("{x0:.1}") y=format!("{y:.1}") width=format!("{:.1}", (x1 - x0).max(2.0)) height="18" class="timeline-bar"/>
                     }
                 }).collect_view()}
-                <text x=format!("{label_w}") y=format!("{:.1}", height - 4.0) class="chart-label">{format_time(start)}</text>
-                <text x=format!("{:.1}", width - 10.0) y=format!("{:.1}", height - 4.0) text-anchor="end" class="chart-label">{format_time(stop)}</text>
+                <text x=format!("{label_w}") y=format!("{:.1}", height - 4.0) font-size="11" class="chart-label">{format_time(start)}</text>
+                <text x=format!("{:.1}", width - 10.0) y=format!("{:.1}", height - 4.0) text-anchor="end" font-size="11" class="chart-label">{format_time(stop)}</text>
             </svg>
             <ul class="plain">
                 {spans.into_iter().map(|s| view! {

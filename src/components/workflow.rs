@@ -5,9 +5,7 @@ use leptos::{either::Either, prelude::*};
 
 use super::{badges::StageBadge, forms::FormError};
 use crate::{
-    actions::workflow::{
-        get_version_workflow, CancelRequest, OpenTransition, RemoveAlias, ReviewRequest, SetAlias,
-    },
+    actions::workflow::{CancelRequest, OpenTransition, RemoveAlias, ReviewRequest, SetAlias},
     domain::{self, Decision},
     dto::{format_time, RequestView, ReviewView, VersionWorkflow},
 };
@@ -39,8 +37,11 @@ pub fn Reviews(reviews: Vec<ReviewView>) -> impl IntoView {
     })
 }
 
+/// The stage panel's actions. The version page owns them, so that its one
+/// resource reloads after each of them (a second resource nested inside the
+/// page's suspense would not hydrate).
 #[derive(Clone, Copy)]
-struct StageActions {
+pub struct StageActions {
     open: ServerAction<OpenTransition>,
     review: ServerAction<ReviewRequest>,
     cancel: ServerAction<CancelRequest>,
@@ -48,48 +49,49 @@ struct StageActions {
     remove_alias: ServerAction<RemoveAlias>,
 }
 
+impl StageActions {
+    pub fn new() -> Self {
+        Self {
+            open: ServerAction::new(),
+            review: ServerAction::new(),
+            cancel: ServerAction::new(),
+            set_alias: ServerAction::new(),
+            remove_alias: ServerAction::new(),
+        }
+    }
+
+    /// Changes whenever one of the actions completes.
+    pub fn generation(&self) -> usize {
+        self.open.version().get()
+            + self.review.version().get()
+            + self.cancel.version().get()
+            + self.set_alias.version().get()
+            + self.remove_alias.version().get()
+    }
+}
+
+impl Default for StageActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The version page's stage panel: history, requests with their reviews,
-/// the request form, and aliases. Reloads after each of its actions.
+/// the request form, and aliases.
 #[component]
-pub fn VersionStages(model: String, version: String) -> impl IntoView {
-    let actions = StageActions {
-        open: ServerAction::new(),
-        review: ServerAction::new(),
-        cancel: ServerAction::new(),
-        set_alias: ServerAction::new(),
-        remove_alias: ServerAction::new(),
-    };
-    let key = (model.clone(), version.clone());
-    let workflow = Resource::new(
-        move || {
-            (
-                key.clone(),
-                actions.open.version().get(),
-                actions.review.version().get(),
-                actions.cancel.version().get(),
-                actions.set_alias.version().get(),
-                actions.remove_alias.version().get(),
-            )
-        },
-        |((model, version), ..)| get_version_workflow(model, version),
-    );
+pub fn VersionStages(
+    w: VersionWorkflow,
+    model: String,
+    version: String,
+    actions: StageActions,
+) -> impl IntoView {
     view! {
         <FormError result=actions.open.value().into()/>
         <FormError result=actions.review.value().into()/>
         <FormError result=actions.cancel.value().into()/>
         <FormError result=actions.set_alias.value().into()/>
         <FormError result=actions.remove_alias.value().into()/>
-        <Transition fallback=|| view! { <p class="muted">"Loading stage history…"</p> }>
-            {move || {
-                let (model, version) = (model.clone(), version.clone());
-                Suspend::new(async move {
-                    match workflow.await {
-                        Ok(w) => Either::Left(view! { <StagesBody w model version actions/> }),
-                        Err(e) => Either::Right(view! { <p class="alert alert-error">{e.to_string()}</p> }),
-                    }
-                })
-            }}
-        </Transition>
+        <StagesBody w model version actions/>
     }
 }
 

@@ -56,6 +56,8 @@ pub struct ModelDetail {
     pub metric_keys: Vec<String>,
     pub versions: Vec<VersionSummary>,
     pub can_edit: bool,
+    /// Whether the reader may open the compliance report.
+    pub can_audit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

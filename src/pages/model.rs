@@ -8,7 +8,10 @@ use leptos_router::{
 };
 
 use crate::{
-    actions::catalog::{get_model, UpdateModel},
+    actions::{
+        catalog::{get_model, UpdateModel},
+        reports::get_stages_at,
+    },
     charts::{bar_chart, Bar, ChartSpec},
     components::{
         badges::{StageBadge, Tags},
@@ -18,7 +21,8 @@ use crate::{
         textarea_text,
     },
     domain::Permission,
-    dto::{format_metric, format_time, ModelDetail},
+    dto::{format_metric, format_time, ModelDetail, StagesAt},
+    error::AppError,
 };
 
 #[component]
@@ -35,21 +39,31 @@ fn ModelView() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let update = ServerAction::<UpdateModel>::new();
+    // One resource for the page (a second one nested in its suspense would
+    // not hydrate): the model, and its stages at `as_of` when one is asked.
     let model = Resource::new(
         move || {
             (
                 params.with(|p| p.get("name").unwrap_or_default()),
                 query.with(|q| q.get("metric")),
+                query.with(|q| q.get("as_of").filter(|s| !s.trim().is_empty())),
                 update.version().get(),
             )
         },
-        |(name, metric, _)| get_model(name, metric),
+        |(name, metric, as_of, _)| async move {
+            let model = get_model(name.clone(), metric).await?;
+            let stages = match as_of {
+                Some(at) => Some(get_stages_at(name, Some(at)).await),
+                None => None,
+            };
+            Ok::<_, AppError>((model, stages))
+        },
     );
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match model.await {
-                    Ok(m) => Either::Left(view! { <ModelBody m update/> }),
+                    Ok((m, stages)) => Either::Left(view! { <ModelBody m stages update/> }),
                     Err(e) => Either::Right(view! {
                         <section class="panel"><h1>"Model"</h1><p class="alert alert-error" role="alert">{e.to_string()}</p></section>
                     }),
@@ -60,7 +74,11 @@ fn ModelView() -> impl IntoView {
 }
 
 #[component]
-fn ModelBody(m: ModelDetail, update: ServerAction<UpdateModel>) -> impl IntoView {
+fn ModelBody(
+    m: ModelDetail,
+    stages: Option<Result<StagesAt, AppError>>,
+    update: ServerAction<UpdateModel>,
+) -> impl IntoView {
     let name = m.name.clone();
     let metric = m.headline_metric.clone();
     let bars: Vec<Bar> = m
@@ -158,7 +176,56 @@ fn ModelBody(m: ModelDetail, update: ServerAction<UpdateModel>) -> impl IntoView
             {versions}
         </section>
         {chart}
+        <AsOf name=name.clone() stages can_audit=m.can_audit/>
     }
+}
+
+/// "Which version was where at…": a point-in-time answer, and the way to
+/// the compliance report for those who may read it.
+#[component]
+fn AsOf(
+    name: String,
+    stages: Option<Result<StagesAt, AppError>>,
+    can_audit: bool,
+) -> impl IntoView {
+    let asked = stages.as_ref().and_then(|s| s.as_ref().ok()).map(|s| s.at);
+    let answer = match stages {
+        None => None,
+        Some(Err(e)) => Some(view! { <p class="alert alert-error" role="alert">{e.to_string()}</p> }.into_any()),
+        Some(Ok(s)) => Some(view! {
+            <table class="table as-of-table" data-testid="stages-as-of">
+                <thead><tr><th>"Stage"</th><th>"Version"</th><th>"Since"</th></tr></thead>
+                <tbody>
+                    {s.stages.into_iter().filter(|(_, v)| !v.is_empty()).flat_map(|(stage, versions)| {
+                        versions.into_iter().map(move |v| view! {
+                            <tr><td><StageBadge stage/></td><td>{v.version}</td><td class="nowrap">{format_time(v.since)}</td></tr>
+                        })
+                    }).collect_view()}
+                </tbody>
+            </table>
+        }.into_any()),
+    };
+    let report_href = format!("/models/{name}/report");
+    view! {
+        <section class="panel" id="as-of">
+            <h2>"Stages at a point in time"</h2>
+            <Form method="GET" action="" attr:class="row-form">
+                <label>"As of (UTC)" <input type="datetime-local" name="as_of" step="1" value=asked.map(as_of_value).unwrap_or_default()/></label>
+                <button type="submit" class="btn">"Show stages"</button>
+            </Form>
+            {answer}
+            {can_audit.then(|| view! { <p><A href=report_href>"Compliance report for this model →"</A></p> })}
+        </section>
+    }
+}
+
+/// A `datetime-local` value (UTC) for a time in milliseconds.
+fn as_of_value(ms: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
 }
 
 #[component]

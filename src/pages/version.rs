@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
-    actions::catalog::get_version,
+    actions::{catalog::get_version, workflow::get_version_workflow},
     charts::{line_chart, ChartSpec, Series},
     components::{
         artifacts::ArtifactTable,
@@ -16,10 +16,11 @@ use crate::{
         forms::FormError,
         guard::RequirePermission,
         upload::{ArtifactUpload, UploadQueue},
-        workflow::VersionStages,
+        workflow::{StageActions, VersionStages},
     },
     domain::Permission,
-    dto::{format_metric, format_time, SeriesPoint, VersionDetail, VersionRef},
+    dto::{format_metric, format_time, SeriesPoint, VersionDetail, VersionRef, VersionWorkflow},
+    error::AppError,
 };
 
 #[component]
@@ -37,19 +38,25 @@ fn VersionView() -> impl IntoView {
     // Bumped when an upload finishes, to reload the artifact list.
     let uploads = RwSignal::new(0u32);
     let queue = UploadQueue::new();
+    let actions = StageActions::new();
+    // One resource for the whole page: the version and its stage story.
     let detail = Resource::new(
         move || {
             let name = params.with(|p| p.get("name").unwrap_or_default());
             let version = params.with(|p| p.get("version").unwrap_or_default());
-            (name, version, uploads.get())
+            (name, version, uploads.get(), actions.generation())
         },
-        |(name, version, _)| get_version(name, version),
+        |(name, version, ..)| async move {
+            let detail = get_version(name.clone(), version.clone()).await?;
+            let workflow = get_version_workflow(name, version).await?;
+            Ok::<_, AppError>((detail, workflow))
+        },
     );
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(v) => Either::Left(view! { <VersionBody v uploads queue/> }),
+                    Ok((v, w)) => Either::Left(view! { <VersionBody v w uploads queue actions/> }),
                     Err(e) => Either::Right(view! {
                         <section class="panel"><h1>"Version"</h1><p class="alert alert-error" role="alert">{e.to_string()}</p></section>
                     }),
@@ -103,7 +110,13 @@ fn version_link(r: &VersionRef) -> impl IntoView {
 }
 
 #[component]
-fn VersionBody(v: VersionDetail, uploads: RwSignal<u32>, queue: UploadQueue) -> impl IntoView {
+fn VersionBody(
+    v: VersionDetail,
+    w: VersionWorkflow,
+    uploads: RwSignal<u32>,
+    queue: UploadQueue,
+    actions: StageActions,
+) -> impl IntoView {
     let l = v.lineage.clone();
     let charts = families(v.series.iter().map(|(k, pts)| (k.clone(), pts.as_slice())));
     let model_href = format!("/models/{}", v.model);
@@ -199,7 +212,7 @@ fn VersionBody(v: VersionDetail, uploads: RwSignal<u32>, queue: UploadQueue) -> 
         </section>
         <section class="panel" id="stages">
             <h2>"Stage"</h2>
-            <VersionStages model=stage_model version=stage_version/>
+            <VersionStages w model=stage_model version=stage_version actions/>
         </section>
     }
 }

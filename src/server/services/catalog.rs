@@ -454,6 +454,7 @@ pub async fn model_detail(
         metric_keys,
         versions,
         can_edit: by.role.allows(Permission::Contribute),
+        can_audit: by.role.allows(Permission::ReadAudit),
     })
 }
 
