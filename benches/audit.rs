@@ -176,7 +176,7 @@ async fn fill(db: &Db, target: usize) {
         }
         let mut tx = db.begin().await.expect("begin");
         insert_rows(
-            &mut *tx,
+            &mut tx,
             "audit_events",
             &[
                 "at",

@@ -9,6 +9,7 @@ pub mod events;
 pub mod export;
 pub mod http;
 pub mod markdown;
+pub mod mlflow;
 pub mod repo;
 pub mod seed;
 pub mod services;

@@ -439,6 +439,7 @@ fn lineage(body: LineageBody) -> Result<LineageInput, AppError> {
                 64,
             )?,
             dependencies,
+            ..Lineage::default()
         },
         parent,
     })

@@ -45,6 +45,8 @@ pub fn build(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .nest("/api/v1", api::routes())
+        .nest("/api/2.0/mlflow", crate::server::mlflow::routes())
+        .nest("/ajax-api/2.0/mlflow", crate::server::mlflow::routes())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod models;
 pub mod search;
 pub mod sql;
+pub mod tags;
 pub mod timeline;
 pub mod tokens;
 pub mod users;

@@ -258,3 +258,32 @@ pub async fn reindex(
         .map(drop),
     }
 }
+
+/// Soft-deletes a model and its versions. Its name is freed (the row keeps
+/// a tombstone name no valid model name can take) and its aliases go.
+pub async fn soft_delete(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE model_versions SET deleted_at = $1 WHERE model_id = $2 AND deleted_at IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM model_aliases WHERE model_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM model_renames WHERE model_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE models SET deleted_at = $1, updated_at = $1, name = name || '~deleted~' || CAST(id AS TEXT) \
+         WHERE id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(drop)
+}

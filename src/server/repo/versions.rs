@@ -29,11 +29,14 @@ pub struct VersionRow {
     pub framework: Option<String>,
     pub framework_version: Option<String>,
     pub dependencies: Option<String>,
+    pub source_uri: Option<String>,
+    pub run_id: Option<String>,
+    pub run_link: Option<String>,
 }
 
 pub const COLUMNS: &str = "id, model_id, seq, version, stage, status, description, created_by, created_at, \
     updated_at, source_repo, commit_sha, training_script, dataset_name, dataset_version, dataset_uri, \
-    dataset_hash, parent_version_id, framework, framework_version, dependencies";
+    dataset_hash, parent_version_id, framework, framework_version, dependencies, source_uri, run_id, run_link";
 
 #[derive(Debug, Clone, Default)]
 pub struct Lineage {
@@ -48,6 +51,10 @@ pub struct Lineage {
     pub framework: Option<String>,
     pub framework_version: Option<String>,
     pub dependencies: Option<String>,
+    /// Where an MLflow client said the model files are (`source`).
+    pub source_uri: Option<String>,
+    pub run_id: Option<String>,
+    pub run_link: Option<String>,
 }
 
 pub struct NewVersion<'a> {
@@ -68,8 +75,10 @@ pub async fn insert(conn: &mut AnyConnection, v: NewVersion<'_>) -> Result<i64, 
     sqlx::query_scalar(
         "INSERT INTO model_versions (model_id, seq, version, version_key, sort_key, status, description, \
          created_by, created_at, updated_at, source_repo, commit_sha, training_script, dataset_name, \
-         dataset_version, dataset_uri, dataset_hash, parent_version_id, framework, framework_version, dependencies) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
+         dataset_version, dataset_uri, dataset_hash, parent_version_id, framework, framework_version, dependencies, \
+         source_uri, run_id, run_link) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+         $21, $22, $23) \
          RETURNING id",
     )
     .bind(v.model_id)
@@ -92,6 +101,9 @@ pub async fn insert(conn: &mut AnyConnection, v: NewVersion<'_>) -> Result<i64, 
     .bind(l.framework.as_deref())
     .bind(l.framework_version.as_deref())
     .bind(l.dependencies.as_deref())
+    .bind(l.source_uri.as_deref())
+    .bind(l.run_id.as_deref())
+    .bind(l.run_link.as_deref())
     .fetch_one(conn)
     .await
 }
@@ -392,4 +404,24 @@ pub async fn existing_steps(
     }
     sql.push(")");
     sql.query_as::<(String, i64)>()?.fetch_all(conn).await
+}
+
+pub async fn touch(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE model_versions SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The version strings of a model's live versions, inside a transaction.
+pub async fn list_for_model_in(
+    conn: &mut AnyConnection,
+    model_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT version FROM model_versions WHERE model_id = $1 AND deleted_at IS NULL ORDER BY seq")
+        .bind(model_id)
+        .fetch_all(conn)
+        .await
 }

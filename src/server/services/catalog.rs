@@ -794,6 +794,37 @@ pub async fn delete_version(
     commit(tx).await
 }
 
+/// Soft deletion of a model and all its versions (admins). The name becomes
+/// free for a new model; the audit trail keeps the history.
+pub async fn delete_model(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    model_name: &ModelName,
+) -> Result<(), AppError> {
+    by.require(Permission::Administer)?;
+    let now = now_ms();
+    let mut tx = begin(state).await?;
+    let model = lock_model(&mut tx, state, model_name).await?;
+    let live_versions = versions::list_for_model_in(&mut tx, model.id)
+        .await
+        .map_err(db_error)?;
+    models::soft_delete(&mut tx, model.id, now)
+        .await
+        .map_err(db_error)?;
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        "model.delete",
+        ("model", &model.name),
+        json!({ "versions": live_versions }),
+    )
+    .await?;
+    commit(tx).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod catalog;
 pub mod reports;
 pub mod sessions;
+pub mod tags;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

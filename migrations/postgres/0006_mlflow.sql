@@ -1,0 +1,6 @@
+-- Provenance as MLflow clients record it: the model's source URI, the run
+-- that produced it and a link to that run. Searchable by run id.
+ALTER TABLE model_versions ADD COLUMN source_uri TEXT;
+ALTER TABLE model_versions ADD COLUMN run_id TEXT;
+ALTER TABLE model_versions ADD COLUMN run_link TEXT;
+CREATE INDEX model_versions_run ON model_versions(run_id);

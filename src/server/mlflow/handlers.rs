@@ -1,0 +1,686 @@
+//! The MLflow endpoints: extract the caller and arguments, call our
+//! services (which authorize, validate, write and audit), answer as MLflow.
+
+use std::collections::BTreeMap;
+
+use axum::{extract::State, http::HeaderMap, Json};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use serde_json::{json, Value};
+
+use super::{
+    args::Args,
+    filter::{self, Entity},
+    store::{self, ModelRecord, Order, SortKey, VersionRecord},
+    views::{self, our_stage, SEMVER_TAG},
+    MlResult, MlflowError,
+};
+use crate::{
+    domain::{catalog as limits, AliasName, Bump, ModelName, Permission, RequestState, SemVer},
+    error::AppError,
+    server::{
+        auth::{principal::db_error, Principal},
+        http::extract::{Caller, RequestOrigin},
+        repo::versions::Lineage,
+        services::{
+            aliases,
+            catalog::{
+                self, LineageInput, ModelPatch, NewModelInput, NewVersionInput, VersionSpec,
+                VersionStatus,
+            },
+            tags::{self, Subject, Tag},
+            workflow::{self, Justification},
+        },
+        state::AppState,
+    },
+};
+
+type Who = Result<Caller, AppError>;
+
+fn db(e: sqlx::Error) -> MlflowError {
+    db_error(e).into()
+}
+
+fn reader(who: Who) -> MlResult<Principal> {
+    let p = who?.0;
+    p.require(Permission::Read)?;
+    Ok(p)
+}
+
+/// A name as our services take it; a name we could never have stored does not exist.
+fn model_name(raw: &str) -> MlResult<ModelName> {
+    ModelName::parse(raw).map_err(|_| model_missing(raw))
+}
+
+fn model_missing(name: &str) -> MlflowError {
+    MlflowError::not_found(format!("Registered Model with name={name} not found"))
+}
+
+fn version_missing(name: &str, version: &str) -> MlflowError {
+    MlflowError::not_found(format!(
+        "Model Version (name={name}, version={version}) not found"
+    ))
+}
+
+async fn find_model(state: &AppState, name: &str) -> MlResult<ModelRecord> {
+    store::model(state.db.pool(), name)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| model_missing(name))
+}
+
+fn version_number(raw: &str) -> MlResult<i64> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            MlflowError::invalid(format!(
+                "Model version must be a positive integer, got {raw:?}."
+            ))
+        })
+}
+
+async fn find_version(state: &AppState, name: &str, version: &str) -> MlResult<VersionRecord> {
+    let seq = version_number(version)?;
+    store::version(state.db.pool(), name, seq)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| version_missing(name, version))
+}
+
+/// The model and the semver of version `seq`, as the services address them.
+async fn address(state: &AppState, args: &Args) -> MlResult<(ModelName, SemVer, VersionRecord)> {
+    let name = args.required("name")?;
+    let version = args.required("version")?;
+    let record = find_version(state, &name, &version).await?;
+    let semver = SemVer::parse(&record.version).map_err(AppError::from)?;
+    Ok((model_name(&name)?, semver, record))
+}
+
+async fn model_json(state: &AppState, name: &str) -> MlResult<Json<Value>> {
+    let record = find_model(state, name).await?;
+    let model = views::model(state.db.pool(), &record).await.map_err(db)?;
+    Ok(Json(json!({ "registered_model": model })))
+}
+
+async fn version_json(state: &AppState, name: &str, seq: i64) -> MlResult<Json<Value>> {
+    let record = find_version(state, name, &seq.to_string()).await?;
+    let version = views::version(state.db.pool(), &record).await.map_err(db)?;
+    Ok(Json(json!({ "model_version": version })))
+}
+
+fn empty() -> Json<Value> {
+    Json(json!({}))
+}
+
+fn tag_map(pairs: Vec<(String, String)>) -> MlResult<BTreeMap<String, String>> {
+    let map: BTreeMap<String, String> = pairs.into_iter().collect();
+    Ok(
+        limits::string_map("tags", &map, limits::MAX_TAGS, limits::TAG_VALUE_MAX_LEN)
+            .map_err(AppError::from)?,
+    )
+}
+
+fn description(args: &Args) -> MlResult<Option<String>> {
+    args.text("description")?
+        .map(|d| limits::text("description", &d, limits::DESCRIPTION_MAX_BYTES))
+        .transpose()
+        .map_err(|e| AppError::from(e).into())
+}
+
+// ------------------------------------------------------------ registered models
+
+pub async fn create_model(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let raw = args.required("name")?;
+    let name = ModelName::parse(&raw).map_err(|e| MlflowError::invalid(e.to_string()))?;
+    let input = NewModelInput {
+        name: name.clone(),
+        description: description(&args)?.unwrap_or_default(),
+        team: String::new(),
+        tags: tag_map(args.tags()?)?,
+    };
+    match catalog::create_model(&state, &p, &origin, input).await {
+        Ok(_) => model_json(&state, name.as_str()).await,
+        Err(AppError::Conflict(_)) => Err(MlflowError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "RESOURCE_ALREADY_EXISTS",
+            format!("Registered Model (name={name}) already exists."),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn rename_model(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let name = args.required("name")?;
+    let new_name = ModelName::parse(&args.required("new_name")?)
+        .map_err(|e| MlflowError::invalid(e.to_string()))?;
+    find_model(&state, &name).await?;
+    let patch = ModelPatch {
+        new_name: Some(new_name.clone()),
+        ..ModelPatch::default()
+    };
+    catalog::update_model(&state, &p, &origin, &model_name(&name)?, patch).await?;
+    model_json(&state, new_name.as_str()).await
+}
+
+pub async fn update_model(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let name = args.required("name")?;
+    find_model(&state, &name).await?;
+    let patch = ModelPatch {
+        description: description(&args)?,
+        ..ModelPatch::default()
+    };
+    catalog::update_model(&state, &p, &origin, &model_name(&name)?, patch).await?;
+    model_json(&state, &name).await
+}
+
+pub async fn delete_model(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let name = args.required("name")?;
+    p.require(Permission::Administer)?;
+    find_model(&state, &name).await?;
+    catalog::delete_model(&state, &p, &origin, &model_name(&name)?).await?;
+    Ok(empty())
+}
+
+pub async fn get_model(
+    State(state): State<AppState>,
+    who: Who,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    reader(who)?;
+    model_json(&state, &args.required("name")?).await
+}
+
+/// `order_by` entries such as `name ASC` or `last_updated_timestamp DESC`.
+fn orders(args: &Args, versions: bool) -> MlResult<Vec<Order>> {
+    args.list("order_by")?
+        .iter()
+        .map(|raw| {
+            let mut words = raw.split_whitespace();
+            let column = words.next().unwrap_or("").trim_matches('`');
+            let descending = match words.next().map(str::to_ascii_uppercase).as_deref() {
+                None | Some("ASC") => false,
+                Some("DESC") => true,
+                Some(other) => {
+                    return Err(MlflowError::invalid(format!(
+                        "Invalid order_by direction {other:?} in {raw:?}."
+                    )))
+                }
+            };
+            if words.next().is_some() {
+                return Err(MlflowError::invalid(format!(
+                    "Invalid order_by clause {raw:?}."
+                )));
+            }
+            let key = match column
+                .strip_prefix("attributes.")
+                .or_else(|| column.strip_prefix("attribute."))
+                .unwrap_or(column)
+            {
+                "name" => SortKey::Name,
+                "creation_timestamp" | "timestamp" => SortKey::Created,
+                "last_updated_timestamp" => SortKey::Updated,
+                "version_number" if versions => SortKey::VersionNumber,
+                other => {
+                    return Err(MlflowError::invalid(format!(
+                        "Invalid order_by key {other:?}."
+                    )))
+                }
+            };
+            Ok(Order { key, descending })
+        })
+        .collect()
+}
+
+/// Opaque to clients: base64 of `{"offset": N}`, as MLflow does.
+fn page_offset(args: &Args) -> MlResult<i64> {
+    let Some(token) = args.text("page_token")?.filter(|t| !t.is_empty()) else {
+        return Ok(0);
+    };
+    let bad = || MlflowError::invalid("Invalid page token.");
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| bad())?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    value["offset"].as_i64().filter(|o| *o >= 0).ok_or_else(bad)
+}
+
+fn page_token(offset: i64) -> String {
+    URL_SAFE_NO_PAD.encode(json!({ "offset": offset }).to_string())
+}
+
+fn max_results(args: &Args, default: i64, max: i64) -> MlResult<i64> {
+    match args.integer("max_results")? {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(MlflowError::invalid(format!(
+            "Invalid value for request parameter max_results. It must be at most {max}, but got value {n}"
+        ))),
+    }
+}
+
+pub async fn search_models(
+    State(state): State<AppState>,
+    who: Who,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    reader(who)?;
+    let clauses = filter::parse(&args.text("filter")?.unwrap_or_default(), Entity::Models)
+        .map_err(MlflowError::invalid)?;
+    let limit = max_results(&args, 100, 1_000)?;
+    let orders = orders(&args, false)?;
+    let offset = page_offset(&args)?;
+    let pool = state.db.pool();
+    let mut records = store::search_models(
+        pool,
+        state.db.backend(),
+        &clauses,
+        &orders,
+        limit + 1,
+        offset,
+    )
+    .await
+    .map_err(db)?;
+    let more = records.len() as i64 > limit;
+    records.truncate(limit as usize);
+    let models = views::models(pool, &records).await.map_err(db)?;
+    let mut body = json!({ "registered_models": models });
+    if more {
+        body["next_page_token"] = Value::String(page_token(offset + limit));
+    }
+    Ok(Json(body))
+}
+
+pub async fn latest_versions(
+    State(state): State<AppState>,
+    who: Who,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    reader(who)?;
+    let model = find_model(&state, &args.required("name")?).await?;
+    let stages = args
+        .list("stages")?
+        .iter()
+        .map(|s| {
+            our_stage(s)
+                .ok_or_else(|| MlflowError::invalid(format!("Invalid Model Version stage: {s}.")))
+        })
+        .collect::<MlResult<Vec<_>>>()?;
+    let pool = state.db.pool();
+    let latest: Vec<VersionRecord> = store::latest_versions(pool, &[model.id])
+        .await
+        .map_err(db)?
+        .into_iter()
+        .filter(|v| stages.is_empty() || stages.iter().any(|s| s.as_str() == v.stage))
+        .collect();
+    let versions = views::versions(pool, &latest).await.map_err(db)?;
+    Ok(Json(json!({ "model_versions": versions })))
+}
+
+pub async fn set_model_tag(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let name = args.required("name")?;
+    let tag = Tag::parse(
+        &args.required("key")?,
+        &args.text("value")?.unwrap_or_default(),
+    )?;
+    find_model(&state, &name).await?;
+    tags::set(
+        &state,
+        &p,
+        &origin,
+        Subject::Model(&model_name(&name)?),
+        tag,
+    )
+    .await?;
+    Ok(empty())
+}
+
+pub async fn delete_model_tag(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let name = args.required("name")?;
+    let key = args.required("key")?;
+    find_model(&state, &name).await?;
+    tags::delete(
+        &state,
+        &p,
+        &origin,
+        Subject::Model(&model_name(&name)?),
+        &key,
+    )
+    .await?;
+    Ok(empty())
+}
+
+/// MLflow reserves `latest` and `v<digits>`: they would shadow its own lookups.
+fn alias_name(raw: &str) -> MlResult<AliasName> {
+    let lower = raw.to_ascii_lowercase();
+    let reserved = lower == "latest"
+        || (lower.len() > 1
+            && lower.starts_with('v')
+            && lower[1..].bytes().all(|b| b.is_ascii_digit()));
+    if reserved {
+        return Err(MlflowError::invalid(format!(
+            "'{raw}' is a reserved alias name."
+        )));
+    }
+    AliasName::parse(raw).map_err(|e| MlflowError::invalid(e.to_string()))
+}
+
+pub async fn set_alias(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let alias = alias_name(&args.required("alias")?)?;
+    let (name, semver, _) = address(&state, &args).await?;
+    aliases::set_alias(&state, &p, &origin, &name, &alias, &semver).await?;
+    Ok(empty())
+}
+
+pub async fn delete_alias(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let name = args.required("name")?;
+    let alias = alias_name(&args.required("alias")?)?;
+    find_model(&state, &name).await?;
+    aliases::remove_alias(&state, &p, &origin, &model_name(&name)?, &alias).await?;
+    Ok(empty())
+}
+
+pub async fn get_by_alias(
+    State(state): State<AppState>,
+    who: Who,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    reader(who)?;
+    let name = args.required("name")?;
+    let alias = args.required("alias")?;
+    let pool = state.db.pool();
+    let Some(record) = store::version_by_alias(pool, &name, &alias)
+        .await
+        .map_err(db)?
+    else {
+        find_model(&state, &name).await?;
+        return Err(MlflowError::invalid(format!(
+            "Registered model alias {alias} not found."
+        )));
+    };
+    let version = views::version(pool, &record).await.map_err(db)?;
+    Ok(Json(json!({ "model_version": version })))
+}
+
+// ------------------------------------------------------------ model versions
+
+pub async fn create_version(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let raw_name = args.required("name")?;
+    let source = args.required("source")?;
+    let optional = |key: &'static str| -> MlResult<Option<String>> {
+        args.text(key)?
+            .filter(|s| !s.is_empty())
+            .map(|s| limits::line(key, &s, limits::LINEAGE_FIELD_MAX_LEN))
+            .transpose()
+            .map_err(|e| AppError::from(e).into())
+    };
+    let mut tag_pairs = args.tags()?;
+    let semver = tag_pairs
+        .iter()
+        .position(|(k, _)| k == SEMVER_TAG)
+        .map(|i| tag_pairs.remove(i).1);
+    let spec = match semver {
+        Some(v) => VersionSpec::Exact(
+            SemVer::parse(&v)
+                .map_err(|e| MlflowError::invalid(format!("tag {SEMVER_TAG}: {}", e.message)))?,
+        ),
+        None => VersionSpec::Next(Bump::Patch),
+    };
+    let lineage = Lineage {
+        source_uri: Some(
+            limits::line("source", &source, limits::LINEAGE_FIELD_MAX_LEN)
+                .map_err(AppError::from)?,
+        ),
+        run_id: optional("run_id")?,
+        run_link: optional("run_link")?,
+        ..Lineage::default()
+    };
+    find_model(&state, &raw_name).await?;
+    let input = NewVersionInput {
+        spec,
+        description: description(&args)?.unwrap_or_default(),
+        lineage: LineageInput {
+            lineage,
+            parent: None,
+        },
+        params: BTreeMap::new(),
+        metrics: BTreeMap::new(),
+        points: Vec::new(),
+        tags: tag_map(tag_pairs)?,
+        status: VersionStatus::Ready,
+    };
+    let (model, row) =
+        catalog::register_version(&state, &p, &origin, &model_name(&raw_name)?, input).await?;
+    version_json(&state, &model.name, row.seq).await
+}
+
+pub async fn update_version(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let (name, semver, record) = address(&state, &args).await?;
+    catalog::update_version(
+        &state,
+        &p,
+        &origin,
+        &name,
+        &semver,
+        description(&args)?,
+        None,
+    )
+    .await?;
+    version_json(&state, name.as_str(), record.seq).await
+}
+
+/// Opens a transition request. Where the policy needs no sign-off it
+/// applies at once; otherwise the answer names the request to approve.
+pub async fn transition_stage(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let raw_stage = args.required("stage")?;
+    let stage = our_stage(&raw_stage)
+        .ok_or_else(|| MlflowError::invalid(format!("Invalid Model Version stage: {raw_stage}. Value must be one of None, Staging, Production, Archived.")))?;
+    // The registry's policy decides whether the previous Production version is archived.
+    args.boolean("archive_existing_versions")?;
+    let (name, semver, record) = address(&state, &args).await?;
+    let justification =
+        Justification::parse("Requested through the MLflow API (transition-stage).")?;
+    let request =
+        workflow::open_request(&state, &p, &origin, &name, &semver, stage, justification).await?;
+    if request.state == RequestState::Pending {
+        return Err(MlflowError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "PERMISSION_DENIED",
+            format!(
+                "Moving {name} version {} to {raw_stage} needs {} approval(s) under the registry's policy: \
+                 transition request #{} is now open. Approvers sign it off at /approvals or with \
+                 POST /api/v1/models/{name}/requests/{}/approve.",
+                record.seq, request.required, request.id, request.id
+            ),
+        ));
+    }
+    version_json(&state, name.as_str(), record.seq).await
+}
+
+pub async fn delete_version(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    p.require(Permission::Administer)?;
+    let (name, semver, _) = address(&state, &args).await?;
+    catalog::delete_version(&state, &p, &origin, &name, &semver).await?;
+    Ok(empty())
+}
+
+pub async fn get_version(
+    State(state): State<AppState>,
+    who: Who,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    reader(who)?;
+    let name = args.required("name")?;
+    let version = args.required("version")?;
+    let record = find_version(&state, &name, &version).await?;
+    let json = views::version(state.db.pool(), &record).await.map_err(db)?;
+    Ok(Json(json!({ "model_version": json })))
+}
+
+pub async fn search_versions(
+    State(state): State<AppState>,
+    who: Who,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    reader(who)?;
+    let clauses = filter::parse(&args.text("filter")?.unwrap_or_default(), Entity::Versions)
+        .map_err(MlflowError::invalid)?;
+    let limit = max_results(&args, 10_000, 200_000)?;
+    let orders = orders(&args, true)?;
+    let offset = page_offset(&args)?;
+    let pool = state.db.pool();
+    let mut records = store::search_versions(
+        pool,
+        state.db.backend(),
+        &clauses,
+        &orders,
+        limit + 1,
+        offset,
+    )
+    .await
+    .map_err(db)?;
+    let more = records.len() as i64 > limit;
+    records.truncate(limit as usize);
+    let versions = views::versions(pool, &records).await.map_err(db)?;
+    let mut body = json!({ "model_versions": versions });
+    if more {
+        body["next_page_token"] = Value::String(page_token(offset + limit));
+    }
+    Ok(Json(body))
+}
+
+/// Our artifact endpoint for the version: `GET` lists its files (JSON),
+/// `GET …/artifacts/{path}` downloads one, with the same credentials.
+pub async fn download_uri(
+    State(state): State<AppState>,
+    who: Who,
+    headers: HeaderMap,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    reader(who)?;
+    let (name, semver, _) = address(&state, &args).await?;
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| state.config.site_addr.to_string());
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+    {
+        Some("https") if state.config.trust_proxy => "https",
+        _ if state.config.secure_cookies => "https",
+        _ => "http",
+    };
+    Ok(Json(json!({
+        "artifact_uri": format!("{scheme}://{host}/api/v1/models/{name}/versions/{semver}/artifacts")
+    })))
+}
+
+pub async fn set_version_tag(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let key = args.required("key")?;
+    if key == SEMVER_TAG {
+        return Err(MlflowError::invalid(format!(
+            "{SEMVER_TAG} is set when a version is created and cannot change."
+        )));
+    }
+    let tag = Tag::parse(&key, &args.text("value")?.unwrap_or_default())?;
+    let (name, semver, _) = address(&state, &args).await?;
+    tags::set(&state, &p, &origin, Subject::Version(&name, &semver), tag).await?;
+    Ok(empty())
+}
+
+pub async fn delete_version_tag(
+    State(state): State<AppState>,
+    who: Who,
+    RequestOrigin(origin): RequestOrigin,
+    args: Args,
+) -> MlResult<Json<Value>> {
+    let p = who?.0;
+    let key = args.required("key")?;
+    let (name, semver, _) = address(&state, &args).await?;
+    tags::delete(&state, &p, &origin, Subject::Version(&name, &semver), &key).await?;
+    Ok(empty())
+}

@@ -1,0 +1,72 @@
+//! Single-tag writes on models and versions (the bulk forms live with their
+//! aggregates). Upserts use `ON CONFLICT`, which SQLite and Postgres share.
+
+use sqlx::AnyConnection;
+
+/// `table` is `model_tags` (owner column `model_id`) or `version_tags` (`version_id`).
+#[derive(Debug, Clone, Copy)]
+pub enum Owner {
+    Model(i64),
+    Version(i64),
+}
+
+impl Owner {
+    fn table_and_column(self) -> (&'static str, &'static str, i64) {
+        match self {
+            Owner::Model(id) => ("model_tags", "model_id", id),
+            Owner::Version(id) => ("version_tags", "version_id", id),
+        }
+    }
+}
+
+pub async fn set(
+    conn: &mut AnyConnection,
+    owner: Owner,
+    key: &str,
+    value: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let (table, column, id) = owner.table_and_column();
+    let before: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT value FROM {table} WHERE {column} = $1 AND key = $2"
+    ))
+    .bind(id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO {table} ({column}, key, value) VALUES ($1, $2, $3) \
+         ON CONFLICT ({column}, key) DO UPDATE SET value = excluded.value"
+    ))
+    .bind(id)
+    .bind(key)
+    .bind(value)
+    .execute(conn)
+    .await?;
+    Ok(before)
+}
+
+/// Removes a tag; answers its old value, `None` when there was no such tag.
+pub async fn delete(
+    conn: &mut AnyConnection,
+    owner: Owner,
+    key: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let (table, column, id) = owner.table_and_column();
+    let before: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT value FROM {table} WHERE {column} = $1 AND key = $2"
+    ))
+    .bind(id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if before.is_some() {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE {column} = $1 AND key = $2"
+        ))
+        .bind(id)
+        .bind(key)
+        .execute(conn)
+        .await?;
+    }
+    Ok(before)
+}

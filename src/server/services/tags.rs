@@ -1,0 +1,139 @@
+//! Setting and removing one tag of a model or a version (the MLflow API's
+//! set-tag/delete-tag; the REST API replaces whole tag maps instead).
+
+use serde_json::json;
+
+use super::{audit, begin, catalog, commit};
+use crate::{
+    domain::{catalog as limits, ModelName, Permission, SemVer},
+    error::AppError,
+    server::{
+        auth::{principal::db_error, Principal},
+        db::now_ms,
+        repo::{
+            audit::Origin,
+            models,
+            tags::{self, Owner},
+            versions,
+        },
+        state::AppState,
+    },
+};
+
+/// What a tag call is about: a model, or one of its versions.
+pub enum Subject<'a> {
+    Model(&'a ModelName),
+    Version(&'a ModelName, &'a SemVer),
+}
+
+/// A tag key and value, validated.
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+impl Tag {
+    pub fn parse(key: &str, value: &str) -> Result<Self, AppError> {
+        Ok(Tag {
+            key: limits::key("key", key)?,
+            value: limits::text("value", value, limits::TAG_VALUE_MAX_LEN)?,
+        })
+    }
+}
+
+pub async fn set(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    subject: Subject<'_>,
+    tag: Tag,
+) -> Result<(), AppError> {
+    change(state, by, origin, subject, &tag.key, Some(&tag.value)).await
+}
+
+/// Removing a tag that is not there is `NotFound`.
+pub async fn delete(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    subject: Subject<'_>,
+    key: &str,
+) -> Result<(), AppError> {
+    let key = limits::key("key", key)?;
+    change(state, by, origin, subject, &key, None).await
+}
+
+async fn change(
+    state: &AppState,
+    by: &Principal,
+    origin: &Origin,
+    subject: Subject<'_>,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), AppError> {
+    by.require(Permission::Contribute)?;
+    let now = now_ms();
+    let mut tx = begin(state).await?;
+    let (owner, model_id, action, target) = match subject {
+        Subject::Model(name) => {
+            let model = catalog::lock_model(&mut tx, state, name).await?;
+            let action = if value.is_some() {
+                "model.tag_set"
+            } else {
+                "model.tag_delete"
+            };
+            (
+                Owner::Model(model.id),
+                model.id,
+                action,
+                ("model", model.name),
+            )
+        }
+        Subject::Version(name, version) => {
+            let (model, row) = catalog::lock_version(&mut tx, state, name, version).await?;
+            let action = if value.is_some() {
+                "version.tag_set"
+            } else {
+                "version.tag_delete"
+            };
+            let target = format!("{}@{}", model.name, row.version);
+            versions::touch(&mut tx, row.id, now)
+                .await
+                .map_err(db_error)?;
+            (
+                Owner::Version(row.id),
+                model.id,
+                action,
+                ("version", target),
+            )
+        }
+    };
+    let before = match value {
+        Some(v) => tags::set(&mut tx, owner, key, v).await.map_err(db_error)?,
+        None => tags::delete(&mut tx, owner, key)
+            .await
+            .map_err(db_error)?
+            .map(Some)
+            .ok_or_else(|| AppError::NotFound(format!("tag {key}")))?,
+    };
+    if matches!(owner, Owner::Model(_)) {
+        models::reindex(&mut tx, state.db.backend(), model_id)
+            .await
+            .map_err(db_error)?;
+    }
+    models::touch(&mut tx, model_id, now)
+        .await
+        .map_err(db_error)?;
+    let details = json!({ "key": key, "before": before, "after": value });
+    audit(
+        state,
+        &mut tx,
+        Some(&by.actor()),
+        origin,
+        action,
+        (target.0, &target.1),
+        details,
+    )
+    .await?;
+    commit(tx).await
+}

@@ -1,0 +1,258 @@
+//! The MLflow-compatible registry API, on SQLite and Postgres: the official
+//! `mlflow` Python client (`tests/mlflow/client_session.py`, from the
+//! virtualenv `.ci/install --test` makes) against a live server, and the
+//! wire format checked directly: error bodies, both path prefixes, hostile
+//! filters that stay data.
+
+mod common;
+
+use common::{Auth, TestDb, TestServer, ADMIN_PASSWORD};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_databases! {
+    the_official_client_session_passes => client_session;
+    errors_prefixes_and_hostile_filters => wire_format;
+}
+
+fn python() -> std::path::PathBuf {
+    let path = std::env::var_os("MLFLOW_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mlflow-venv/bin/python")
+        });
+    assert!(
+        path.exists(),
+        "no Python with mlflow-skinny at {}: run `bash .ci/install --test` (or set MLFLOW_PYTHON)",
+        path.display()
+    );
+    path
+}
+
+async fn client_session(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    s.create_user("carol", "contributor-pass-1", "contributor")
+        .await;
+    s.create_user("alice", "approver-pass-1", "approver").await;
+    s.create_user("vic", "viewer-pass-1", "viewer").await;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mlflow/client_session.py");
+    let python = python();
+    let base = s.base.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(python)
+            .arg(script)
+            .env("MLFLOW_TRACKING_URI", base)
+            .env("ADMIN_USER", "admin")
+            .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("CONTRIBUTOR_USER", "carol")
+            .env("CONTRIBUTOR_PASSWORD", "contributor-pass-1")
+            .env("APPROVER_USER", "alice")
+            .env("APPROVER_PASSWORD", "approver-pass-1")
+            .env("VIEWER_USER", "vic")
+            .env("VIEWER_PASSWORD", "viewer-pass-1")
+            // Fail fast instead of retrying refused calls.
+            .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("run the mlflow client session");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    assert!(text.contains("all checks passed"), "{text}");
+    // Everything the client did is in the audit trail, attributed.
+    assert!(
+        s.count("SELECT COUNT(*) FROM audit_events WHERE action = 'model.create' AND actor_username = 'carol'")
+            .await
+            >= 4
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_events WHERE action = 'model.delete' AND actor_username = 'admin'")
+            .await,
+        1
+    );
+    s.stop().await;
+}
+
+async fn call(
+    s: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    auth: Auth<'_>,
+    body: Value,
+) -> (StatusCode, Value) {
+    s.send_json(method, path, auth, body).await
+}
+
+async fn wire_format(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    let admin = Auth::Basic("admin", ADMIN_PASSWORD);
+    use reqwest::Method;
+    for prefix in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
+        let (status, body) = s
+            .get_json(
+                &format!("{prefix}/registered-models/get?name=missing"),
+                admin,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(body["error_code"], "RESOURCE_DOES_NOT_EXIST");
+        assert_eq!(
+            body["message"],
+            "Registered Model with name=missing not found"
+        );
+    }
+    let (status, body) = s
+        .get_json("/api/2.0/mlflow/registered-models/search", Auth::None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error_code"], "UNAUTHENTICATED");
+    let (status, body) = s.get_json("/api/2.0/mlflow/no-such-endpoint", admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error_code"], "ENDPOINT_NOT_FOUND");
+
+    let (status, body) = call(
+        &s,
+        Method::POST,
+        "/api/2.0/mlflow/registered-models/create",
+        admin,
+        json!({"name": "m1"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["registered_model"]["name"], "m1");
+    let (status, body) = call(
+        &s,
+        Method::POST,
+        "/api/2.0/mlflow/registered-models/create",
+        admin,
+        json!({"name": "m1"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("RESOURCE_ALREADY_EXISTS"))
+    );
+    let (status, body) = call(
+        &s,
+        Method::POST,
+        "/api/2.0/mlflow/registered-models/create",
+        admin,
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["message"],
+        "Missing value for required parameter 'name'."
+    );
+    let (status, _) = call(
+        &s,
+        Method::POST,
+        "/api/2.0/mlflow/model-versions/create",
+        admin,
+        json!({"name": "m1", "source": "s3://b/k"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Hostile filters: refused by the parser, or matched as plain data.
+    for hostile in [
+        "name = 'm1'; DROP TABLE models; --",
+        "name = 'm1' OR 1=1",
+        "name = 'm1' /*",
+        "name = 'm1",
+        "((name = 'm1')",
+        &format!("name = '{}'", "x".repeat(20_000)),
+    ] {
+        let url = reqwest::Url::parse_with_params(
+            &s.url("/api/2.0/mlflow/registered-models/search"),
+            &[("filter", hostile)],
+        )
+        .unwrap();
+        let res = s
+            .client
+            .get(url)
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{hostile}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE", "{hostile}");
+    }
+    for data in ["m1' OR '1'='1", "'; DELETE FROM models; --", "%", "_1"] {
+        let filter = format!("name = '{}'", data.replace('\'', "''"));
+        let url = reqwest::Url::parse_with_params(
+            &s.url("/api/2.0/mlflow/registered-models/search"),
+            &[("filter", filter.as_str())],
+        )
+        .unwrap();
+        let res = s
+            .client
+            .get(url)
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{data}");
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            body["registered_models"]
+                .as_array()
+                .is_none_or(|a| a.is_empty()),
+            "{data}: {body}"
+        );
+    }
+    for (filter, expected) in [
+        ("name LIKE 'm_'", 1),
+        ("name LIKE '%'", 1),
+        ("name LIKE 'M%'", 0),
+        ("name ILIKE 'M%'", 1),
+    ] {
+        let url = reqwest::Url::parse_with_params(
+            &s.url("/api/2.0/mlflow/registered-models/search"),
+            &[("filter", filter)],
+        )
+        .unwrap();
+        let body: Value = s
+            .client
+            .get(url)
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let n = body["registered_models"].as_array().map_or(0, Vec::len);
+        assert_eq!(n, expected, "{filter}: {body}");
+    }
+    assert_eq!(s.count("SELECT COUNT(*) FROM models").await, 1);
+    assert_eq!(s.count("SELECT COUNT(*) FROM model_versions").await, 1);
+    // A bad page token and a bad max_results name the problem.
+    let (status, body) = s
+        .get_json(
+            "/api/2.0/mlflow/registered-models/search?page_token=%%%",
+            admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = s
+        .get_json(
+            "/api/2.0/mlflow/registered-models/search?max_results=1001",
+            admin,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"].as_str().unwrap().contains("max_results"),
+        "{body}"
+    );
+    s.stop().await;
+}
