@@ -7,7 +7,7 @@
 //! on Postgres. For each of two calls, through HTTP with a Bearer token and
 //! 4 concurrent clients for `BENCH_SECONDS` (default 10): latency p50/p95
 //! and requests per second.
-//! - search: `registered-models/search?filter=name LIKE 'fraud-%' AND tags.team = 'risk'&max_results=100`
+//! - search: `registered-models/search?filter=name LIKE 'fraud-%' AND tags.tier = 'critical'&max_results=100`
 //! - alias lookup: `registered-models/alias?name=…&alias=champion`
 
 use std::{
@@ -114,7 +114,7 @@ async fn run(label: &str, config: Config, models: u64, seconds: u64) {
 
     let search = format!(
         "{base}/api/2.0/mlflow/registered-models/search?filter={}&max_results=100",
-        urlencode("name LIKE 'fraud-%' AND tags.team = 'risk'")
+        urlencode("name LIKE 'fraud-%' AND tags.tier = 'critical'")
     );
     measure(
         label,

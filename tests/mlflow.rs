@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 on_both_databases! {
     the_official_client_session_passes => client_session;
     errors_prefixes_and_hostile_filters => wire_format;
+    cached_basic_credentials_never_outlive_a_change => basic_cache;
 }
 
 fn python() -> std::path::PathBuf {
@@ -253,6 +254,92 @@ async fn wire_format(db: &TestDb) {
     assert!(
         body["message"].as_str().unwrap().contains("max_results"),
         "{body}"
+    );
+    s.stop().await;
+}
+
+/// HTTP Basic is verified once and then cached, but a password reset, a
+/// deactivation or a role change applies to the very next request.
+async fn basic_cache(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    s.create_user("mia", "mia-password-1", "contributor").await;
+    let admin = Auth::Basic("admin", ADMIN_PASSWORD);
+    let search = "/api/2.0/mlflow/registered-models/search";
+    let create = "/api/2.0/mlflow/registered-models/create";
+    use reqwest::Method;
+    for _ in 0..3 {
+        assert_eq!(
+            s.get_json(search, Auth::Basic("mia", "mia-password-1"))
+                .await
+                .0,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        s.get_json(search, Auth::Basic("mia", "wrong-password"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    // A role change applies at once: the viewer may no longer write.
+    let (status, _) = call(
+        &s,
+        Method::PATCH,
+        "/api/v1/users/mia",
+        admin,
+        json!({"role": "viewer"}),
+    )
+    .await;
+    assert!(status.is_success(), "{status}");
+    let (status, body) = call(
+        &s,
+        Method::POST,
+        create,
+        Auth::Basic("mia", "mia-password-1"),
+        json!({"name": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("PERMISSION_DENIED"))
+    );
+    // A reset password: the old one stops working at once, the new one works.
+    let (status, _) = call(
+        &s,
+        Method::PATCH,
+        "/api/v1/users/mia",
+        admin,
+        json!({"password": "mia-password-2"}),
+    )
+    .await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(
+        s.get_json(search, Auth::Basic("mia", "mia-password-1"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        s.get_json(search, Auth::Basic("mia", "mia-password-2"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    // Deactivated: refused although just verified.
+    let (status, _) = call(
+        &s,
+        Method::PATCH,
+        "/api/v1/users/mia",
+        admin,
+        json!({"active": false}),
+    )
+    .await;
+    assert!(status.is_success(), "{status}");
+    assert_eq!(
+        s.get_json(search, Auth::Basic("mia", "mia-password-2"))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
     );
     s.stop().await;
 }

@@ -25,6 +25,7 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<Ap
         store,
         config: Arc::new(config),
         throttle: Arc::new(LoginThrottle::default()),
+        basic_cache: Arc::default(),
         leptos_options,
         webhook_wake: Arc::default(),
     };

@@ -3,7 +3,12 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
-use super::{auth::throttle::LoginThrottle, config::Config, db::Db, storage::Store};
+use super::{
+    auth::{basic_cache::BasicAuthCache, throttle::LoginThrottle},
+    config::Config,
+    db::Db,
+    storage::Store,
+};
 
 /// Shared by axum handlers and (through Leptos context) server functions.
 #[derive(Clone)]
@@ -11,6 +16,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub throttle: Arc<LoginThrottle>,
+    /// Recently verified HTTP Basic credentials (see `auth::basic_cache`).
+    pub basic_cache: Arc<BasicAuthCache>,
     pub store: Store,
     pub leptos_options: LeptosOptions,
     /// Wakes the webhook worker after a commit that enqueued deliveries.

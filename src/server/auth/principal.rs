@@ -154,7 +154,22 @@ async fn from_basic(
     if token::looks_like_token(password) {
         return from_bearer(state, password).await;
     }
+    let now = Instant::now();
+    if let Some(verified) = state.basic_cache.verified_hash(username, password, now) {
+        if let Ok(name) = Username::parse(username) {
+            let user = users::find_by_username(state.db.pool(), &name)
+                .await
+                .map_err(db_error)?
+                .filter(|u| u.active && u.password_hash == verified);
+            if let Some(user) = user {
+                return Ok(Principal::from_user(&user, None));
+            }
+        }
+    }
     let user = verify_credentials(state, username, password, client_addr).await?;
+    state
+        .basic_cache
+        .remember(username, password, &user.password_hash, now);
     Ok(Principal::from_user(&user, None))
 }
 
