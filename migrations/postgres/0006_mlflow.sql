@@ -4,3 +4,5 @@ ALTER TABLE model_versions ADD COLUMN source_uri TEXT;
 ALTER TABLE model_versions ADD COLUMN run_id TEXT;
 ALTER TABLE model_versions ADD COLUMN run_link TEXT;
 CREATE INDEX model_versions_run ON model_versions(run_id);
+-- MLflow's latest_versions: the highest number per model and stage.
+CREATE INDEX model_versions_model_stage_seq ON model_versions(model_id, stage, seq);

@@ -164,6 +164,18 @@ fn push_order(sql: &mut Sql, orders: &[Order], versions: bool) {
     sql.push(&format!(" ORDER BY {}", parts.join(", ")));
 }
 
+/// Appends `(…)` with one bound placeholder per id.
+fn push_ids(sql: &mut Sql, ids: &[i64]) {
+    sql.push("(");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(Value::Int(*id));
+    }
+    sql.push(")");
+}
+
 fn push_page(sql: &mut Sql, limit: i64, offset: i64) {
     sql.push(" LIMIT ");
     sql.bind(Value::Int(limit));
@@ -261,15 +273,10 @@ pub async fn latest_versions(
     }
     let mut sql = Sql::new(&format!(
         "SELECT {VERSION_COLUMNS} {VERSION_FROM} AND v.seq = (SELECT MAX(w.seq) FROM model_versions w \
-         WHERE w.model_id = v.model_id AND w.stage = v.stage AND w.deleted_at IS NULL) AND v.model_id IN ("
+         WHERE w.model_id = v.model_id AND w.stage = v.stage AND w.deleted_at IS NULL) AND v.model_id IN "
     ));
-    for (i, id) in model_ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(Value::Int(*id));
-    }
-    sql.push(") ORDER BY v.seq");
+    push_ids(&mut sql, model_ids);
+    sql.push(" ORDER BY v.seq");
     sql.query_as()?.fetch_all(pool).await
 }
 
@@ -285,15 +292,10 @@ pub async fn tags_of(
         return Ok(out);
     }
     let mut sql = Sql::new(&format!(
-        "SELECT {owner_column}, key, value FROM {table} WHERE {owner_column} IN ("
+        "SELECT {owner_column}, key, value FROM {table} WHERE {owner_column} IN "
     ));
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(Value::Int(*id));
-    }
-    sql.push(") ORDER BY key");
+    push_ids(&mut sql, ids);
+    sql.push(" ORDER BY key");
     let rows: Vec<(i64, String, String)> = sql.query_as()?.fetch_all(pool).await?;
     for (id, key, value) in rows {
         out.entry(id).or_default().push((key, value));
@@ -312,15 +314,10 @@ pub async fn aliases_of(
     }
     let mut sql = Sql::new(
         "SELECT a.model_id, a.alias, v.id, v.seq FROM model_aliases a JOIN model_versions v ON v.id = a.version_id \
-         WHERE v.deleted_at IS NULL AND a.model_id IN (",
+         WHERE v.deleted_at IS NULL AND a.model_id IN ",
     );
-    for (i, id) in model_ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(Value::Int(*id));
-    }
-    sql.push(") ORDER BY a.alias");
+    push_ids(&mut sql, model_ids);
+    sql.push(" ORDER BY a.alias");
     let rows: Vec<(i64, String, i64, i64)> = sql.query_as()?.fetch_all(pool).await?;
     for (model_id, alias, version_id, seq) in rows {
         out.entry(model_id)

@@ -3,7 +3,7 @@
 
 use sqlx::AnyConnection;
 
-/// `table` is `model_tags` (owner column `model_id`) or `version_tags` (`version_id`).
+/// Whose tag: a model's (`model_tags`) or a version's (`version_tags`).
 #[derive(Debug, Clone, Copy)]
 pub enum Owner {
     Model(i64),
@@ -19,6 +19,22 @@ impl Owner {
     }
 }
 
+/// The tag's value now, if it is set.
+async fn current(
+    conn: &mut AnyConnection,
+    owner: Owner,
+    key: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let (table, column, id) = owner.table_and_column();
+    sqlx::query_scalar(&format!(
+        "SELECT value FROM {table} WHERE {column} = $1 AND key = $2"
+    ))
+    .bind(id)
+    .bind(key)
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn set(
     conn: &mut AnyConnection,
     owner: Owner,
@@ -26,13 +42,7 @@ pub async fn set(
     value: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     let (table, column, id) = owner.table_and_column();
-    let before: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT value FROM {table} WHERE {column} = $1 AND key = $2"
-    ))
-    .bind(id)
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let before = current(conn, owner, key).await?;
     sqlx::query(&format!(
         "INSERT INTO {table} ({column}, key, value) VALUES ($1, $2, $3) \
          ON CONFLICT ({column}, key) DO UPDATE SET value = excluded.value"
@@ -52,13 +62,7 @@ pub async fn delete(
     key: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     let (table, column, id) = owner.table_and_column();
-    let before: Option<String> = sqlx::query_scalar(&format!(
-        "SELECT value FROM {table} WHERE {column} = $1 AND key = $2"
-    ))
-    .bind(id)
-    .bind(key)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let before = current(conn, owner, key).await?;
     if before.is_some() {
         sqlx::query(&format!(
             "DELETE FROM {table} WHERE {column} = $1 AND key = $2"
