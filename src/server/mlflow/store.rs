@@ -110,11 +110,21 @@ fn compare(sql: &mut Sql, backend: Backend, column: &str, op: Op, value: &Operan
     }
 }
 
+/// Names compare and sort byte by byte on both databases (SQLite's BINARY,
+/// Postgres's "C"), so a `LIKE 'prefix%'` with `ORDER BY name` walks just
+/// that range of a name index (on Postgres, `models_name_c`).
+fn name_column(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "m.name",
+        Backend::Postgres => "(m.name COLLATE \"C\")",
+    }
+}
+
 fn push_clauses(sql: &mut Sql, backend: Backend, clauses: &[Clause], tag_table: &str, owner: &str) {
     for clause in clauses {
         sql.push(" AND ");
         let column = match &clause.field {
-            Field::Name => "m.name",
+            Field::Name => name_column(backend),
             Field::RunId => "v.run_id",
             Field::SourcePath => "v.source_uri",
             Field::VersionNumber => "v.seq",
@@ -139,12 +149,13 @@ fn push_clauses(sql: &mut Sql, backend: Backend, clauses: &[Clause], tag_table: 
     }
 }
 
-fn push_order(sql: &mut Sql, orders: &[Order], versions: bool) {
+fn push_order(sql: &mut Sql, backend: Backend, orders: &[Order], versions: bool) {
+    let name = name_column(backend);
     let mut parts: Vec<String> = orders
         .iter()
         .map(|o| {
             let column = match o.key {
-                SortKey::Name => "m.name",
+                SortKey::Name => name,
                 SortKey::Created if versions => "v.created_at",
                 SortKey::Updated if versions => "v.updated_at",
                 SortKey::Created => "m.created_at",
@@ -156,7 +167,7 @@ fn push_order(sql: &mut Sql, orders: &[Order], versions: bool) {
         .collect();
     // Ties break on name ascending (then version number, newest first).
     if !orders.iter().any(|o| o.key == SortKey::Name) {
-        parts.push("m.name ASC".into());
+        parts.push(format!("{name} ASC"));
     }
     if versions && !orders.iter().any(|o| o.key == SortKey::VersionNumber) {
         parts.push("v.seq DESC".into());
@@ -195,7 +206,7 @@ pub async fn search_models(
         "SELECT {MODEL_COLUMNS} FROM models m WHERE m.deleted_at IS NULL"
     ));
     push_clauses(&mut sql, backend, clauses, "model_tags", "model_id = m.id");
-    push_order(&mut sql, orders, false);
+    push_order(&mut sql, backend, orders, false);
     push_page(&mut sql, limit, offset);
     sql.query_as()?.fetch_all(pool).await
 }
@@ -216,7 +227,7 @@ pub async fn search_versions(
         "version_tags",
         "version_id = v.id",
     );
-    push_order(&mut sql, orders, true);
+    push_order(&mut sql, backend, orders, true);
     push_page(&mut sql, limit, offset);
     sql.query_as()?.fetch_all(pool).await
 }
