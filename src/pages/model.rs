@@ -25,23 +25,19 @@ use crate::{
     error::AppError,
 };
 
-#[component]
-pub fn ModelPage() -> impl IntoView {
-    view! {
-        <RequirePermission permission=Permission::Read>
-            <ModelView/>
-        </RequirePermission>
-    }
-}
+type ModelResource = Resource<Result<(ModelDetail, Option<Result<StagesAt, AppError>>), AppError>>;
 
 #[component]
-fn ModelView() -> impl IntoView {
+pub fn ModelPage() -> impl IntoView {
+    // The page's state is made outside the permission guard: the guard can
+    // render its children twice on the server, and a resource made inside
+    // it would be made twice, its first data then disagreeing with the page.
     let params = use_params_map();
     let query = use_query_map();
     let update = ServerAction::<UpdateModel>::new();
     // One resource for the page (a second one nested in its suspense would
     // not hydrate): the model, and its stages at `as_of` when one is asked.
-    let model = Resource::new(
+    let model: ModelResource = Resource::new(
         move || {
             (
                 params.with(|p| p.get("name").unwrap_or_default()),
@@ -59,6 +55,15 @@ fn ModelView() -> impl IntoView {
             Ok::<_, AppError>((model, stages))
         },
     );
+    view! {
+        <RequirePermission permission=Permission::Read>
+            <ModelView model update/>
+        </RequirePermission>
+    }
+}
+
+#[component]
+fn ModelView(model: ModelResource, update: ServerAction<UpdateModel>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -23,24 +23,20 @@ use crate::{
     error::AppError,
 };
 
-#[component]
-pub fn VersionPage() -> impl IntoView {
-    view! {
-        <RequirePermission permission=Permission::Read>
-            <VersionView/>
-        </RequirePermission>
-    }
-}
+type Detail = Resource<Result<(VersionDetail, VersionWorkflow), AppError>>;
 
 #[component]
-fn VersionView() -> impl IntoView {
+pub fn VersionPage() -> impl IntoView {
+    // The page's state is made outside the permission guard: the guard can
+    // render its children twice on the server, and a resource made inside
+    // it would be made twice, its first data then disagreeing with the page.
     let params = use_params_map();
     // Bumped when an upload finishes, to reload the artifact list.
     let uploads = RwSignal::new(0u32);
     let queue = UploadQueue::new();
     let actions = StageActions::new();
     // One resource for the whole page: the version and its stage story.
-    let detail = Resource::new(
+    let detail: Detail = Resource::new(
         move || {
             let name = params.with(|p| p.get("name").unwrap_or_default());
             let version = params.with(|p| p.get("version").unwrap_or_default());
@@ -52,6 +48,20 @@ fn VersionView() -> impl IntoView {
             Ok::<_, AppError>((detail, workflow))
         },
     );
+    view! {
+        <RequirePermission permission=Permission::Read>
+            <VersionView detail uploads queue actions/>
+        </RequirePermission>
+    }
+}
+
+#[component]
+fn VersionView(
+    detail: Detail,
+    uploads: RwSignal<u32>,
+    queue: UploadQueue,
+    actions: StageActions,
+) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
