@@ -1,6 +1,8 @@
 //! Our rows as MLflow's `RegisteredModel` and `ModelVersion` objects. Tags,
 //! aliases and latest versions are loaded for a whole page at once.
 
+use std::collections::HashMap;
+
 use serde_json::{json, Value};
 use sqlx::AnyPool;
 
@@ -46,17 +48,28 @@ fn tag_list(tags: &[(String, String)]) -> Value {
     )
 }
 
+type Aliases = HashMap<i64, Vec<(String, i64, i64)>>;
+
 /// Model versions with their tags and aliases (two queries for the page).
 pub async fn versions(
     pool: &AnyPool,
     records: &[VersionRecord],
 ) -> Result<Vec<Value>, sqlx::Error> {
-    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
     let mut model_ids: Vec<i64> = records.iter().map(|r| r.model_id).collect();
     model_ids.sort_unstable();
     model_ids.dedup();
-    let tags = store::tags_of(pool, "version_tags", "version_id", &ids).await?;
     let aliases = store::aliases_of(pool, &model_ids).await?;
+    versions_with(pool, records, &aliases).await
+}
+
+/// `versions` with the models' aliases already loaded.
+async fn versions_with(
+    pool: &AnyPool,
+    records: &[VersionRecord],
+    aliases: &Aliases,
+) -> Result<Vec<Value>, sqlx::Error> {
+    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+    let tags = store::tags_of(pool, "version_tags", "version_id", &ids).await?;
     Ok(records
         .iter()
         .map(|r| {
@@ -107,7 +120,8 @@ pub async fn models(pool: &AnyPool, records: &[ModelRecord]) -> Result<Vec<Value
     let tags = store::tags_of(pool, "model_tags", "model_id", &ids).await?;
     let aliases = store::aliases_of(pool, &ids).await?;
     let latest = store::latest_versions(pool, &ids).await?;
-    let latest_json = versions(pool, &latest).await?;
+    // The latest versions belong to these models: their aliases are loaded.
+    let latest_json = versions_with(pool, &latest, &aliases).await?;
     Ok(records
         .iter()
         .map(|m| {
