@@ -231,14 +231,14 @@ async fn one_event_per_action(db: &TestDb) {
         ),
         case(
             Method::PUT,
-            "/api/v1/models/credit-scoring/aliases/champion",
+            "/api/v1/models/credit-scoring/aliases/canary",
             "carol",
             json!({"version": "1.0.0"}),
             &[("alias.set", "model", "credit-scoring")],
         ),
         case(
             Method::DELETE,
-            "/api/v1/models/credit-scoring/aliases/champion",
+            "/api/v1/models/credit-scoring/aliases/canary",
             "carol",
             json!({}),
             &[("alias.delete", "model", "credit-scoring")],

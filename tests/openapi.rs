@@ -63,6 +63,11 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend",
         &["post"],
     ),
+    ("/api/v1/models/{name}/versions/{version}/content", &["get"]),
+    (
+        "/api/v1/models/{name}/versions/{version}/evaluations",
+        &["get", "post"],
+    ),
     ("/api/v1/openapi.json", &["get"]),
 ];
 

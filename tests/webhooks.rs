@@ -172,9 +172,15 @@ async fn delivered_and_signed(db: &TestDb) {
     assert_eq!(body["id"], header_str(&got, "x-registry-delivery"));
     assert_eq!(body["type"], "version.registered");
     assert!(body["created_at"].as_i64().unwrap() > 0);
+    let digest = body["data"]["content_digest"].as_str().unwrap_or_default();
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "{digest}"
+    );
     assert_eq!(
         body["data"],
-        json!({"model": "m", "version": "1.0.0", "seq": 1, "created_by": "admin"})
+        json!({"model": "m", "version": "1.0.0", "seq": 1, "created_by": "admin",
+               "content_digest": digest})
     );
     // A wrong secret does not verify.
     let mut mac = Hmac::<Sha256>::new_from_slice(b"wrong").unwrap();

@@ -517,23 +517,25 @@ async fn concurrent_promotions(db: &TestDb) {
 }
 
 async fn aliases(db: &TestDb) {
+    // `canary` is not protected by the default policy, so it moves at once
+    // (protected aliases are covered in tests/release.rs).
     let w = world(db).await;
     let s = &w.s;
     let put = |token, alias, version| put_alias(s, token, alias, version);
-    let (status, body) = put(&w.carol, "champion", "2.0.0").await;
+    let (status, body) = put(&w.carol, "canary", "2.0.0").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, got) = s
         .get_json(
-            "/api/v1/models/fraud-detector/aliases/champion",
+            "/api/v1/models/fraud-detector/aliases/canary",
             Auth::Bearer(&w.vic),
         )
         .await;
     assert_eq!(got["version"], "2.0.0");
-    let (status, _) = put(&w.carol, "champion", "2.1.0").await;
+    let (status, _) = put(&w.carol, "canary", "2.1.0").await;
     assert_eq!(status, StatusCode::OK);
     let (_, got) = s
         .get_json(
-            "/api/v1/models/fraud-detector/aliases/champion",
+            "/api/v1/models/fraud-detector/aliases/canary",
             Auth::Bearer(&w.vic),
         )
         .await;
@@ -580,7 +582,7 @@ async fn aliases(db: &TestDb) {
     let (status, _) = s
         .send_json(
             Method::DELETE,
-            "/api/v1/models/fraud-detector/aliases/champion",
+            "/api/v1/models/fraud-detector/aliases/canary",
             Auth::Bearer(&w.vic),
             json!(null),
         )
@@ -589,7 +591,7 @@ async fn aliases(db: &TestDb) {
     let (status, _) = s
         .send_json(
             Method::DELETE,
-            "/api/v1/models/fraud-detector/aliases/champion",
+            "/api/v1/models/fraud-detector/aliases/canary",
             Auth::Bearer(&w.carol),
             json!(null),
         )
@@ -597,7 +599,7 @@ async fn aliases(db: &TestDb) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = s
         .get_json(
-            "/api/v1/models/fraud-detector/aliases/champion",
+            "/api/v1/models/fraud-detector/aliases/canary",
             Auth::Bearer(&w.vic),
         )
         .await;

@@ -195,3 +195,44 @@ pub async fn update_model(
         .await,
     )
 }
+
+/// Records an evaluation of a version from the version page's form:
+/// `metrics` holds one `key = value` per line.
+#[server(prefix = "/fn", endpoint = "catalog/record_evaluation")]
+pub async fn record_evaluation(
+    model: String,
+    version: String,
+    name: String,
+    dataset: Option<String>,
+    metrics: String,
+    notes: Option<String>,
+) -> Result<crate::dto::EvaluationView, AppError> {
+    use crate::{
+        domain::{parse_metric_lines, ModelName, NewEvaluation, SemVer},
+        server::{context, services::evaluations},
+    };
+    context::respond(
+        async move {
+            let principal = context::require_principal().await?;
+            let model = ModelName::parse(&model)?;
+            let version = SemVer::parse(&version)?;
+            let metrics = parse_metric_lines(&metrics)?;
+            let input = NewEvaluation::parse(
+                &name,
+                dataset.as_deref(),
+                &metrics,
+                notes.as_deref().unwrap_or(""),
+            )?;
+            evaluations::record(
+                &context::state()?,
+                &principal,
+                &context::origin()?,
+                &model,
+                &version,
+                input,
+            )
+            .await
+        }
+        .await,
+    )
+}

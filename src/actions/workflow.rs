@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::{
-    dto::{Inbox, PolicyView, RequestView, VersionWorkflow},
+    dto::{AliasOutcome, Inbox, PolicyView, RequestView, VersionWorkflow},
     error::AppError,
 };
 
@@ -107,16 +107,19 @@ pub async fn open_transition(
     )
 }
 
-/// Approve or reject: `decision` is `approve` or `reject`.
+/// Approve or reject: `decision` is `approve` or `reject`. The form carries
+/// the content digest the reviewer was shown, so a sign-off is given on
+/// exactly that content.
 #[server(prefix = "/fn", endpoint = "workflow/review")]
 pub async fn review_request(
     model: String,
     id: String,
     decision: String,
     comment: String,
+    content_digest: Option<String>,
 ) -> Result<RequestView, AppError> {
     use crate::{
-        domain::{Decision, ModelName},
+        domain::{ContentDigest, Decision, ModelName},
         server::{context, services::workflow},
     };
     context::respond(
@@ -125,6 +128,10 @@ pub async fn review_request(
             let model = ModelName::parse(&model)?;
             let id = request_id(&id)?;
             let decision: Decision = decision.parse()?;
+            let seen = content_digest
+                .filter(|d| !d.trim().is_empty())
+                .map(|d| ContentDigest::parse(&d))
+                .transpose()?;
             workflow::review(
                 &context::state()?,
                 &principal,
@@ -133,6 +140,7 @@ pub async fn review_request(
                 id,
                 decision,
                 &comment,
+                seen.as_ref(),
             )
             .await
         }
@@ -169,8 +177,24 @@ pub async fn cancel_request(
     )
 }
 
+/// An optional justification from a form: empty means none given.
+#[cfg(feature = "ssr")]
+fn optional_justification(
+    raw: Option<String>,
+) -> Result<Option<crate::server::services::workflow::Justification>, AppError> {
+    raw.filter(|j| !j.trim().is_empty())
+        .map(|j| crate::server::services::workflow::Justification::parse(&j))
+        .transpose()
+}
+
+/// Points an alias here; a protected alias opens a request instead.
 #[server(prefix = "/fn", endpoint = "workflow/set_alias")]
-pub async fn set_alias(model: String, version: String, alias: String) -> Result<(), AppError> {
+pub async fn set_alias(
+    model: String,
+    version: String,
+    alias: String,
+    justification: Option<String>,
+) -> Result<AliasOutcome, AppError> {
     use crate::{
         domain::{AliasName, ModelName, SemVer},
         server::{context, services::aliases},
@@ -181,17 +205,30 @@ pub async fn set_alias(model: String, version: String, alias: String) -> Result<
             let model = ModelName::parse(&model)?;
             let version = SemVer::parse(&version)?;
             let alias = AliasName::parse(&alias)?;
+            let justification = optional_justification(justification)?;
             let state = context::state()?;
             let origin = context::origin()?;
-            aliases::set_alias(&state, &principal, &origin, &model, &alias, &version).await?;
-            Ok(())
+            aliases::set_alias(
+                &state,
+                &principal,
+                &origin,
+                &model,
+                &alias,
+                &version,
+                justification,
+            )
+            .await
         }
         .await,
     )
 }
 
 #[server(prefix = "/fn", endpoint = "workflow/remove_alias")]
-pub async fn remove_alias(model: String, alias: String) -> Result<(), AppError> {
+pub async fn remove_alias(
+    model: String,
+    alias: String,
+    justification: Option<String>,
+) -> Result<AliasOutcome, AppError> {
     use crate::{
         domain::{AliasName, ModelName},
         server::{context, services::aliases},
@@ -201,8 +238,17 @@ pub async fn remove_alias(model: String, alias: String) -> Result<(), AppError> 
             let principal = context::require_principal().await?;
             let model = ModelName::parse(&model)?;
             let alias = AliasName::parse(&alias)?;
+            let justification = optional_justification(justification)?;
             let state = context::state()?;
-            aliases::remove_alias(&state, &principal, &context::origin()?, &model, &alias).await
+            aliases::remove_alias(
+                &state,
+                &principal,
+                &context::origin()?,
+                &model,
+                &alias,
+                justification,
+            )
+            .await
         }
         .await,
     )
@@ -229,6 +275,7 @@ pub async fn save_policy(
     experimental: String,
     request_ttl_hours: String,
     archive_previous_production: Option<String>,
+    protected_aliases: Option<String>,
 ) -> Result<(), AppError> {
     use crate::{
         domain::{ApprovalPolicy, Permission},
@@ -238,7 +285,7 @@ pub async fn save_policy(
         async move {
             let principal = context::require_principal().await?;
             principal.require(Permission::Administer)?;
-            let pairs = [
+            let mut pairs = vec![
                 ("staging", staging),
                 ("production", production),
                 ("archived", archived),
@@ -249,6 +296,9 @@ pub async fn save_policy(
                     archive_previous_production.unwrap_or_default(),
                 ),
             ];
+            if let Some(rules) = protected_aliases {
+                pairs.push(("protected_aliases", rules));
+            }
             let policy = ApprovalPolicy::from_pairs(pairs)?;
             workflow_views::set_registry_policy(
                 &context::state()?,

@@ -212,6 +212,7 @@ fn ReportVersionSection(v: ReportVersion) -> impl IntoView {
         <section class="report-section report-version" data-version=v.version.clone()>
             <h2>{format!("Version {} (#{}, now {})", v.version, v.seq, v.stage.title())}</h2>
             <p class="muted">{format!("Registered {} by {}", format_time(v.created_at), v.created_by)}</p>
+            <p>"Content digest now: "<code class="digest">{v.content_digest.clone().unwrap_or_else(|| "not recorded".into())}</code></p>
             <h3>"Lineage"</h3>
             <dl class="kv">
                 {lineage.into_iter().filter_map(|(k, val)| val.map(|val| view! { <dt>{k}</dt><dd><code>{val}</code></dd> })).collect_view()}
@@ -232,10 +233,14 @@ fn ReportVersionSection(v: ReportVersion) -> impl IntoView {
             </div>
             <h3>"Artifacts"</h3>
             <table class="table">
-                <thead><tr><th>"Path"</th><th>"SHA-256"</th></tr></thead>
+                <thead><tr><th>"Path"</th><th>"SHA-256"</th><th>"Added"</th></tr></thead>
                 <tbody>
                     {v.artifacts.iter().map(|a| view! {
-                        <tr><td>{a.path.clone()}</td><td><code class="sha">{a.sha256.clone().unwrap_or_else(|| "not recorded".into())}</code></td></tr>
+                        <tr>
+                            <td>{a.path.clone()}</td>
+                            <td><code class="sha">{a.sha256.clone().unwrap_or_else(|| "not recorded".into())}</code></td>
+                            <td class="nowrap">{format!("{} by {}", format_time(a.created_at), a.created_by)}</td>
+                        </tr>
                     }).collect_view()}
                 </tbody>
             </table>
@@ -243,18 +248,38 @@ fn ReportVersionSection(v: ReportVersion) -> impl IntoView {
             <ul class="plain approval-trail">
                 {v.requests.iter().map(|req| view! {
                     <li>
-                        <strong>{format!("Request #{}: {} → {}, {}", req.id, req.from.title(), req.to.title(), req.state.as_str())}</strong>
+                        <strong>{format!("Request #{}: {}, {}", req.id, request_subject(req), req.state.as_str())}</strong>
                         <span class="muted">{format!(" · asked by {} on {}", req.requested_by, format_time(req.created_at))}</span>
+                        {req.content_digest.clone().map(|d| view! { <div class="muted">"Opened on content "<code class="digest">{d}</code></div> })}
                         <blockquote class="justification">{req.justification.clone()}</blockquote>
                         <ul class="reviews">
                             {req.reviews.iter().map(|rv| view! {
-                                <li>{format!("{} {} on {}{}", rv.reviewer, match rv.decision { Decision::Approve => "approved", Decision::Reject => "rejected" }, format_time(rv.at), if rv.comment.is_empty() { String::new() } else { format!(": “{}”", rv.comment) })}</li>
+                                <li>{format!("{} {} on {}{}{}", rv.reviewer, match rv.decision { Decision::Approve => "approved", Decision::Reject => "rejected" }, format_time(rv.at), rv.content_digest.as_deref().map(|d| format!(", content {d}")).unwrap_or_default(), if rv.comment.is_empty() { String::new() } else { format!(": “{}”", rv.comment) })}</li>
                             }).collect_view()}
                         </ul>
                     </li>
                 }).collect_view()}
             </ul>
+            {(!v.evaluations.is_empty()).then(|| view! {
+                <h3>"Evaluations"</h3>
+                <ul class="plain">
+                    {v.evaluations.iter().map(|e| view! {
+                        <li>{format!("{} on {} by {} (content {}): {}", e.name, format_time(e.created_at), e.created_by, e.content_digest,
+                            e.metrics.iter().map(|(k, val)| format!("{k} {}", format_metric(*val))).collect::<Vec<_>>().join(", "))}</li>
+                    }).collect_view()}
+                </ul>
+            })}
         </section>
     }
     .into_any()
+}
+
+/// `Staging → Production`, or `alias champion → 2.1.0`.
+fn request_subject(req: &crate::dto::RequestView) -> String {
+    let alias = req.alias.as_deref().unwrap_or("");
+    match req.kind {
+        crate::domain::RequestKind::Stage => format!("{} → {}", req.from.title(), req.to.title()),
+        crate::domain::RequestKind::AliasSet => format!("alias {alias} → {}", req.version),
+        crate::domain::RequestKind::AliasRemove => format!("remove alias {alias}"),
+    }
 }

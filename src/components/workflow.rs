@@ -6,9 +6,40 @@ use leptos::{either::Either, prelude::*};
 use super::{badges::StageBadge, forms::FormError};
 use crate::{
     actions::workflow::{CancelRequest, OpenTransition, RemoveAlias, ReviewRequest, SetAlias},
-    domain::{self, Decision},
+    domain::{self, Decision, RequestKind},
     dto::{format_time, RequestView, ReviewView, VersionWorkflow},
 };
+
+/// What a request asks for, in a line: a stage move, or an alias move.
+#[component]
+pub fn RequestSubject(r: RequestView) -> impl IntoView {
+    let alias = r.alias.clone().unwrap_or_default();
+    match r.kind {
+        RequestKind::Stage => Either::Left(view! {
+            <StageBadge stage=r.from/>" → "<StageBadge stage=r.to/>
+        }),
+        RequestKind::AliasSet => Either::Right(view! {
+            <span class="request-subject">
+                "alias "<code class="alias">{alias}</code>" → "<strong>{r.version.clone()}</strong>
+                {r.alias_previous.clone().map(|p| view! { <span class="muted">" (now "{p}")"</span> })}
+            </span>
+        }.into_any()),
+        RequestKind::AliasRemove => Either::Right(view! {
+            <span class="request-subject">
+                "remove alias "<code class="alias">{alias}</code>" from "<strong>{r.version.clone()}</strong>
+            </span>
+        }.into_any()),
+    }
+}
+
+/// A content digest, short, with the whole value on hover and for tests.
+#[component]
+pub fn Digest(digest: Option<String>) -> impl IntoView {
+    digest.map(|d| {
+        let short = format!("{}…", d.chars().take(19).collect::<String>());
+        view! { <code class="digest" title=d.clone() data-digest=d>{short}</code> }
+    })
+}
 
 #[component]
 pub fn RequestState(state: domain::RequestState) -> impl IntoView {
@@ -28,6 +59,7 @@ pub fn Reviews(reviews: Vec<ReviewView>) -> impl IntoView {
                     view! {
                         <li class=format!("review review-{}", r.decision.as_str())>
                             <strong>{r.reviewer}</strong>" "{verdict}" on "{format_time(r.at)}
+                            {r.content_digest.is_some().then_some(" · content ")}<Digest digest=r.content_digest/>
                             {(!r.comment.is_empty()).then(|| view! { <q>{r.comment}</q> })}
                         </li>
                     }
@@ -121,7 +153,7 @@ fn StagesBody(
                     }).collect_view()}
                 </ol>
                 <h3>"Aliases"</h3>
-                <AliasPanel aliases=w.aliases can_edit=w.can_request model=model.clone() version=version.clone() actions/>
+                <AliasPanel aliases=w.aliases protected=w.protected_aliases can_edit=w.can_request model=model.clone() version=version.clone() actions/>
             </div>
             <div>
                 {can_ask.then({
@@ -163,19 +195,22 @@ fn RequestItem(r: RequestView, model: String, actions: StageActions) -> impl Int
         <div class="request" data-request=r.id>
             <p>
                 <strong>{format!("#{}", r.id)}</strong>" "
-                <StageBadge stage=r.from/>" → "<StageBadge stage=r.to/>" "
+                <RequestSubject r=r.clone()/>" "
                 <RequestState state=r.state/>
                 <span class="muted">{format!(" · {} of {} approvals · asked by {} on {}", r.approvals, r.required, r.requested_by, format_time(r.created_at))}</span>
             </p>
+            {r.content_digest.clone().map(|d| view! { <p class="muted small">"Signed off on content "<Digest digest=Some(d)/></p> })}
             <blockquote class="justification">{r.justification.clone()}</blockquote>
             <Reviews reviews=r.reviews.clone()/>
             {r.close_note.clone().filter(|n| !n.is_empty()).map(|n| view! { <p class="muted">{format!("Closed by {}: {n}", r.closed_by.clone().unwrap_or_default())}</p> })}
             {r.can_review.then({
                 let (model, id) = (model.clone(), id.clone());
+                let digest = r.content_digest.clone().unwrap_or_default();
                 move || view! {
                 <ActionForm action=actions.review attr:class="review-form">
                     <input type="hidden" name="model" value=model/>
                     <input type="hidden" name="id" value=id/>
+                    <input type="hidden" name="content_digest" value=digest/>
                     <label>"Comment" <textarea name="comment" rows="2" maxlength="2000"></textarea></label>
                     <div class="actions">
                         <button type="submit" name="decision" value="approve" class="btn btn-primary">"Approve"</button>
@@ -198,6 +233,7 @@ fn RequestItem(r: RequestView, model: String, actions: StageActions) -> impl Int
 #[component]
 fn AliasPanel(
     aliases: Vec<String>,
+    protected: Vec<String>,
     can_edit: bool,
     model: String,
     version: String,
@@ -211,9 +247,12 @@ fn AliasPanel(
                 <ul class="tags" aria-label="Aliases">
                     {aliases.into_iter().map(|a| {
                         let model = model.clone();
+                        let locked = protected.contains(&a);
+                        let data_alias = a.clone();
                         view! {
-                            <li class="tag alias">
+                            <li class="tag alias" class:protected=locked data-alias=data_alias>
                                 <span>{a.clone()}</span>
+                                {locked.then(|| view! { <span class="lock" title="Protected: moving or removing it needs sign-off">" 🔒"</span> })}
                                 {can_edit.then(|| view! {
                                     <ActionForm action=actions.remove_alias attr:class="inline-form">
                                         <input type="hidden" name="model" value=model/>
@@ -232,8 +271,10 @@ fn AliasPanel(
                 <input type="hidden" name="model" value=model.clone()/>
                 <input type="hidden" name="version" value=version.clone()/>
                 <input type="text" name="alias" required maxlength="64" pattern="[A-Za-z0-9_\\-]+" placeholder="champion" aria-label="Alias"/>
+                <input type="text" name="justification" maxlength="4000" placeholder="why (needed for a protected alias)" aria-label="Justification"/>
                 <button type="submit" class="btn btn-small">"Point alias here"</button>
             </ActionForm>
+            <p class="muted small">"A protected alias (such as champion) moves only after sign-off: pointing it here opens a request."</p>
         })}
     }
 }

@@ -1,8 +1,11 @@
 //! The pure domain: types and rules with no I/O. Everything here is parsed from
 //! untrusted input at the edge and unit-tested exhaustively.
 
+mod alias;
 mod artifact;
 pub mod catalog;
+mod content;
+mod evaluation;
 mod instant;
 mod model_name;
 mod password;
@@ -15,7 +18,17 @@ mod version;
 mod webhook;
 mod workflow;
 
+pub use alias::{
+    check_rules, AliasName, AliasPattern, AliasRule, ALIAS_NAME_MAX_LEN, FIELD_PROTECTED_ALIASES,
+    MAX_ALIAS_RULES,
+};
 pub use artifact::{media_type, parse_range, parse_sha256, ArtifactFormat, ArtifactPath};
+pub use content::{
+    ContentArtifact, ContentDigest, Freeze, LineageValue, ReleaseContent, CONTENT_SCHEMA,
+};
+pub use evaluation::{
+    parse_metric_lines, NewEvaluation, EVALUATION_NAME_MAX_LEN, EVALUATION_NOTES_MAX_BYTES,
+};
 pub use instant::Instant;
 pub use model_name::{ModelName, MODEL_NAME_MAX_LEN};
 pub use password::{Password, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
@@ -27,9 +40,9 @@ pub use username::{Username, USERNAME_MAX_LEN};
 pub use version::{next_version, Bump, SemVer, VersionRequirement};
 pub use webhook::{address_allowed, WebhookEvent, WebhookUrl, WEBHOOK_URL_MAX_LEN};
 pub use workflow::{
-    allowed_targets, can_cancel, can_open, decide, needs_approval, transition_allowed, AliasName,
-    ApprovalPolicy, Decision, Outcome, PolicyOverride, RequestSnapshot, RequestState, Transition,
-    TransitionError, WorkflowError, ALIAS_NAME_MAX_LEN, MAX_REQUEST_TTL_HOURS,
+    allowed_targets, can_cancel, can_open, decide, needs_approval, transition_allowed,
+    ApprovalPolicy, Decision, Lapse, Outcome, PolicyOverride, RequestKind, RequestSnapshot,
+    RequestState, Transition, TransitionError, WorkflowError, MAX_REQUEST_TTL_HOURS,
     MAX_REQUIRED_APPROVALS, MIN_REQUEST_TTL_HOURS,
 };
 

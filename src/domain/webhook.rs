@@ -29,16 +29,19 @@ pub enum WebhookEvent {
     StageChanged,
     #[serde(rename = "alias.moved")]
     AliasMoved,
+    #[serde(rename = "version.evaluated")]
+    VersionEvaluated,
 }
 
 impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 6] = [
+    pub const ALL: [WebhookEvent; 7] = [
         WebhookEvent::VersionRegistered,
         WebhookEvent::TransitionRequested,
         WebhookEvent::TransitionApproved,
         WebhookEvent::TransitionRejected,
         WebhookEvent::StageChanged,
         WebhookEvent::AliasMoved,
+        WebhookEvent::VersionEvaluated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +52,7 @@ impl WebhookEvent {
             WebhookEvent::TransitionRejected => "transition.rejected",
             WebhookEvent::StageChanged => "stage.changed",
             WebhookEvent::AliasMoved => "alias.moved",
+            WebhookEvent::VersionEvaluated => "version.evaluated",
         }
     }
 
@@ -278,7 +282,10 @@ mod tests {
             WebhookEvent::parse_set(&["nope"]).unwrap_err().field,
             "events"
         );
-        assert_eq!(WebhookEvent::join(&WebhookEvent::ALL).split(',').count(), 6);
+        assert_eq!(
+            WebhookEvent::join(&WebhookEvent::ALL).split(',').count(),
+            WebhookEvent::ALL.len()
+        );
     }
 
     #[test]

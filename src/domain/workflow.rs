@@ -10,7 +10,10 @@
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
-use super::{FieldError, Stage};
+use super::{
+    alias::{check_rules, AliasRule, FIELD_PROTECTED_ALIASES},
+    AliasName, ContentDigest, FieldError, Stage,
+};
 
 // ---------------------------------------------------------------------------
 // Stage state machine
@@ -134,7 +137,7 @@ const FIELD_TTL: &str = "request_ttl_hours";
 /// Fields are public so the settings page can bind them, which means a value
 /// built by hand may be out of range; everything that comes from outside
 /// goes through [`ApprovalPolicy::from_pairs`] or serde, which both check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(try_from = "ApprovalPolicyRepr")]
 pub struct ApprovalPolicy {
@@ -149,6 +152,9 @@ pub struct ApprovalPolicy {
     pub archive_previous_production: bool,
     /// How long a request stays open before it expires unapplied.
     pub request_ttl_hours: u32,
+    /// Aliases whose moves need sign-off, in precedence order (the first
+    /// matching rule decides). Absent in a stored policy means the default.
+    pub protected_aliases: Vec<AliasRule>,
 }
 
 impl Default for ApprovalPolicy {
@@ -163,6 +169,7 @@ impl Default for ApprovalPolicy {
             experimental: 0,
             archive_previous_production: true,
             request_ttl_hours: 168,
+            protected_aliases: AliasRule::default_rules(),
         }
     }
 }
@@ -191,7 +198,13 @@ impl ApprovalPolicy {
         check_count(FIELD_PRODUCTION, self.production)?;
         check_count(FIELD_ARCHIVED, self.archived)?;
         check_count(FIELD_EXPERIMENTAL, self.experimental)?;
-        check_ttl(self.request_ttl_hours)
+        check_ttl(self.request_ttl_hours)?;
+        check_rules(&self.protected_aliases)
+    }
+
+    /// The rule protecting `alias`, if any.
+    pub fn alias_rule(&self, alias: &AliasName) -> Option<&AliasRule> {
+        AliasRule::find(&self.protected_aliases, alias)
     }
 
     /// Parses a submitted settings form (`application/x-www-form-urlencoded`
@@ -199,6 +212,9 @@ impl ApprovalPolicy {
     /// checkbox rules: absent or empty means `false`. Unknown keys (CSRF
     /// token, submit button) are ignored, and a repeated key takes its last
     /// value, so the hidden-input-before-checkbox idiom works.
+    /// `protected_aliases` holds one rule per line (see
+    /// [`AliasRule::parse_lines`]); absent means the default rules, present
+    /// but empty means none.
     pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Self, FieldError>
     where
         K: AsRef<str>,
@@ -222,6 +238,10 @@ impl ApprovalPolicy {
                 Some(raw) => parse_ttl(&raw)?,
                 None => return Err(FieldError::new(FIELD_TTL, "is required")),
             },
+            protected_aliases: match form.protected_aliases {
+                Some(text) => AliasRule::parse_lines(&text)?,
+                None => AliasRule::default_rules(),
+            },
         })
     }
 }
@@ -243,6 +263,8 @@ struct ApprovalPolicyRepr {
     experimental: u8,
     archive_previous_production: bool,
     request_ttl_hours: u32,
+    #[serde(default = "AliasRule::default_rules")]
+    protected_aliases: Vec<AliasRule>,
 }
 
 impl TryFrom<ApprovalPolicyRepr> for ApprovalPolicy {
@@ -255,6 +277,7 @@ impl TryFrom<ApprovalPolicyRepr> for ApprovalPolicy {
             experimental: r.experimental,
             archive_previous_production: r.archive_previous_production,
             request_ttl_hours: r.request_ttl_hours,
+            protected_aliases: r.protected_aliases,
         };
         policy.validate()?;
         Ok(policy)
@@ -263,8 +286,10 @@ impl TryFrom<ApprovalPolicyRepr> for ApprovalPolicy {
 
 /// A per-model deviation from the global policy, set by an admin. `None`
 /// means "inherit", so a later change to the global policy still reaches
-/// every model that did not pin that particular field.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// every model that did not pin that particular field. Alias rules add to
+/// the registry's and come first, so a model may protect more names, or
+/// set its own count or stage for a registry-wide name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(try_from = "PolicyOverrideRepr")]
 pub struct PolicyOverride {
@@ -274,6 +299,8 @@ pub struct PolicyOverride {
     pub experimental: Option<u8>,
     pub archive_previous_production: Option<bool>,
     pub request_ttl_hours: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protected_aliases: Vec<AliasRule>,
 }
 
 impl PolicyOverride {
@@ -289,6 +316,12 @@ impl PolicyOverride {
                 .archive_previous_production
                 .unwrap_or(base.archive_previous_production),
             request_ttl_hours: self.request_ttl_hours.unwrap_or(base.request_ttl_hours),
+            protected_aliases: self
+                .protected_aliases
+                .iter()
+                .chain(&base.protected_aliases)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -311,10 +344,10 @@ impl PolicyOverride {
                 check_count(field, value)?;
             }
         }
-        match self.request_ttl_hours {
-            Some(ttl) => check_ttl(ttl),
-            None => Ok(()),
+        if let Some(ttl) = self.request_ttl_hours {
+            check_ttl(ttl)?;
         }
+        check_rules(&self.protected_aliases)
     }
 
     /// Parses the per-model settings form. An absent or empty field means
@@ -343,6 +376,10 @@ impl PolicyOverride {
                 .request_ttl_hours
                 .map(|raw| parse_ttl(&raw))
                 .transpose()?,
+            protected_aliases: match form.protected_aliases {
+                Some(text) => AliasRule::parse_lines(&text)?,
+                None => Vec::new(),
+            },
         })
     }
 }
@@ -356,6 +393,8 @@ struct PolicyOverrideRepr {
     experimental: Option<u8>,
     archive_previous_production: Option<bool>,
     request_ttl_hours: Option<u32>,
+    #[serde(default)]
+    protected_aliases: Vec<AliasRule>,
 }
 
 impl TryFrom<PolicyOverrideRepr> for PolicyOverride {
@@ -368,13 +407,15 @@ impl TryFrom<PolicyOverrideRepr> for PolicyOverride {
             experimental: r.experimental,
             archive_previous_production: r.archive_previous_production,
             request_ttl_hours: r.request_ttl_hours,
+            protected_aliases: r.protected_aliases,
         };
         pinned.validate()?;
         Ok(pinned)
     }
 }
 
-/// The policy form's fields, trimmed, with empty values dropped.
+/// The policy form's fields, trimmed, with empty values dropped, except the
+/// alias rules, where an empty text (no rules) differs from an absent one.
 #[derive(Default)]
 struct PolicyForm {
     staging: Option<String>,
@@ -383,12 +424,17 @@ struct PolicyForm {
     experimental: Option<String>,
     archive_previous_production: Option<String>,
     request_ttl_hours: Option<String>,
+    protected_aliases: Option<String>,
 }
 
 impl PolicyForm {
     fn collect<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         let mut form = Self::default();
         for (key, value) in pairs {
+            if key.as_ref() == FIELD_PROTECTED_ALIASES {
+                form.protected_aliases = Some(value.as_ref().to_owned());
+                continue;
+            }
             let slot = match key.as_ref() {
                 FIELD_STAGING => &mut form.staging,
                 FIELD_PRODUCTION => &mut form.production,
@@ -405,7 +451,7 @@ impl PolicyForm {
     }
 }
 
-fn check_count(field: &'static str, value: u8) -> Result<(), FieldError> {
+pub(super) fn check_count(field: &'static str, value: u8) -> Result<(), FieldError> {
     if value <= MAX_REQUIRED_APPROVALS {
         Ok(())
     } else {
@@ -420,7 +466,7 @@ fn count_error(field: &'static str) -> FieldError {
     )
 }
 
-fn parse_count(field: &'static str, raw: &str) -> Result<u8, FieldError> {
+pub(super) fn parse_count(field: &'static str, raw: &str) -> Result<u8, FieldError> {
     // Parse wide first so "300" is reported as out of range, not as junk.
     let value: u32 = raw.trim().parse().map_err(|_| count_error(field))?;
     let value = u8::try_from(value).map_err(|_| count_error(field))?;
@@ -542,6 +588,59 @@ impl FromStr for RequestState {
     }
 }
 
+/// What a request asks for. Every kind goes through the same sign-off,
+/// expiry, cancellation and apply-once rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum RequestKind {
+    /// Move the version from one stage to another.
+    #[serde(rename = "stage")]
+    Stage,
+    /// Point a protected alias at the version.
+    #[serde(rename = "alias.set")]
+    AliasSet,
+    /// Remove a protected alias, which points at the version.
+    #[serde(rename = "alias.remove")]
+    AliasRemove,
+}
+
+impl RequestKind {
+    pub const ALL: [RequestKind; 3] = [
+        RequestKind::Stage,
+        RequestKind::AliasSet,
+        RequestKind::AliasRemove,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestKind::Stage => "stage",
+            RequestKind::AliasSet => "alias.set",
+            RequestKind::AliasRemove => "alias.remove",
+        }
+    }
+
+    pub fn is_alias(self) -> bool {
+        !matches!(self, RequestKind::Stage)
+    }
+}
+
+impl fmt::Display for RequestKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RequestKind {
+    type Err = FieldError;
+    /// Exact, as stored.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RequestKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| FieldError::new("kind", "must be stage, alias.set or alias.remove"))
+    }
+}
+
 /// Everything [`decide`] and [`can_cancel`] need about one request, loaded by
 /// the caller in the same transaction that will act on the answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -564,24 +663,105 @@ pub struct RequestSnapshot {
     pub required: u8,
     /// The version's stage right now.
     pub version_stage_now: Stage,
+    /// The version's content digest when the request was opened (absent for
+    /// requests opened before digests were recorded).
+    pub digest_at_open: Option<ContentDigest>,
+    /// The version's content digest right now.
+    pub digest_now: Option<ContentDigest>,
+    /// False once the version has been deleted.
+    pub version_live: bool,
+}
+
+/// Why a pending request no longer describes a move that may happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lapse {
+    /// Its deadline passed.
+    Expired,
+    /// The version was deleted.
+    VersionDeleted,
+    /// The version changed stage by another route.
+    Moved { from: Stage, now: Stage },
+    /// The version's content is no longer what the reviewers were shown.
+    ContentChanged {
+        then: ContentDigest,
+        now: ContentDigest,
+    },
+}
+
+impl Lapse {
+    /// The final state to close the request with.
+    pub fn state(&self) -> RequestState {
+        match self {
+            Lapse::Expired => RequestState::Expired,
+            Lapse::VersionDeleted => RequestState::Cancelled,
+            Lapse::Moved { .. } | Lapse::ContentChanged { .. } => RequestState::Superseded,
+        }
+    }
+
+    /// Why, in a sentence, for the request's close note.
+    pub fn note(&self) -> String {
+        match self {
+            Lapse::Expired => "its deadline passed before enough sign-offs arrived".to_owned(),
+            Lapse::VersionDeleted => "the version was deleted".to_owned(),
+            Lapse::Moved { from, now } => {
+                format!("the version moved from {from} to {now} by another route")
+            }
+            Lapse::ContentChanged { then, now } => format!(
+                "the version's content changed after the request was opened \
+                 (content digest {then} then, {now} now)"
+            ),
+        }
+    }
+
+    fn error(&self) -> WorkflowError {
+        match self {
+            Lapse::Expired => WorkflowError::Expired,
+            Lapse::VersionDeleted => WorkflowError::VersionDeleted,
+            Lapse::Moved { from, now } => WorkflowError::Moot {
+                from: *from,
+                now: *now,
+            },
+            Lapse::ContentChanged { then, now } => WorkflowError::ContentChanged {
+                then: then.clone(),
+                now: now.clone(),
+            },
+        }
+    }
 }
 
 impl RequestSnapshot {
-    /// The final state a still-pending request should be closed with, if it
-    /// has lapsed: `Expired` once `now >= expires_at`, otherwise `Superseded`
-    /// when the version has left `from`. `None` while it is still live, or
-    /// already closed. Sweepers and page loads use this; [`decide`] applies
-    /// the same rule in the same order.
-    pub fn lapsed(&self, now: i64) -> Option<RequestState> {
+    /// Why a still-pending request has lapsed, if it has, checked in this
+    /// order: its deadline, the version's deletion, a stage change by another
+    /// route, a content change. `None` while it is live, or already closed.
+    /// Sweepers and page loads use this; [`decide`] applies the same rule.
+    pub fn lapse(&self, now: i64) -> Option<Lapse> {
         if !self.state.is_open() {
-            None
-        } else if now >= self.expires_at {
-            Some(RequestState::Expired)
-        } else if self.version_stage_now != self.from {
-            Some(RequestState::Superseded)
-        } else {
-            None
+            return None;
         }
+        if now >= self.expires_at {
+            return Some(Lapse::Expired);
+        }
+        if !self.version_live {
+            return Some(Lapse::VersionDeleted);
+        }
+        if self.version_stage_now != self.from {
+            return Some(Lapse::Moved {
+                from: self.from,
+                now: self.version_stage_now,
+            });
+        }
+        match (&self.digest_at_open, &self.digest_now) {
+            (Some(then), Some(now)) if then != now => Some(Lapse::ContentChanged {
+                then: then.clone(),
+                now: now.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The final state a lapsed request should be closed with (see [`Self::lapse`]).
+    pub fn lapsed(&self, now: i64) -> Option<RequestState> {
+        self.lapse(now).map(|l| l.state())
     }
 
     /// Distinct sign-offs, never counting the requester. Both are already
@@ -660,6 +840,16 @@ pub enum WorkflowError {
     )]
     Moot { from: Stage, now: Stage },
     #[error(
+        "the version's content changed since this request was opened (content digest \
+         {then} then, {now} now), so the sign-offs no longer describe it; open a new one"
+    )]
+    ContentChanged {
+        then: ContentDigest,
+        now: ContentDigest,
+    },
+    #[error("the version was deleted, so this request can never apply")]
+    VersionDeleted,
+    #[error(
         "you opened this request, so you cannot approve or reject it; another \
          approver must (you may cancel it instead)"
     )]
@@ -676,7 +866,10 @@ impl WorkflowError {
     pub fn closes_request(&self) -> Option<RequestState> {
         match self {
             WorkflowError::Expired => Some(RequestState::Expired),
-            WorkflowError::Moot { .. } => Some(RequestState::Superseded),
+            WorkflowError::Moot { .. } | WorkflowError::ContentChanged { .. } => {
+                Some(RequestState::Superseded)
+            }
+            WorkflowError::VersionDeleted => Some(RequestState::Cancelled),
             _ => None,
         }
     }
@@ -715,15 +908,8 @@ pub fn decide(
     if !req.state.is_open() {
         return Err(WorkflowError::NotOpen(req.state));
     }
-    match req.lapsed(now) {
-        Some(RequestState::Expired) => return Err(WorkflowError::Expired),
-        Some(_) => {
-            return Err(WorkflowError::Moot {
-                from: req.from,
-                now: req.version_stage_now,
-            })
-        }
-        None => {}
+    if let Some(lapse) = req.lapse(now) {
+        return Err(lapse.error());
     }
     if approver == req.requested_by {
         return Err(WorkflowError::SelfApproval);
@@ -764,99 +950,6 @@ pub fn can_cancel(
         Ok(())
     } else {
         Err(WorkflowError::NotAllowedToCancel)
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Aliases
-// ---------------------------------------------------------------------------
-
-pub const ALIAS_NAME_MAX_LEN: usize = 64;
-
-/// A movable name for one version of a model (`champion`, `canary-eu`):
-/// 1–64 ASCII letters, digits, `_` and `-`, case-sensitive as given.
-///
-/// Names that clients already resolve to something else are reserved, in any
-/// case: the stage names (they would shadow "the version in that stage"),
-/// `latest`, and `v` followed by digits (MLflow reads `v3` as version 3).
-/// Refusing them keeps a model URI meaning one thing.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct AliasName(String);
-
-impl AliasName {
-    /// Parses untrusted input. Surrounding whitespace is removed; anything
-    /// else wrong is an error on field `alias`.
-    pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(FieldError::new("alias", "is required"));
-        }
-        let valid_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-        if !name.chars().all(valid_char) {
-            return Err(FieldError::new(
-                "alias",
-                "may contain only letters, digits, '_' and '-'",
-            ));
-        }
-        // All characters are ASCII from here on, so bytes == characters.
-        if name.len() > ALIAS_NAME_MAX_LEN {
-            return Err(FieldError::new(
-                "alias",
-                format!("must be at most {ALIAS_NAME_MAX_LEN} characters"),
-            ));
-        }
-        if Self::is_reserved(name) {
-            return Err(FieldError::new(
-                "alias",
-                format!(
-                    "'{name}' is reserved (stage names, 'latest' and 'v' followed by \
-                     digits already mean something)"
-                ),
-            ));
-        }
-        Ok(Self(name.to_owned()))
-    }
-
-    fn is_reserved(name: &str) -> bool {
-        let is_stage = Stage::ALL
-            .into_iter()
-            .any(|stage| stage.as_str().eq_ignore_ascii_case(name));
-        let is_version = match name.strip_prefix(['v', 'V']) {
-            Some(digits) => !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()),
-            None => false,
-        };
-        is_stage || is_version || name.eq_ignore_ascii_case("latest")
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for AliasName {
-    type Err = FieldError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s)
-    }
-}
-
-impl TryFrom<String> for AliasName {
-    type Error = FieldError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<AliasName> for String {
-    fn from(value: AliasName) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for AliasName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -964,6 +1057,7 @@ mod tests {
                 experimental: 0,
                 archive_previous_production: true,
                 request_ttl_hours: 168,
+                protected_aliases: AliasRule::default_rules(),
             }
         );
         assert_eq!(p.validate(), Ok(()));
@@ -998,7 +1092,7 @@ mod tests {
         assert_eq!(p.expires_at(1_000), 1_000 + 168 * 3_600_000);
         let one_hour = ApprovalPolicy {
             request_ttl_hours: 1,
-            ..p
+            ..p.clone()
         };
         assert_eq!(one_hour.expires_at(0), 3_600_000);
         assert_eq!(p.expires_at(i64::MAX - 5), i64::MAX);
@@ -1031,7 +1125,7 @@ mod tests {
             ApprovalPolicy {
                 production: 3,
                 archive_previous_production: false,
-                ..base
+                ..base.clone()
             }
         );
 
@@ -1042,6 +1136,7 @@ mod tests {
             experimental: Some(2),
             archive_previous_production: Some(false),
             request_ttl_hours: Some(24),
+            protected_aliases: AliasRule::parse_lines("prod-* 1").unwrap(),
         };
         assert_eq!(
             all.apply(&base),
@@ -1052,6 +1147,7 @@ mod tests {
                 experimental: 2,
                 archive_previous_production: false,
                 request_ttl_hours: 24,
+                protected_aliases: AliasRule::parse_lines("prod-* 1\nchampion 2").unwrap(),
             }
         );
     }
@@ -1060,39 +1156,45 @@ mod tests {
     fn validation_checks_every_range_and_names_the_field() {
         let ok = ApprovalPolicy::default();
         let bad_policies = [
-            (ApprovalPolicy { staging: 11, ..ok }, "staging"),
+            (
+                ApprovalPolicy {
+                    staging: 11,
+                    ..ok.clone()
+                },
+                "staging",
+            ),
             (
                 ApprovalPolicy {
                     production: 11,
-                    ..ok
+                    ..ok.clone()
                 },
                 "production",
             ),
             (
                 ApprovalPolicy {
                     archived: 255,
-                    ..ok
+                    ..ok.clone()
                 },
                 "archived",
             ),
             (
                 ApprovalPolicy {
                     experimental: 11,
-                    ..ok
+                    ..ok.clone()
                 },
                 "experimental",
             ),
             (
                 ApprovalPolicy {
                     request_ttl_hours: 0,
-                    ..ok
+                    ..ok.clone()
                 },
                 "request_ttl_hours",
             ),
             (
                 ApprovalPolicy {
                     request_ttl_hours: 8761,
-                    ..ok
+                    ..ok.clone()
                 },
                 "request_ttl_hours",
             ),
@@ -1104,13 +1206,13 @@ mod tests {
             staging: 10,
             production: 0,
             request_ttl_hours: 8760,
-            ..ok
+            ..ok.clone()
         };
         assert_eq!(edges.validate(), Ok(()));
         assert_eq!(
             ApprovalPolicy {
                 request_ttl_hours: 1,
-                ..ok
+                ..ok.clone()
             }
             .validate(),
             Ok(())
@@ -1121,42 +1223,42 @@ mod tests {
             (
                 PolicyOverride {
                     staging: Some(11),
-                    ..none
+                    ..none.clone()
                 },
                 "staging",
             ),
             (
                 PolicyOverride {
                     production: Some(11),
-                    ..none
+                    ..none.clone()
                 },
                 "production",
             ),
             (
                 PolicyOverride {
                     archived: Some(11),
-                    ..none
+                    ..none.clone()
                 },
                 "archived",
             ),
             (
                 PolicyOverride {
                     experimental: Some(11),
-                    ..none
+                    ..none.clone()
                 },
                 "experimental",
             ),
             (
                 PolicyOverride {
                     request_ttl_hours: Some(0),
-                    ..none
+                    ..none.clone()
                 },
                 "request_ttl_hours",
             ),
             (
                 PolicyOverride {
                     request_ttl_hours: Some(9000),
-                    ..none
+                    ..none.clone()
                 },
                 "request_ttl_hours",
             ),
@@ -1181,6 +1283,54 @@ mod tests {
     ];
 
     #[test]
+    fn protected_aliases_come_from_the_form_json_and_overrides() {
+        // Absent from the form: the default rules; present but empty: none.
+        assert_eq!(
+            ApprovalPolicy::from_pairs(FULL_FORM)
+                .unwrap()
+                .protected_aliases,
+            AliasRule::default_rules()
+        );
+        let mut with = FULL_FORM.to_vec();
+        with.push(("protected_aliases", "  "));
+        assert!(ApprovalPolicy::from_pairs(with.clone())
+            .unwrap()
+            .protected_aliases
+            .is_empty());
+        with.push(("protected_aliases", "prod-* 1 production\nchampion 3"));
+        let p = ApprovalPolicy::from_pairs(with.clone()).unwrap();
+        let prod_eu = AliasName::parse("prod-eu").unwrap();
+        let rule = p.alias_rule(&prod_eu).unwrap();
+        assert_eq!((rule.approvals, rule.stage), (1, Some(Production)));
+        assert!(p.alias_rule(&AliasName::parse("shadow").unwrap()).is_none());
+        with.push(("protected_aliases", "latest 1"));
+        assert_eq!(
+            ApprovalPolicy::from_pairs(with).unwrap_err().field,
+            FIELD_PROTECTED_ALIASES
+        );
+        // A policy stored before alias rules existed reads with the defaults.
+        let old = r#"{"staging":1,"production":2,"archived":0,"experimental":0,
+            "archive_previous_production":true,"request_ttl_hours":168}"#;
+        assert_eq!(
+            serde_json::from_str::<ApprovalPolicy>(old).unwrap(),
+            ApprovalPolicy::default()
+        );
+        // A model's rules come first, then the registry's.
+        let pin =
+            PolicyOverride::from_pairs([("protected_aliases", "champion 4 production")]).unwrap();
+        let effective = pin.apply(&ApprovalPolicy::default());
+        let champion = AliasName::parse("champion").unwrap();
+        assert_eq!(effective.alias_rule(&champion).unwrap().approvals, 4);
+        assert_eq!(effective.protected_aliases.len(), 2);
+        assert_eq!(
+            PolicyOverride::from_pairs([("protected_aliases", "x 99")])
+                .unwrap_err()
+                .field,
+            FIELD_PROTECTED_ALIASES
+        );
+    }
+
+    #[test]
     fn policy_parses_from_form_pairs() {
         let p = ApprovalPolicy::from_pairs(FULL_FORM).unwrap();
         assert_eq!(
@@ -1192,6 +1342,7 @@ mod tests {
                 experimental: 10,
                 archive_previous_production: true,
                 request_ttl_hours: 72,
+                protected_aliases: AliasRule::default_rules(),
             }
         );
         // Owned pairs, as a form decoder yields them, work too.
@@ -1379,6 +1530,17 @@ mod tests {
     // --- request state ------------------------------------------------------
 
     #[test]
+    fn request_kinds_round_trip() {
+        for kind in RequestKind::ALL {
+            assert_eq!(kind.as_str().parse::<RequestKind>(), Ok(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(kind.is_alias(), kind != RequestKind::Stage);
+        }
+        assert!("alias".parse::<RequestKind>().is_err());
+    }
+
+    #[test]
     fn request_states_round_trip_and_only_pending_is_open() {
         for state in RequestState::ALL {
             assert_eq!(state.as_str().parse::<RequestState>(), Ok(state));
@@ -1428,7 +1590,57 @@ mod tests {
             approvals: vec![],
             required: 2,
             version_stage_now: Staging,
+            digest_at_open: Some(digest('a')),
+            digest_now: Some(digest('a')),
+            version_live: true,
         }
+    }
+
+    fn digest(c: char) -> ContentDigest {
+        ContentDigest::parse(&format!("sha256:{}", c.to_string().repeat(64))).unwrap()
+    }
+
+    #[test]
+    fn changed_content_makes_the_request_moot() {
+        let req = RequestSnapshot {
+            digest_now: Some(digest('b')),
+            ..pending()
+        };
+        let err = decide(&req, ALICE, Decision::Approve, NOW).unwrap_err();
+        assert_eq!(
+            err,
+            WorkflowError::ContentChanged {
+                then: digest('a'),
+                now: digest('b')
+            }
+        );
+        assert_eq!(err.closes_request(), Some(RequestState::Superseded));
+        assert!(err.to_string().contains("content changed"), "{err}");
+        assert_eq!(req.lapsed(NOW), Some(RequestState::Superseded));
+        let note = req.lapse(NOW).unwrap().note();
+        assert!(note.contains(&digest('a').to_string()), "{note}");
+        // A request opened before digests were kept is not judged by them.
+        let old = RequestSnapshot {
+            digest_at_open: None,
+            ..req
+        };
+        assert_eq!(old.lapse(NOW), None);
+    }
+
+    #[test]
+    fn a_deleted_version_never_applies() {
+        let req = RequestSnapshot {
+            version_live: false,
+            // Deletion is reported before any other reason but the deadline.
+            digest_now: Some(digest('b')),
+            version_stage_now: Archived,
+            ..pending()
+        };
+        let err = decide(&req, ALICE, Decision::Approve, NOW).unwrap_err();
+        assert_eq!(err, WorkflowError::VersionDeleted);
+        assert_eq!(err.closes_request(), Some(RequestState::Cancelled));
+        assert_eq!(req.lapse(NOW), Some(Lapse::VersionDeleted));
+        assert_eq!(req.lapse(EXPIRES), Some(Lapse::Expired));
     }
 
     #[test]
@@ -1691,89 +1903,6 @@ mod tests {
             (WorkflowError::NotAllowedToCancel, "requester or an admin"),
         ] {
             assert!(err.to_string().contains(needle), "{err}");
-        }
-    }
-
-    // --- aliases ----------------------------------------------------------------
-
-    #[test]
-    fn accepts_valid_aliases_as_given() {
-        for (raw, parsed) in [
-            ("champion", "champion"),
-            ("Champion", "Champion"),
-            ("  canary-eu ", "canary-eu"),
-            ("a_b-C_9", "a_b-C_9"),
-            ("_", "_"),
-            ("-", "-"),
-            ("7", "7"),
-            ("v", "v"),
-            ("V", "V"),
-            ("v1a", "v1a"),
-            ("v-1", "v-1"),
-            ("version1", "version1"),
-            ("latest2", "latest2"),
-            ("prod", "prod"),
-            ("production-eu", "production-eu"),
-        ] {
-            let alias = AliasName::parse(raw).unwrap();
-            assert_eq!(alias.as_str(), parsed, "{raw:?}");
-            assert_eq!(alias.to_string(), parsed);
-            assert_eq!(raw.parse::<AliasName>(), Ok(alias));
-        }
-        assert!(AliasName::parse(&"a".repeat(ALIAS_NAME_MAX_LEN)).is_ok());
-        assert_ne!(AliasName::parse("Champion"), AliasName::parse("champion"));
-    }
-
-    #[test]
-    fn refuses_invalid_aliases() {
-        let long = "a".repeat(ALIAS_NAME_MAX_LEN + 1);
-        for raw in [
-            "", "   ", &long, "a b", "a.b", "a/b", "a@b", "a\0b", "é", "名前", "a:b", "a+b",
-        ] {
-            let err = AliasName::parse(raw).unwrap_err();
-            assert_eq!(err.field, "alias", "{raw:?}");
-        }
-        assert_eq!(AliasName::parse("").unwrap_err().message, "is required");
-        assert!(AliasName::parse(&long).unwrap_err().message.contains("64"));
-    }
-
-    #[test]
-    fn refuses_reserved_aliases_in_any_case() {
-        for raw in [
-            "experimental",
-            "Experimental",
-            "EXPERIMENTAL",
-            "staging",
-            "StAgInG",
-            "production",
-            "PRODUCTION",
-            "archived",
-            "aRcHiVeD",
-            "latest",
-            "Latest",
-            "LATEST",
-            "v1",
-            "v12",
-            "v0",
-            "v007",
-            "V3",
-        ] {
-            let err = AliasName::parse(raw).unwrap_err();
-            assert_eq!(err.field, "alias", "{raw:?}");
-            assert!(err.message.contains("reserved"), "{raw:?}: {}", err.message);
-        }
-    }
-
-    #[test]
-    fn aliases_round_trip_through_serde() {
-        let alias = AliasName::parse("champion").unwrap();
-        let json = serde_json::to_string(&alias).unwrap();
-        assert_eq!(json, "\"champion\"");
-        assert_eq!(serde_json::from_str::<AliasName>(&json).unwrap(), alias);
-        assert_eq!(String::from(alias.clone()), "champion");
-        assert_eq!(AliasName::try_from("champion".to_string()), Ok(alias));
-        for bad in ["\"latest\"", "\"v2\"", "\"\"", "\"a b\""] {
-            assert!(serde_json::from_str::<AliasName>(bad).is_err(), "{bad}");
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CatalogQuery, Stage};
+use crate::domain::{CatalogQuery, Freeze, Stage};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -111,7 +111,28 @@ pub struct VersionDetail {
     pub tags: BTreeMap<String, String>,
     /// The version's files, by path.
     pub artifacts: Vec<ArtifactView>,
+    /// `sha256:…` over the version's release content (see the README).
+    pub content_digest: Option<String>,
+    /// Why its content can no longer change, when it cannot.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub frozen: Option<Freeze>,
+    /// Results measured after registration, oldest first.
+    pub evaluations: Vec<EvaluationView>,
     pub can_edit: bool,
+}
+
+/// A result measured after registration, on the content digest named.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EvaluationView {
+    pub id: i64,
+    pub name: String,
+    pub dataset: Option<String>,
+    pub metrics: BTreeMap<String, f64>,
+    pub notes: String,
+    pub content_digest: String,
+    pub created_by: String,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

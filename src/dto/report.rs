@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{LineageView, RequestView};
+use super::{EvaluationView, LineageView, RequestView};
 use crate::domain::{Stage, StageSpan};
 
 pub const REPORT_SCHEMA: &str = "model-registry/compliance-report/v1";
@@ -92,8 +92,14 @@ pub struct ReportVersion {
     pub params: BTreeMap<String, String>,
     pub metrics: BTreeMap<String, f64>,
     pub artifacts: Vec<ReportArtifact>,
-    /// Every transition request for the version with its reviews: the approval trail.
+    /// Every request about the version with its reviews (each naming the
+    /// content digest it was given on): the approval trail.
     pub requests: Vec<RequestView>,
+    /// The digest of the version's content now; compare it with the
+    /// digest each approval was given on.
+    pub content_digest: Option<String>,
+    /// Results measured after registration.
+    pub evaluations: Vec<EvaluationView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +109,9 @@ pub struct ReportArtifact {
     pub size: Option<i64>,
     pub sha256: Option<String>,
     pub external_uri: Option<String>,
+    /// Who added the file, and when.
+    pub created_by: String,
+    pub created_at: i64,
 }
 
 /// The audit trail's hash chain, checked when the report was generated.

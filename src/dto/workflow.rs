@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{ArtifactView, LineageView};
-use crate::domain::{ApprovalPolicy, Decision, PolicyOverride, RequestState, Stage};
+use crate::domain::{ApprovalPolicy, Decision, PolicyOverride, RequestKind, RequestState, Stage};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -15,17 +15,32 @@ pub struct ReviewView {
     pub decision: Decision,
     pub comment: String,
     pub at: i64,
+    /// The version's content digest the sign-off was given on.
+    pub content_digest: Option<String>,
 }
 
-/// A transition request as its reader may act on it.
+/// A request as its reader may act on it: a stage change, or a move or
+/// removal of a protected alias.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RequestView {
     pub id: i64,
+    pub kind: RequestKind,
     pub model: String,
+    /// The version moved (a stage request), pointed at (`alias.set`) or
+    /// un-pointed (`alias.remove`).
     pub version: String,
+    /// For a stage request the stages; for an alias request both are the
+    /// version's stage when it was opened.
     pub from: Stage,
     pub to: Stage,
+    /// The protected alias an alias request moves or removes.
+    pub alias: Option<String>,
+    /// The version the alias named when the request was opened.
+    pub alias_previous: Option<String>,
+    /// The version's content digest when the request was opened: what the
+    /// approvers sign off.
+    pub content_digest: Option<String>,
     pub state: RequestState,
     pub justification: String,
     pub requested_by: String,
@@ -97,6 +112,19 @@ pub struct AliasView {
     pub version: String,
     pub updated_by: String,
     pub updated_at: i64,
+    /// Whether the policy protects it (moving it needs sign-off).
+    pub protected: bool,
+}
+
+/// What asking to point (or remove) an alias did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AliasOutcome {
+    /// An unprotected alias (or a protected one needing no sign-off): done.
+    Moved { alias: Option<AliasView> },
+    /// A protected alias: a request is open and waits for sign-off.
+    Requested { request: RequestView },
 }
 
 /// Everything about a version's stage: history, open request, aliases.
@@ -106,6 +134,8 @@ pub struct VersionWorkflow {
     /// Every request, oldest first, with its reviews.
     pub requests: Vec<RequestView>,
     pub aliases: Vec<String>,
+    /// The aliases of this version the policy protects.
+    pub protected_aliases: Vec<String>,
     /// Sign-offs each target stage needs under the model's policy.
     pub required: Vec<(Stage, u8)>,
     pub can_request: bool,
@@ -131,5 +161,8 @@ pub struct ResolvedVersion {
     pub commit_sha: Option<String>,
     pub created_by: String,
     pub created_at: i64,
+    /// What a pipeline should check it deploys: `sha256:…` over the
+    /// version's files, lineage, parameters and training metrics.
+    pub content_digest: Option<String>,
     pub artifacts: Vec<ArtifactView>,
 }

@@ -1,5 +1,5 @@
-//! `/admin/policy`: how many sign-offs each stage needs, registry-wide, and
-//! the per-model overrides (set through the API).
+//! `/admin/policy`: how many sign-offs each stage and each protected alias
+//! needs, registry-wide, and the per-model overrides (set through the API).
 
 use leptos::{either::Either, prelude::*};
 use leptos_meta::Title;
@@ -10,7 +10,9 @@ use crate::{
         forms::{FormError, FormSuccess},
         guard::RequirePermission,
     },
-    domain::{ApprovalPolicy, Permission, MAX_REQUEST_TTL_HOURS, MAX_REQUIRED_APPROVALS},
+    domain::{
+        AliasRule, ApprovalPolicy, Permission, MAX_REQUEST_TTL_HOURS, MAX_REQUIRED_APPROVALS,
+    },
     dto::PolicyView,
 };
 
@@ -45,7 +47,7 @@ fn PolicyAdmin() -> impl IntoView {
 
 #[component]
 fn PolicyForm(view: PolicyView, save: ServerAction<SavePolicy>) -> impl IntoView {
-    let p: ApprovalPolicy = view.registry;
+    let p: ApprovalPolicy = view.registry.clone();
     let max = MAX_REQUIRED_APPROVALS.to_string();
     let count = move |name: &'static str, label: &'static str, value: u8| {
         let max = max.clone();
@@ -67,6 +69,11 @@ fn PolicyForm(view: PolicyView, save: ServerAction<SavePolicy>) -> impl IntoView
                     <input type="checkbox" name="archive_previous_production" value="true" checked=p.archive_previous_production/>
                     "Archive the previous production version (otherwise it returns to Staging)"
                 </label>
+                <label class="wide">"Protected aliases: one rule per line, "<code>"PATTERN APPROVALS [STAGE]"</code>
+                    <textarea name="protected_aliases" rows="4" spellcheck="false" placeholder="champion 2 production">{AliasRule::to_lines(&p.protected_aliases)}</textarea>
+                    <span class="muted small">"Moving or removing a matching alias needs that many sign-offs (a request, like a stage change). "
+                        "A pattern is a name or uses * (prod-*). With a stage, the alias may only point at a version in it. The first matching rule applies."</span>
+                </label>
                 <button type="submit" class="btn btn-primary">"Save"</button>
             </ActionForm>
         </section>
@@ -77,7 +84,7 @@ fn PolicyForm(view: PolicyView, save: ServerAction<SavePolicy>) -> impl IntoView
             } else {
                 Either::Right(view! {
                     <table class="table">
-                        <thead><tr><th>"Model"</th><th>"Staging"</th><th>"Production"</th><th>"Archived"</th><th>"Experimental"</th><th>"Archive previous"</th><th>"TTL (h)"</th></tr></thead>
+                        <thead><tr><th>"Model"</th><th>"Staging"</th><th>"Production"</th><th>"Archived"</th><th>"Experimental"</th><th>"Archive previous"</th><th>"TTL (h)"</th><th>"Protected aliases (checked first)"</th></tr></thead>
                         <tbody>
                             {view.overrides.into_iter().map(|(name, o)| {
                                 let cell = |v: Option<String>| v.unwrap_or_else(|| "inherit".into());
@@ -90,6 +97,7 @@ fn PolicyForm(view: PolicyView, save: ServerAction<SavePolicy>) -> impl IntoView
                                         <td>{cell(o.experimental.map(|v| v.to_string()))}</td>
                                         <td>{cell(o.archive_previous_production.map(|v| v.to_string()))}</td>
                                         <td>{cell(o.request_ttl_hours.map(|v| v.to_string()))}</td>
+                                        <td><pre class="rules">{AliasRule::to_lines(&o.protected_aliases)}</pre></td>
                                     </tr>
                                 }
                             }).collect_view()}

@@ -10,11 +10,10 @@ use crate::{
     actions::workflow::{get_inbox, CancelRequest, ReviewRequest},
     charts::{bar_chart, Bar, ChartSpec},
     components::{
-        badges::StageBadge,
         chart::BarChartView,
         forms::FormError,
         guard::RequirePermission,
-        workflow::{RequestState as StateBadge, Reviews},
+        workflow::{Digest, RequestState as StateBadge, RequestSubject, Reviews},
     },
     domain::Permission,
     dto::{format_metric, format_time, MetricsOf, RequestView, ReviewCard},
@@ -62,7 +61,7 @@ fn Inbox() -> impl IntoView {
                         <section aria-labelledby="pending-heading">
                             <h2 id="pending-heading">"Pending ("{inbox.pending.len()}")"</h2>
                             {if inbox.pending.is_empty() {
-                                Either::Left(view! { <p class="panel empty">"No promotion requests are pending."</p> })
+                                Either::Left(view! { <p class="panel empty">"No requests are pending."</p> })
                             } else {
                                 Either::Right(inbox.pending.into_iter().map(|card| view! { <Card card actions/> }).collect_view())
                             }}
@@ -99,10 +98,11 @@ fn Card(card: ReviewCard, actions: Actions) -> impl IntoView {
         <article class="panel review-card" data-request=r.id>
             <header class="page-head">
                 <h3><A href=version_href(&r)>{format!("{} {}", r.model, r.version)}</A></h3>
-                <StageBadge stage=r.from/>" → "<StageBadge stage=r.to/>
+                <RequestSubject r=r.clone()/>
                 <span class="muted">{format!("#{} · {} of {} approvals", r.id, r.approvals, r.required)}</span>
             </header>
             <p class="muted">"Requested by "<strong>{r.requested_by.clone()}</strong>" on "{format_time(r.created_at)}" · expires "{format_time(r.expires_at)}</p>
+            <p class="muted">"You sign off exactly this content: "<Digest digest=r.content_digest.clone()/></p>
             <blockquote class="justification">{r.justification.clone()}</blockquote>
             <div class="grid-2">
                 <div>
@@ -124,10 +124,12 @@ fn Card(card: ReviewCard, actions: Actions) -> impl IntoView {
             <Reviews reviews=r.reviews.clone()/>
             {r.can_review.then({
                 let (model, id) = (model.clone(), id.clone());
+                let digest = r.content_digest.clone().unwrap_or_default();
                 move || view! {
                 <ActionForm action=actions.review attr:class="review-form">
                     <input type="hidden" name="model" value=model/>
                     <input type="hidden" name="id" value=id/>
+                    <input type="hidden" name="content_digest" value=digest/>
                     <label>"Comment "<span class="muted">"(required to reject)"</span>
                         <textarea name="comment" rows="2" maxlength="2000"></textarea>
                     </label>
@@ -231,7 +233,7 @@ fn MyRequests(requests: Vec<RequestView>, actions: Actions) -> impl IntoView {
                         <tr data-request=r.id>
                             <td>{r.id}</td>
                             <td><A href=version_href(&r)>{format!("{} {}", r.model, r.version)}</A></td>
-                            <td><StageBadge stage=r.from/>" → "<StageBadge stage=r.to/></td>
+                            <td><RequestSubject r=r.clone()/></td>
                             <td><StateBadge state=r.state/></td>
                             <td>{format!("{} / {}", r.approvals, r.required)}</td>
                             <td>{format_time(r.created_at)}</td>

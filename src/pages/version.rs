@@ -7,7 +7,10 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
-    actions::{catalog::get_version, workflow::get_version_workflow},
+    actions::{
+        catalog::{get_version, RecordEvaluation},
+        workflow::get_version_workflow,
+    },
     charts::{line_chart, ChartSpec, Series},
     components::{
         artifacts::ArtifactTable,
@@ -16,10 +19,13 @@ use crate::{
         forms::FormError,
         guard::RequirePermission,
         upload::{ArtifactUpload, UploadQueue},
-        workflow::{StageActions, VersionStages},
+        workflow::{Digest, StageActions, VersionStages},
     },
-    domain::Permission,
-    dto::{format_metric, format_time, SeriesPoint, VersionDetail, VersionRef, VersionWorkflow},
+    domain::{Freeze, Permission},
+    dto::{
+        format_metric, format_time, EvaluationView, SeriesPoint, VersionDetail, VersionRef,
+        VersionWorkflow,
+    },
     error::AppError,
 };
 
@@ -35,12 +41,18 @@ pub fn VersionPage() -> impl IntoView {
     let uploads = RwSignal::new(0u32);
     let queue = UploadQueue::new();
     let actions = StageActions::new();
+    let evaluate = ServerAction::<RecordEvaluation>::new();
     // One resource for the whole page: the version and its stage story.
     let detail: Detail = Resource::new(
         move || {
             let name = params.with(|p| p.get("name").unwrap_or_default());
             let version = params.with(|p| p.get("version").unwrap_or_default());
-            (name, version, uploads.get(), actions.generation())
+            (
+                name,
+                version,
+                uploads.get(),
+                actions.generation() + evaluate.version().get(),
+            )
         },
         |(name, version, ..)| async move {
             let detail = get_version(name.clone(), version.clone()).await?;
@@ -50,7 +62,7 @@ pub fn VersionPage() -> impl IntoView {
     );
     view! {
         <RequirePermission permission=Permission::Read>
-            <VersionView detail uploads queue actions/>
+            <VersionView detail uploads queue actions evaluate/>
         </RequirePermission>
     }
 }
@@ -61,12 +73,13 @@ fn VersionView(
     uploads: RwSignal<u32>,
     queue: UploadQueue,
     actions: StageActions,
+    evaluate: ServerAction<RecordEvaluation>,
 ) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok((v, w)) => Either::Left(view! { <VersionBody v w uploads queue actions/> }),
+                    Ok((v, w)) => Either::Left(view! { <VersionBody v w uploads queue actions evaluate/> }),
                     Err(e) => Either::Right(view! {
                         <section class="panel"><h1>"Version"</h1><p class="alert alert-error" role="alert">{e.to_string()}</p></section>
                     }),
@@ -126,6 +139,7 @@ fn VersionBody(
     uploads: RwSignal<u32>,
     queue: UploadQueue,
     actions: StageActions,
+    evaluate: ServerAction<RecordEvaluation>,
 ) -> impl IntoView {
     let l = v.lineage.clone();
     let charts = families(v.series.iter().map(|(k, pts)| (k.clone(), pts.as_slice())));
@@ -138,6 +152,10 @@ fn VersionBody(
         v.version.clone(),
     );
     let can_edit = v.can_edit;
+    // Uploads are offered only while the content may still change.
+    let can_upload = can_edit && v.frozen.is_none();
+    let frozen = v.frozen;
+    let (eval_model, eval_version) = (v.model.clone(), v.version.clone());
     let no_lineage = l == crate::dto::LineageView::default() && v.children.is_empty();
     let (upload_model, upload_version) = (v.model.clone(), v.version.clone());
     let (stage_model, stage_version) = (v.model.clone(), v.version.clone());
@@ -153,6 +171,10 @@ fn VersionBody(
             <span class="muted">"#"{v.seq}" · "{v.status.clone()}</span>
         </div>
         <p class="muted">"Registered by "{v.created_by.clone()}" on "{format_time(v.created_at)}</p>
+        <p class="release" data-testid="release">
+            "Content "<Digest digest=v.content_digest.clone()/>
+            {frozen.map(|f| view! { <FrozenBadge freeze=f/> })}
+        </p>
         <Tags tags=v.tags.clone()/>
         <section class="panel description" inner_html=v.description_html.clone()></section>
         <div class="grid-2">
@@ -216,14 +238,80 @@ fn VersionBody(
             <h2>"Artifacts"</h2>
             <FormError result=Signal::derive(|| None::<Result<(), crate::error::AppError>>)/>
             <ArtifactTable artifacts=v.artifacts.clone()/>
-            {can_edit.then(|| view! {
+            {can_upload.then(|| view! {
                 <ArtifactUpload model=upload_model version=upload_version queue on_uploaded=move |_| uploads.update(|n| *n += 1)/>
             })}
+            {frozen.map(|f| view! {
+                <p class="muted">{format!("Files can no longer be added or removed: {}. Register a new version to change them.", f)}</p>
+            })}
+        </section>
+        <section class="panel" id="evaluations">
+            <h2>"Evaluations"</h2>
+            <p class="muted small">"Results measured after registration. They are kept apart from the training metrics and never change the content digest; each names the digest it was measured on."</p>
+            <Evaluations evaluations=v.evaluations.clone()/>
+            {can_edit.then(|| view! { <EvaluationForm model=eval_model version=eval_version action=evaluate/> })}
         </section>
         <section class="panel" id="stages">
             <h2>"Stage"</h2>
             <VersionStages w model=stage_model version=stage_version actions/>
         </section>
+    }
+}
+
+/// Why the version's content is frozen, as a badge.
+#[component]
+fn FrozenBadge(freeze: Freeze) -> impl IntoView {
+    let why = freeze.to_string();
+    view! {
+        <span class="badge frozen" data-testid="frozen" title=format!("Its files, lineage, parameters and training metrics can no longer change: {why}")>
+            {format!("🔒 Frozen: {why}")}
+        </span>
+    }
+}
+
+#[component]
+fn Evaluations(evaluations: Vec<EvaluationView>) -> impl IntoView {
+    if evaluations.is_empty() {
+        return Either::Left(view! { <p class="empty">"No evaluation has been recorded."</p> });
+    }
+    Either::Right(view! {
+        <table class="table" data-testid="evaluations">
+            <thead><tr><th>"Name"</th><th>"Metrics"</th><th>"Dataset"</th><th>"Measured on"</th><th>"Recorded"</th></tr></thead>
+            <tbody>
+                {evaluations.into_iter().map(|e| view! {
+                    <tr>
+                        <td>{e.name.clone()}{(!e.notes.is_empty()).then(|| view! { <div class="muted small">{e.notes.clone()}</div> })}</td>
+                        <td>{e.metrics.iter().map(|(k, v)| view! { <div><span class="muted">{k.clone()}" "</span><span class="num">{format_metric(*v)}</span></div> }).collect_view()}</td>
+                        <td>{e.dataset.clone().unwrap_or_else(|| "—".into())}</td>
+                        <td><Digest digest=Some(e.content_digest.clone())/></td>
+                        <td class="nowrap">{format_time(e.created_at)}" · "{e.created_by.clone()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    })
+}
+
+#[component]
+fn EvaluationForm(
+    model: String,
+    version: String,
+    action: ServerAction<RecordEvaluation>,
+) -> impl IntoView {
+    view! {
+        <FormError result=action.value().into()/>
+        <details>
+            <summary>"Record an evaluation"</summary>
+            <ActionForm action attr:class="stack-form">
+                <input type="hidden" name="model" value=model/>
+                <input type="hidden" name="version" value=version/>
+                <label>"Name"<input type="text" name="name" required maxlength="128" placeholder="staging-eval-2026-12"/></label>
+                <label>"Dataset"<input type="text" name="dataset" maxlength="2048" placeholder="s3://data/holdout (optional)"/></label>
+                <label>"Metrics, one per line"<textarea name="metrics" rows="3" required placeholder="auc = 0.91"></textarea></label>
+                <label>"Notes"<textarea name="notes" rows="2" maxlength="8192"></textarea></label>
+                <button type="submit" class="btn">"Record"</button>
+            </ActionForm>
+        </details>
     }
 }
 

@@ -155,3 +155,13 @@ pub fn now_ms() -> i64 {
         .unwrap_or_default();
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
+
+/// A database failure is an internal error: logged here with its cause,
+/// shown to the caller as "internal error". With this, `?` works on sqlx
+/// results in services.
+impl From<sqlx::Error> for crate::error::AppError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        crate::error::AppError::Internal
+    }
+}

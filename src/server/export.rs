@@ -224,6 +224,9 @@ pub fn report_csv(r: &ComplianceReport) -> String {
             &v.created_by,
         ]);
         line(["version", ver, "stage_now", v.stage.as_str(), "", ""]);
+        if let Some(digest) = &v.content_digest {
+            line(["version", ver, "content_digest", digest, "", ""]);
+        }
         let l = &v.lineage;
         let lineage = [
             ("source_repo", &l.source_repo),
@@ -259,16 +262,49 @@ pub fn report_csv(r: &ComplianceReport) -> String {
         }
         for a in &v.artifacts {
             let sha = a.sha256.as_deref().unwrap_or("");
-            line(["artifact_sha256", ver, &a.path, sha, "", ""]);
+            line([
+                "artifact_sha256",
+                ver,
+                &a.path,
+                sha,
+                &t(a.created_at),
+                &a.created_by,
+            ]);
+        }
+        for e in &v.evaluations {
+            for (k, val) in &e.metrics {
+                let field = format!("{} {k}", e.name);
+                line([
+                    "evaluation",
+                    ver,
+                    &field,
+                    &val.to_string(),
+                    &t(e.created_at),
+                    &e.created_by,
+                ]);
+            }
+            line([
+                "evaluation_digest",
+                ver,
+                &e.name,
+                &e.content_digest,
+                &t(e.created_at),
+                &e.created_by,
+            ]);
         }
         for req in &v.requests {
-            let what = format!(
-                "#{} {} -> {}: {}",
-                req.id,
-                req.from.as_str(),
-                req.to.as_str(),
-                req.state.as_str()
-            );
+            let what = match (&req.kind, &req.alias) {
+                (crate::domain::RequestKind::Stage, _) | (_, None) => format!(
+                    "#{} {} -> {}: {}",
+                    req.id,
+                    req.from.as_str(),
+                    req.to.as_str(),
+                    req.state.as_str()
+                ),
+                (kind, Some(alias)) => {
+                    format!("#{} {kind} {alias}: {}", req.id, req.state.as_str())
+                }
+            };
             line([
                 "request",
                 ver,
@@ -287,6 +323,16 @@ pub fn report_csv(r: &ComplianceReport) -> String {
                     &t(review.at),
                     &review.reviewer,
                 ]);
+                if let Some(digest) = &review.content_digest {
+                    line([
+                        "review_digest",
+                        ver,
+                        &field,
+                        digest,
+                        &t(review.at),
+                        &review.reviewer,
+                    ]);
+                }
             }
         }
     }

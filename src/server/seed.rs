@@ -2,17 +2,32 @@
 //! Bulk inserts (multi-row VALUES in large transactions) with explicit ids,
 //! then the search index built in one statement: 50k models and 500k
 //! versions take minutes, not hours.
+//!
+//! Seeded data obeys the rules real data does: every model, version and
+//! stage change gets the audit event the services would write (chained, in
+//! the same transaction as its rows), every stage change its history row,
+//! and every version its content digest, so reports and point-in-time
+//! answers over seeded data are true. What the seed cannot honestly invent
+//! (who approved) it leaves out: its stage changes carry no request, and
+//! their events say `"seeded": true`.
+
+use std::collections::BTreeMap;
 
 use serde_json::json;
 
 use super::{
     db::{now_ms, Backend, Db},
     repo::{
-        audit::{self, NewEvent, Origin},
+        audit::{self, NewEvent, Origin, SystemEvent},
         sql::{insert_rows, Value},
+        versions::Lineage,
     },
+    services::content,
 };
 use crate::domain::{SemVer, Stage};
+
+const SEED_ACTOR: &str = "seed";
+const SEED_REASON: &str = "seeded: synthetic data, no sign-off recorded";
 
 const DOMAINS: [&str; 16] = [
     "fraud",
@@ -104,6 +119,7 @@ pub async fn seed(
         let batch = BATCH.min(size.models - done);
         let (mut models, mut tags, mut versions, mut metrics) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut history, mut events) = (Vec::new(), Vec::new());
         for i in 0..batch {
             let id = first_model + (done + i) as i64;
             let domain = DOMAINS[rng.below(DOMAINS.len() as u64) as usize];
@@ -120,11 +136,11 @@ pub async fn seed(
             let count = 1 + rng.below(size.versions_per_model * 2 - 1);
             models.push(vec![
                 Value::Int(id),
-                Value::Text(name),
+                Value::Text(name.clone()),
                 Value::Text(description),
                 Value::Text(team.into()),
                 Value::Text("accuracy".into()),
-                Value::Text("seed".into()),
+                Value::Text(SEED_ACTOR.into()),
                 Value::Int(updated - 86_400_000),
                 Value::Int(updated),
                 Value::Int(count as i64),
@@ -134,11 +150,19 @@ pub async fn seed(
                 Value::Text("domain".into()),
                 Value::Text(domain.into()),
             ]);
+            let tier = ["critical", "standard", "experimental"][rng.below(3) as usize];
             tags.push(vec![
                 Value::Int(id),
                 Value::Text("tier".into()),
-                Value::Text(["critical", "standard", "experimental"][rng.below(3) as usize].into()),
+                Value::Text(tier.into()),
             ]);
+            events.push(SystemEvent {
+                action: "model.create",
+                target_type: "model",
+                target_id: name.clone(),
+                details: json!({ "team": team, "tags": { "domain": domain, "tier": tier },
+                                 "seeded": true }),
+            });
             let production = rng.below(10) < 3;
             let (mut major, mut minor, mut patch) = (1u64, 0u64, 0u64);
             for seq in 1..=count {
@@ -155,6 +179,62 @@ pub async fn seed(
                 let vid = next_version;
                 next_version += 1;
                 let accuracy = 0.6 + 0.35 * rng.unit();
+                let created = updated - (count - seq) as i64 * 3_600_000;
+                let lineage = Lineage {
+                    commit_sha: Some(format!("{:040x}", rng.next() as u128 * 0x1_0000_0001)),
+                    framework: Some(framework.into()),
+                    dataset_name: Some(format!("{domain}-events")),
+                    ..Lineage::default()
+                };
+                let version_metrics: BTreeMap<String, f64> = [
+                    ("accuracy", accuracy),
+                    ("auc", (accuracy + 0.05).min(1.0)),
+                    ("val_loss", 1.0 - accuracy),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect();
+                let digest =
+                    content::of_new_version(&lineage, &BTreeMap::new(), &version_metrics, &[])
+                        .to_string();
+                let target = format!("{name}@{version}");
+                events.push(SystemEvent {
+                    action: "version.register",
+                    target_type: "version",
+                    target_id: target.clone(),
+                    details: json!({ "seq": seq, "status": "ready",
+                                     "commit_sha": lineage.commit_sha,
+                                     "content_digest": digest, "seeded": true }),
+                });
+                // The path the workflow would have taken to `stage`.
+                let path: &[(Stage, Stage)] = match stage {
+                    Stage::Experimental => &[],
+                    Stage::Staging => &[(Stage::Experimental, Stage::Staging)],
+                    Stage::Production => &[
+                        (Stage::Experimental, Stage::Staging),
+                        (Stage::Staging, Stage::Production),
+                    ],
+                    Stage::Archived => &[(Stage::Experimental, Stage::Archived)],
+                };
+                for (step, (from, to)) in path.iter().enumerate() {
+                    let at = created + (step as i64 + 1) * 600_000;
+                    history.push(vec![
+                        Value::Int(vid),
+                        Value::Text(from.as_str().into()),
+                        Value::Text(to.as_str().into()),
+                        Value::Text(SEED_ACTOR.into()),
+                        Value::Text(SEED_REASON.into()),
+                        Value::Int(at),
+                    ]);
+                    events.push(SystemEvent {
+                        action: "stage.change",
+                        target_type: "version",
+                        target_id: target.clone(),
+                        details: json!({ "from": from, "to": to, "request_id": null,
+                                         "reason": SEED_REASON, "changed_at": at,
+                                         "seeded": true }),
+                    });
+                }
                 versions.push(vec![
                     Value::Int(vid),
                     Value::Int(id),
@@ -165,23 +245,16 @@ pub async fn seed(
                     Value::Text(stage.as_str().into()),
                     Value::Text("ready".into()),
                     Value::Text(String::new()),
-                    Value::Text("seed".into()),
-                    Value::Int(updated - (count - seq) as i64 * 3_600_000),
-                    Value::Int(updated - (count - seq) as i64 * 3_600_000),
-                    Value::Text(format!("{:040x}", rng.next() as u128 * 0x1_0000_0001)),
+                    Value::Text(SEED_ACTOR.into()),
+                    Value::Int(created),
+                    Value::Int(created),
+                    Value::Text(lineage.commit_sha.clone().unwrap_or_default()),
                     Value::Text(framework.into()),
                     Value::Text(format!("{domain}-events")),
+                    Value::Text(digest),
                 ]);
-                for (key, value) in [
-                    ("accuracy", accuracy),
-                    ("auc", (accuracy + 0.05).min(1.0)),
-                    ("val_loss", 1.0 - accuracy),
-                ] {
-                    metrics.push(vec![
-                        Value::Int(vid),
-                        Value::Text(key.into()),
-                        Value::Float(value),
-                    ]);
+                for (key, value) in version_metrics {
+                    metrics.push(vec![Value::Int(vid), Value::Text(key), Value::Float(value)]);
                 }
                 match rng.below(10) {
                     0 => major += 1,
@@ -228,8 +301,23 @@ pub async fn seed(
                 "commit_sha",
                 "framework",
                 "dataset_name",
+                "content_digest",
             ],
             versions,
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "stage_history",
+            &[
+                "version_id",
+                "from_stage",
+                "to_stage",
+                "changed_by",
+                "reason",
+                "changed_at",
+            ],
+            history,
         )
         .await?;
         insert_rows(
@@ -239,6 +327,7 @@ pub async fn seed(
             metrics,
         )
         .await?;
+        audit::record_many(&mut tx, db.backend(), events, now_ms()).await?;
         tx.commit().await?;
         done += batch;
         progress(done);

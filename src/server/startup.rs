@@ -18,6 +18,15 @@ use crate::domain::{Password, Username};
 pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<AppState, String> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
+    let digested = services::content::backfill(&db)
+        .await
+        .map_err(|e| format!("cannot compute content digests of existing versions: {e}"))?;
+    if digested > 0 {
+        tracing::info!(
+            versions = digested,
+            "content digests recorded for existing versions"
+        );
+    }
     let store = Store::open(&config.artifacts).await?;
     tracing::info!("artifacts stored in the {}", store.describe());
     let state = AppState {

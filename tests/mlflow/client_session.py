@@ -110,14 +110,18 @@ def main() -> None:
     assert [v.version for v in ordered] == ["1", "2"] and ordered.token, ordered
     expect_error("INVALID_PARAMETER_VALUE", c.search_model_versions, "version_number = 'two'")
 
-    # Aliases.
-    c.set_registered_model_alias("fraud-detector", "champion", "1")
+    # Aliases: unprotected ones move at once.
+    c.set_registered_model_alias("fraud-detector", "canary", "1")
     c.set_registered_model_alias("fraud-detector", "challenger", "2")
-    assert c.get_model_version_by_alias("fraud-detector", "champion").version == "1"
-    c.set_registered_model_alias("fraud-detector", "champion", "2")
-    assert c.get_model_version_by_alias("fraud-detector", "champion").version == "2"
-    assert c.get_registered_model("fraud-detector").aliases == {"champion": "2", "challenger": "2"}
-    assert sorted(c.get_model_version("fraud-detector", "2").aliases) == ["challenger", "champion"]
+    assert c.get_model_version_by_alias("fraud-detector", "canary").version == "1"
+    c.set_registered_model_alias("fraud-detector", "canary", "2")
+    assert c.get_model_version_by_alias("fraud-detector", "canary").version == "2"
+    assert c.get_registered_model("fraud-detector").aliases == {"canary": "2", "challenger": "2"}
+    assert sorted(c.get_model_version("fraud-detector", "2").aliases) == ["canary", "challenger"]
+    # `champion` is protected by the default policy: the call opens a request, moves nothing.
+    e = expect_error("PERMISSION_DENIED", c.set_registered_model_alias, "fraud-detector", "champion", "2")
+    assert "request #" in e.message and "protected" in e.message, e.message
+    expect_error("INVALID_PARAMETER_VALUE", c.get_model_version_by_alias, "fraud-detector", "champion")
     c.delete_registered_model_alias("fraud-detector", "challenger")
     expect_error("INVALID_PARAMETER_VALUE", c.get_model_version_by_alias, "fraud-detector", "challenger")
     expect_error("INVALID_PARAMETER_VALUE", c.set_registered_model_alias, "fraud-detector", "latest", "1")

@@ -216,8 +216,7 @@ pub async fn verify_credentials(
 }
 
 pub fn db_error(e: sqlx::Error) -> AppError {
-    tracing::error!(error = %e, "database error");
-    AppError::Internal
+    AppError::from(e)
 }
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {

@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/openapi.json", get(super::openapi::openapi_json))
         .merge(super::catalog_api::routes())
         .merge(super::artifact_api::routes())
+        .merge(super::release_api::routes())
         .merge(super::workflow_api::routes())
         .merge(super::webhook_api::routes())
         .merge(super::audit_api::routes())

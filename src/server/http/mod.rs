@@ -8,6 +8,7 @@ pub mod catalog_api;
 pub mod errors;
 pub mod extract;
 pub mod openapi;
+pub mod release_api;
 pub mod report_html;
 pub mod router;
 pub mod webhook_api;

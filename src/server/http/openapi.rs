@@ -11,7 +11,8 @@ use utoipa::{
 };
 
 use super::{
-    api, artifact_api, audit_api, catalog_api, errors::ErrorBody, webhook_api, workflow_api,
+    api, artifact_api, audit_api, catalog_api, errors::ErrorBody, release_api, webhook_api,
+    workflow_api,
 };
 
 /// Response descriptions shared by many operations, so they read the same
@@ -67,6 +68,9 @@ pub const BASIC: &str = "basic";
         artifact_api::upload,
         artifact_api::download,
         artifact_api::delete,
+        release_api::get_content,
+        release_api::create_evaluation,
+        release_api::list_evaluations,
         workflow_api::stage_lookup,
         workflow_api::alias_lookup,
         workflow_api::list_aliases,
@@ -106,8 +110,8 @@ pub const BASIC: &str = "basic";
         (name = "artifacts", description = "A version's files: streaming upload, ranged download, links"),
         (name = "lookups", description = "For deployment pipelines: the version in a stage or behind an alias, with its files"),
         (name = "aliases", description = "Named pointers to versions (`champion`, `challenger`)"),
-        (name = "requests", description = "Stage transition requests and their sign-offs"),
-        (name = "policy", description = "How many sign-offs each stage needs"),
+        (name = "requests", description = "Requests to change a stage or a protected alias, and their sign-offs"),
+        (name = "policy", description = "How many sign-offs each stage and protected alias needs"),
         (name = "webhooks", description = "Signed HTTP callbacks on registry events (admins)"),
         (name = "audit", description = "The tamper-evident audit trail and compliance reports (auditors and admins)"),
         (name = "meta", description = "This document"),

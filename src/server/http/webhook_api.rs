@@ -78,7 +78,8 @@ struct CreateWebhookBody {
     /// `http://` or `https://`; not link-local or a cloud metadata address.
     url: Option<String>,
     /// At least one of `version.registered`, `transition.requested`,
-    /// `transition.approved`, `transition.rejected`, `stage.changed`, `alias.moved`.
+    /// `transition.approved`, `transition.rejected`, `stage.changed`, `alias.moved`,
+    /// `version.evaluated`.
     events: Option<Vec<String>>,
     /// 16–256 visible ASCII characters; omit to have 32 random bytes (hex) generated.
     secret: Option<String>,

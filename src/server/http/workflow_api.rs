@@ -19,10 +19,10 @@ use super::{
 };
 use crate::{
     domain::{
-        AliasName, ApprovalPolicy, Decision, ModelName, PolicyOverride, RequestState, SemVer,
-        Stage, VersionRequirement,
+        AliasName, ApprovalPolicy, ContentDigest, Decision, ModelName, PolicyOverride,
+        RequestState, SemVer, Stage, VersionRequirement,
     },
-    dto::{AliasView, PolicyView, RequestPage, RequestView, ResolvedVersion},
+    dto::{AliasOutcome, AliasView, PolicyView, RequestPage, RequestView, ResolvedVersion},
     error::AppError,
     server::{
         services::{
@@ -201,9 +201,29 @@ async fn list_aliases(
 struct SetAliasBody {
     /// The version the alias should name.
     version: String,
+    /// For a protected alias: why, shown to the approvers (1 to 4000 characters).
+    #[serde(default)]
+    justification: Option<String>,
+}
+
+/// The optional body of an alias removal.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+struct RemoveAliasBody {
+    /// For a protected alias: why, shown to the approvers.
+    #[serde(default)]
+    justification: Option<String>,
+}
+
+fn justification(raw: Option<String>) -> Result<Option<Justification>, AppError> {
+    raw.map(|j| Justification::parse(&j)).transpose()
 }
 
 /// Creates or moves an alias (contributors and up)
+///
+/// An alias the policy protects (`champion` by default) is not moved: a
+/// request opens instead, answered with 202, and the alias moves when the
+/// policy's sign-offs are in (or at once when its rule needs none).
 #[utoipa::path(
     put,
     path = "/api/v1/models/{name}/aliases/{alias}",
@@ -215,10 +235,12 @@ struct SetAliasBody {
     request_body = SetAliasBody,
     responses(
         (status = 200, description = "The alias as it now stands", body = AliasView),
+        (status = 202, description = "A protected alias: the request that will move it", body = RequestView),
         (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
         (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
         (status = 404, description = "No such model or version", body = ErrorBody),
+        (status = 409, description = "A request for this alias is already open, or the policy allows it only on a version in another stage", body = ErrorBody),
         (status = 500, description = desc::INTERNAL, body = ErrorBody),
     ),
     security(("bearer" = []), ("basic" = [])),
@@ -229,13 +251,23 @@ async fn set_alias(
     RequestOrigin(origin): RequestOrigin,
     Path((name, alias)): Path<(String, String)>,
     ApiJson(body): ApiJson<SetAliasBody>,
-) -> Result<Json<AliasView>, AppError> {
+) -> Result<Response, AppError> {
     let name = model_name(&name)?;
     let alias = AliasName::parse(&alias)?;
     let version = SemVer::parse(&body.version)?;
-    Ok(Json(
-        aliases::set_alias(&state, &p, &origin, &name, &alias, &version).await?,
-    ))
+    let why = justification(body.justification)?;
+    let outcome = aliases::set_alias(&state, &p, &origin, &name, &alias, &version, why).await?;
+    Ok(alias_response(outcome))
+}
+
+fn alias_response(outcome: AliasOutcome) -> Response {
+    match outcome {
+        AliasOutcome::Moved { alias: Some(view) } => Json(view).into_response(),
+        AliasOutcome::Moved { alias: None } => StatusCode::NO_CONTENT.into_response(),
+        AliasOutcome::Requested { request } => {
+            (StatusCode::ACCEPTED, Json(request)).into_response()
+        }
+    }
 }
 
 /// Removes an alias (contributors and up)
@@ -247,9 +279,11 @@ async fn set_alias(
         ("name" = String, Path, description = "The model"),
         ("alias" = String, Path, description = "The alias"),
     ),
+    request_body = RemoveAliasBody,
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "Not a valid alias name", body = ErrorBody),
+        (status = 202, description = "A protected alias: the request that will remove it", body = RequestView),
+        (status = 400, description = "Not a valid alias name, or a bad justification", body = ErrorBody),
         (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
         (status = 404, description = "No such model or alias", body = ErrorBody),
@@ -262,11 +296,13 @@ async fn delete_alias(
     Caller(p): Caller,
     RequestOrigin(origin): RequestOrigin,
     Path((name, alias)): Path<(String, String)>,
-) -> Result<StatusCode, AppError> {
+    body: Bytes,
+) -> Result<Response, AppError> {
     let name = model_name(&name)?;
     let alias = AliasName::parse(&alias)?;
-    aliases::remove_alias(&state, &p, &origin, &name, &alias).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let why = justification(optional_json::<RemoveAliasBody>(&body)?.justification)?;
+    let outcome = aliases::remove_alias(&state, &p, &origin, &name, &alias, why).await?;
+    Ok(alias_response(outcome))
 }
 
 // ------------------------------------------------------------ requests
@@ -357,7 +393,9 @@ fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Resul
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(body)
+    // `null` is "no body" too, as clients that always send JSON send it.
+    serde_json::from_slice::<Option<T>>(body)
+        .map(Option::unwrap_or_default)
         .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
 }
 
@@ -374,6 +412,10 @@ struct ReviewBody {
     /// Optional when approving, required when rejecting; at most 2000 characters.
     #[serde(default)]
     comment: String,
+    /// The content digest you reviewed (`sha256:…`): if the request is for
+    /// anything else, the sign-off is refused with 409.
+    #[serde(default)]
+    content_digest: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -390,12 +432,27 @@ async fn decide(
     origin: crate::server::repo::audit::Origin,
     (name, id): (String, String),
     decision: Decision,
-    comment: &str,
+    body: ReviewBody,
 ) -> Result<Json<RequestView>, AppError> {
     let name = model_name(&name)?;
     let id = request_id(&id)?;
+    let seen = body
+        .content_digest
+        .as_deref()
+        .map(ContentDigest::parse)
+        .transpose()?;
     Ok(Json(
-        workflow::review(&state, &p, &origin, &name, id, decision, comment).await?,
+        workflow::review(
+            &state,
+            &p,
+            &origin,
+            &name,
+            id,
+            decision,
+            &body.comment,
+            seen.as_ref(),
+        )
+        .await?,
     ))
 }
 
@@ -419,7 +476,7 @@ async fn decide(
         (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = "Not an approver (`forbidden`), or your own request (`not_allowed`)", body = ErrorBody),
         (status = 404, description = "No such model, or no such request for this model", body = ErrorBody),
-        (status = 409, description = "Already signed off, or the request is no longer pending (rejected, cancelled, expired, superseded)", body = ErrorBody),
+        (status = 409, description = "Already signed off; the request is no longer pending (rejected, cancelled, expired, superseded); or the version's content changed since it was opened (the request is then closed as superseded) or differs from `content_digest`", body = ErrorBody),
         (status = 500, description = desc::INTERNAL, body = ErrorBody),
     ),
     security(("bearer" = []), ("basic" = [])),
@@ -432,7 +489,7 @@ async fn approve(
     body: Bytes,
 ) -> Result<Json<RequestView>, AppError> {
     let body: ReviewBody = optional_json(&body)?;
-    decide(state, p, origin, path, Decision::Approve, &body.comment).await
+    decide(state, p, origin, path, Decision::Approve, body).await
 }
 
 /// Rejects a request with a reason (approvers); this closes it
@@ -463,7 +520,7 @@ async fn reject(
     Path(path): Path<(String, String)>,
     ApiJson(body): ApiJson<ReviewBody>,
 ) -> Result<Json<RequestView>, AppError> {
-    decide(state, p, origin, path, Decision::Reject, &body.comment).await
+    decide(state, p, origin, path, Decision::Reject, body).await
 }
 
 /// Withdraws a request (its requester, or an admin)

@@ -16,6 +16,7 @@ use super::{
 };
 use crate::{
     domain::{catalog as limits, AliasName, Bump, ModelName, Permission, RequestState, SemVer},
+    dto::AliasOutcome,
     error::AppError,
     server::{
         auth::{principal::db_error, Principal},
@@ -410,8 +411,31 @@ pub async fn set_alias(
     let p = who?.0;
     let alias = alias_name(&args.required("alias")?)?;
     let (name, semver, _) = address(&state, &args).await?;
-    aliases::set_alias(&state, &p, &origin, &name, &alias, &semver).await?;
+    let why = Justification::stated_by_edge("Requested through the MLflow API (set alias).");
+    let outcome =
+        aliases::set_alias(&state, &p, &origin, &name, &alias, &semver, Some(why)).await?;
+    alias_outcome(&name, &alias, outcome)?;
     Ok(empty())
+}
+
+/// A protected alias is moved by sign-off, never by the call itself: the
+/// caller learns which request to have approved, as for `transition-stage`.
+fn alias_outcome(name: &ModelName, alias: &AliasName, outcome: AliasOutcome) -> MlResult<()> {
+    match outcome {
+        AliasOutcome::Requested { request } if request.state == RequestState::Pending => {
+            Err(MlflowError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "PERMISSION_DENIED",
+                format!(
+                    "Alias {alias} of {name} is protected by the registry's policy and needs {} \
+                     approval(s): request #{} is now open. Approvers sign it off at /approvals or \
+                     with POST /api/v1/models/{name}/requests/{}/approve.",
+                    request.required, request.id, request.id
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 pub async fn delete_alias(
@@ -424,7 +448,10 @@ pub async fn delete_alias(
     let name = args.required("name")?;
     let alias = alias_name(&args.required("alias")?)?;
     find_model(&state, &name).await?;
-    aliases::remove_alias(&state, &p, &origin, &model_name(&name)?, &alias).await?;
+    let name = model_name(&name)?;
+    let why = Justification::stated_by_edge("Requested through the MLflow API (delete alias).");
+    let outcome = aliases::remove_alias(&state, &p, &origin, &name, &alias, Some(why)).await?;
+    alias_outcome(&name, &alias, outcome)?;
     Ok(empty())
 }
 

@@ -56,6 +56,17 @@ pub async fn find(
         .await
 }
 
+/// The aliases pointing at a version.
+pub async fn names_for_version(
+    conn: &mut AnyConnection,
+    version_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT alias FROM model_aliases WHERE version_id = $1 ORDER BY alias")
+        .bind(version_id)
+        .fetch_all(conn)
+        .await
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct AliasRow {
     pub alias: String,
@@ -101,6 +112,7 @@ pub struct ResolvedRow {
     pub created_by: String,
     pub created_at: i64,
     pub commit_sha: Option<String>,
+    pub content_digest: Option<String>,
     pub artifact_id: Option<i64>,
     pub path: Option<String>,
     pub size: Option<i64>,
@@ -136,7 +148,7 @@ pub async fn resolve(
     };
     let sql = format!(
         "SELECT v.id AS version_id, v.version, v.seq, v.stage, v.status, v.created_by, \
-         v.created_at, v.commit_sha, a.id AS artifact_id, a.path, a.size, a.sha256, a.media_type, \
+         v.created_at, v.commit_sha, v.content_digest, a.id AS artifact_id, a.path, a.size, a.sha256, a.media_type, \
          a.format, a.storage_key, a.external_uri, a.created_by AS artifact_created_by, \
          a.created_at AS artifact_created_at \
          FROM models m JOIN model_versions v ON v.model_id = m.id AND v.deleted_at IS NULL \

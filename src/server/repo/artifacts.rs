@@ -75,17 +75,21 @@ pub async fn list(pool: &AnyPool, version_id: i64) -> Result<Vec<ArtifactRow>, s
     .await
 }
 
-pub async fn find(
-    pool: &AnyPool,
+/// A live file of a version, from the pool or inside a transaction.
+pub async fn find<'e, E>(
+    executor: E,
     version_id: i64,
     path: &str,
-) -> Result<Option<ArtifactRow>, sqlx::Error> {
+) -> Result<Option<ArtifactRow>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as::<_, ArtifactRow>(&format!(
         "SELECT {COLUMNS} FROM artifacts WHERE version_id = $1 AND path = $2 AND deleted_at IS NULL"
     ))
     .bind(version_id)
     .bind(path)
-    .fetch_optional(pool)
+    .fetch_optional(executor)
     .await
 }
 

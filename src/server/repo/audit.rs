@@ -110,6 +110,80 @@ pub async fn record(
     .map(drop)
 }
 
+/// One event of a bulk append (seed and import tools): no actor, no request.
+pub struct SystemEvent {
+    pub action: &'static str,
+    pub target_type: &'static str,
+    pub target_id: String,
+    pub details: Value,
+}
+
+/// Appends many events in order, chained exactly as `record` would chain
+/// them one by one, with multi-row inserts. Must run inside the write
+/// transaction of the rows they describe.
+pub async fn record_many(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    events: Vec<SystemEvent>,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    use super::sql::{insert_rows, Value as V};
+    if events.is_empty() {
+        return Ok(());
+    }
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7340031)")
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut prev_hash: String =
+        sqlx::query_scalar("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or_else(|| GENESIS_HASH.to_owned());
+    let mut rows = Vec::with_capacity(events.len());
+    for e in events {
+        let details = e.details.to_string();
+        let hash = ChainFields {
+            at,
+            actor_user_id: None,
+            actor_username: None,
+            actor_token_id: None,
+            action: e.action,
+            target_type: e.target_type,
+            target_id: &e.target_id,
+            details: &details,
+            client_addr: None,
+            request_id: None,
+        }
+        .hash(&prev_hash);
+        rows.push(vec![
+            V::Int(at),
+            V::Text(e.action.to_owned()),
+            V::Text(e.target_type.to_owned()),
+            V::Text(e.target_id),
+            V::Text(details),
+            V::Text(std::mem::replace(&mut prev_hash, hash.clone())),
+            V::Text(hash),
+        ]);
+    }
+    insert_rows(
+        conn,
+        "audit_events",
+        &[
+            "at",
+            "action",
+            "target_type",
+            "target_id",
+            "details",
+            "prev_hash",
+            "hash",
+        ],
+        rows,
+    )
+    .await
+}
+
 /// The hashed content of an event: a canonical JSON array, so no field can
 /// bleed into its neighbour.
 struct ChainFields<'a> {

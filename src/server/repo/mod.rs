@@ -4,6 +4,8 @@
 pub mod aliases;
 pub mod artifacts;
 pub mod audit;
+pub mod content;
+pub mod evaluations;
 pub mod models;
 pub mod search;
 pub mod sql;

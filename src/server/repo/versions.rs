@@ -32,11 +32,36 @@ pub struct VersionRow {
     pub source_uri: Option<String>,
     pub run_id: Option<String>,
     pub run_link: Option<String>,
+    /// `sha256:…` over the version's release content (see `domain::content`).
+    pub content_digest: Option<String>,
 }
 
 pub const COLUMNS: &str = "id, model_id, seq, version, stage, status, description, created_by, created_at, \
     updated_at, source_repo, commit_sha, training_script, dataset_name, dataset_version, dataset_uri, \
-    dataset_hash, parent_version_id, framework, framework_version, dependencies, source_uri, run_id, run_link";
+    dataset_hash, parent_version_id, framework, framework_version, dependencies, source_uri, run_id, run_link, \
+    content_digest";
+
+impl VersionRow {
+    /// The lineage as recorded at registration.
+    pub fn lineage(&self) -> Lineage {
+        Lineage {
+            source_repo: self.source_repo.clone(),
+            commit_sha: self.commit_sha.clone(),
+            training_script: self.training_script.clone(),
+            dataset_name: self.dataset_name.clone(),
+            dataset_version: self.dataset_version.clone(),
+            dataset_uri: self.dataset_uri.clone(),
+            dataset_hash: self.dataset_hash.clone(),
+            parent_version_id: self.parent_version_id,
+            framework: self.framework.clone(),
+            framework_version: self.framework_version.clone(),
+            dependencies: self.dependencies.clone(),
+            source_uri: self.source_uri.clone(),
+            run_id: self.run_id.clone(),
+            run_link: self.run_link.clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Lineage {
@@ -68,6 +93,7 @@ pub struct NewVersion<'a> {
     pub created_by: &'a str,
     pub now: i64,
     pub lineage: &'a Lineage,
+    pub content_digest: &'a str,
 }
 
 pub async fn insert(conn: &mut AnyConnection, v: NewVersion<'_>) -> Result<i64, sqlx::Error> {
@@ -76,9 +102,9 @@ pub async fn insert(conn: &mut AnyConnection, v: NewVersion<'_>) -> Result<i64, 
         "INSERT INTO model_versions (model_id, seq, version, version_key, sort_key, status, description, \
          created_by, created_at, updated_at, source_repo, commit_sha, training_script, dataset_name, \
          dataset_version, dataset_uri, dataset_hash, parent_version_id, framework, framework_version, dependencies, \
-         source_uri, run_id, run_link) \
+         source_uri, run_id, run_link, content_digest) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-         $21, $22, $23) \
+         $21, $22, $23, $24) \
          RETURNING id",
     )
     .bind(v.model_id)
@@ -104,6 +130,7 @@ pub async fn insert(conn: &mut AnyConnection, v: NewVersion<'_>) -> Result<i64, 
     .bind(l.source_uri.as_deref())
     .bind(l.run_id.as_deref())
     .bind(l.run_link.as_deref())
+    .bind(v.content_digest)
     .fetch_one(conn)
     .await
 }

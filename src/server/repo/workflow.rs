@@ -22,15 +22,24 @@ pub struct RequestRow {
     pub closed_at: Option<i64>,
     pub closed_by_name: Option<String>,
     pub close_note: Option<String>,
+    /// `stage`, `alias.set` or `alias.remove`.
+    pub kind: String,
+    pub alias: Option<String>,
+    pub alias_previous: Option<String>,
+    /// The version's content digest when the request was opened.
+    pub content_digest: Option<String>,
     pub model_name: String,
     pub version: String,
     pub version_stage: String,
+    pub version_digest: Option<String>,
+    pub version_deleted_at: Option<i64>,
 }
 
 const REQUEST_SELECT: &str = "SELECT r.id, r.model_id, r.version_id, r.from_stage, r.to_stage, \
     r.state, r.justification, r.required, r.requested_by, r.requested_by_name, r.created_at, \
-    r.expires_at, r.closed_at, r.closed_by_name, r.close_note, m.name AS model_name, \
-    v.version AS version, v.stage AS version_stage \
+    r.expires_at, r.closed_at, r.closed_by_name, r.close_note, r.kind, r.alias, r.alias_previous, \
+    r.content_digest, m.name AS model_name, v.version AS version, v.stage AS version_stage, \
+    v.content_digest AS version_digest, v.deleted_at AS version_deleted_at \
     FROM transition_requests r JOIN models m ON m.id = r.model_id \
     JOIN model_versions v ON v.id = r.version_id";
 
@@ -45,6 +54,10 @@ pub struct NewRequest<'a> {
     pub requested_by_name: &'a str,
     pub now: i64,
     pub expires_at: i64,
+    pub kind: &'a str,
+    pub alias: Option<&'a str>,
+    pub alias_previous: Option<&'a str>,
+    pub content_digest: Option<&'a str>,
 }
 
 pub async fn insert_request(
@@ -53,8 +66,9 @@ pub async fn insert_request(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO transition_requests (model_id, version_id, from_stage, to_stage, state, \
-         justification, required, requested_by, requested_by_name, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10) RETURNING id",
+         justification, required, requested_by, requested_by_name, created_at, expires_at, kind, \
+         alias, alias_previous, content_digest) \
+         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
     .bind(r.model_id)
     .bind(r.version_id)
@@ -66,6 +80,10 @@ pub async fn insert_request(
     .bind(r.requested_by_name)
     .bind(r.now)
     .bind(r.expires_at)
+    .bind(r.kind)
+    .bind(r.alias)
+    .bind(r.alias_previous)
+    .bind(r.content_digest)
     .fetch_one(conn)
     .await
 }
@@ -80,14 +98,72 @@ pub async fn find_request(
         .await
 }
 
-/// The open request of a version, if any (at most one, by a unique index).
+/// The open stage request of a version, if any (at most one, by a unique index).
 pub async fn open_request_for_version(
     conn: &mut AnyConnection,
     version_id: i64,
 ) -> Result<Option<RequestRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "{REQUEST_SELECT} WHERE r.version_id = $1 AND r.state = 'pending'"
+        "{REQUEST_SELECT} WHERE r.version_id = $1 AND r.state = 'pending' AND r.kind = 'stage'"
     ))
+    .bind(version_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Every open request about a version: its stage request and the alias
+/// requests naming it.
+pub async fn open_requests_about_version(
+    conn: &mut AnyConnection,
+    version_id: i64,
+) -> Result<Vec<RequestRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{REQUEST_SELECT} WHERE r.version_id = $1 AND r.state = 'pending' ORDER BY r.id"
+    ))
+    .bind(version_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// The open request to move or remove `alias` of a model (at most one).
+pub async fn open_alias_request(
+    conn: &mut AnyConnection,
+    model_id: i64,
+    alias: &str,
+) -> Result<Option<RequestRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{REQUEST_SELECT} WHERE r.model_id = $1 AND r.alias = $2 AND r.state = 'pending' \
+         AND r.kind <> 'stage'"
+    ))
+    .bind(model_id)
+    .bind(alias)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Every open request of a model (all kinds), oldest first.
+pub async fn open_requests_of_model(
+    conn: &mut AnyConnection,
+    model_id: i64,
+) -> Result<Vec<RequestRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "{REQUEST_SELECT} WHERE r.model_id = $1 AND r.state = 'pending' ORDER BY r.id"
+    ))
+    .bind(model_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// The id and target stage of a version's open stage request: what decides
+/// whether its content is frozen for review.
+pub async fn open_stage_target(
+    conn: &mut AnyConnection,
+    version_id: i64,
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, to_stage FROM transition_requests WHERE version_id = $1 \
+         AND state = 'pending' AND kind = 'stage'",
+    )
     .bind(version_id)
     .fetch_optional(conn)
     .await
@@ -187,6 +263,8 @@ pub struct ReviewRow {
     pub decision: String,
     pub comment: String,
     pub created_at: i64,
+    /// The version's content digest when the sign-off was given.
+    pub content_digest: Option<String>,
 }
 
 pub struct NewReview<'a> {
@@ -196,12 +274,13 @@ pub struct NewReview<'a> {
     pub decision: &'a str,
     pub comment: &'a str,
     pub now: i64,
+    pub content_digest: Option<&'a str>,
 }
 
 pub async fn insert_review(conn: &mut AnyConnection, r: NewReview<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO request_reviews (request_id, reviewer_id, reviewer_name, decision, comment, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+         created_at, content_digest) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(r.request_id)
     .bind(r.reviewer_id)
@@ -209,6 +288,7 @@ pub async fn insert_review(conn: &mut AnyConnection, r: NewReview<'_>) -> Result
     .bind(r.decision)
     .bind(r.comment)
     .bind(r.now)
+    .bind(r.content_digest)
     .execute(conn)
     .await?;
     Ok(())
@@ -223,8 +303,8 @@ pub async fn reviews_of(
         return Ok(Vec::new());
     }
     let mut sql = Sql::new(
-        "SELECT request_id, reviewer_id, reviewer_name, decision, comment, created_at \
-         FROM request_reviews WHERE request_id IN (",
+        "SELECT request_id, reviewer_id, reviewer_name, decision, comment, created_at, \
+         content_digest FROM request_reviews WHERE request_id IN (",
     );
     for (i, id) in request_ids.iter().enumerate() {
         if i > 0 {

@@ -1,12 +1,18 @@
 //! Aliases (`champion` → 2.1.0) and the lookups deployment pipelines make:
 //! "which version is in production, and where are its files?".
+//!
+//! An alias the policy protects moves only through a request and its
+//! sign-offs (`workflow::open_alias_request`); an unprotected one moves at
+//! once. Either way the change itself is written by `alias_moves`.
 
-use serde_json::json;
-
-use super::{artifacts, audit, begin, catalog, commit};
+use super::{
+    alias_moves::{self, AliasMove},
+    artifacts, begin, catalog, commit, stored,
+    workflow::{self, effective_policy, Justification},
+};
 use crate::{
-    domain::{AliasName, ModelName, Permission, SemVer, Stage, VersionRequirement, WebhookEvent},
-    dto::{AliasView, ResolvedVersion},
+    domain::{AliasName, ModelName, Permission, RequestKind, SemVer, Stage, VersionRequirement},
+    dto::{AliasOutcome, AliasView, ResolvedVersion},
     error::AppError,
     server::{
         auth::{principal::db_error, Principal},
@@ -21,7 +27,9 @@ use crate::{
     },
 };
 
-/// Points `alias` at `version`, creating or moving it.
+/// Points `alias` at `version`: at once for an unprotected alias, through a
+/// request for a protected one (which applies at once only when its rule
+/// needs no sign-off).
 pub async fn set_alias(
     state: &AppState,
     by: &Principal,
@@ -29,94 +37,157 @@ pub async fn set_alias(
     model_name: &ModelName,
     alias: &AliasName,
     version: &SemVer,
-) -> Result<AliasView, AppError> {
+    justification: Option<Justification>,
+) -> Result<AliasOutcome, AppError> {
     by.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
     let (model, row) = catalog::lock_version(&mut tx, state, model_name, version).await?;
-    let before = aliases::set(&mut tx, model.id, alias.as_str(), row.id, &by.username, now)
-        .await
-        .map_err(db_error)?;
-    let previous = match before {
-        Some(id) if id == row.id => {
-            // Already there: nothing changed, nothing to record.
-            commit(tx).await?;
-            return Ok(alias_view(alias, &row.version, &by.username, now));
-        }
-        Some(id) => crate::server::repo::workflow::version_string(&mut tx, id)
-            .await
-            .map_err(db_error)?,
+    let current = aliases::find(&mut tx, model.id, alias.as_str()).await?;
+    let policy = effective_policy(&mut tx, model.id).await?;
+    let view = |protected| AliasView {
+        alias: alias.to_string(),
+        version: row.version.clone(),
+        updated_by: by.username.clone(),
+        updated_at: now,
+        protected,
+    };
+    let Some(rule) = policy.alias_rule(alias) else {
+        alias_moves::write(
+            state,
+            &mut tx,
+            origin,
+            AliasMove {
+                model: &model,
+                alias,
+                to: Some((row.id, &row.version)),
+                actor: Some(&by.actor()),
+                by: &by.username,
+                request_id: None,
+                reason: None,
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        state.webhook_wake.notify_one();
+        return Ok(AliasOutcome::Moved {
+            alias: Some(view(false)),
+        });
+    };
+    if current == Some(row.id) {
+        // Already there: nothing to ask for.
+        return Ok(AliasOutcome::Moved {
+            alias: Some(view(true)),
+        });
+    }
+    let stage: Stage = stored("stage", &row.stage)?;
+    if !rule.admits(stage) {
+        let wanted = rule.stage.map(Stage::title).unwrap_or_default();
+        return Err(AppError::Conflict(format!(
+            "alias {alias} may only point at a version in {wanted} under the policy \
+             (rule `{}`); {model_name} {} is in {}",
+            rule.pattern,
+            row.version,
+            stage.title()
+        )));
+    }
+    let previous = match current {
+        Some(id) => crate::server::repo::workflow::version_string(&mut tx, id).await?,
         None => None,
     };
-    audit(
+    let justification = justification.unwrap_or_else(|| {
+        Justification::stated_by_edge("No justification was given for this alias move.")
+    });
+    let id = workflow::open_alias_request(
         state,
         &mut tx,
-        Some(&by.actor()),
+        by,
         origin,
-        "alias.set",
-        ("model", model_name.as_str()),
-        json!({ "alias": alias.as_str(), "from": previous, "to": row.version }),
+        &model,
+        &row,
+        RequestKind::AliasSet,
+        alias,
+        previous.as_deref(),
+        rule.approvals,
+        &justification,
+        &policy,
+        now,
     )
     .await?;
-    let event = json!({
-        "model": model.name, "alias": alias.as_str(), "from": previous, "to": row.version,
-        "moved_by": by.username,
-    });
-    crate::server::events::emit(&mut tx, WebhookEvent::AliasMoved, event, now)
-        .await
-        .map_err(db_error)?;
     commit(tx).await?;
     state.webhook_wake.notify_one();
-    Ok(alias_view(alias, &row.version, &by.username, now))
+    Ok(AliasOutcome::Requested {
+        request: workflow::reload(state, by, id).await?,
+    })
 }
 
-fn alias_view(alias: &AliasName, version: &str, by: &str, at: i64) -> AliasView {
-    AliasView {
-        alias: alias.to_string(),
-        version: version.to_owned(),
-        updated_by: by.to_owned(),
-        updated_at: at,
-    }
-}
-
+/// Removes `alias`: at once when unprotected, through a request when protected.
 pub async fn remove_alias(
     state: &AppState,
     by: &Principal,
     origin: &Origin,
     model_name: &ModelName,
     alias: &AliasName,
-) -> Result<(), AppError> {
+    justification: Option<Justification>,
+) -> Result<AliasOutcome, AppError> {
     by.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
     let model = catalog::lock_model(&mut tx, state, model_name).await?;
-    let removed = aliases::delete(&mut tx, model.id, alias.as_str())
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| AppError::NotFound(format!("alias {alias} of model {model_name}")))?;
-    let previous = crate::server::repo::workflow::version_string(&mut tx, removed)
-        .await
-        .map_err(db_error)?;
-    audit(
+    let missing = || AppError::NotFound(format!("alias {alias} of model {model_name}"));
+    let current = aliases::find(&mut tx, model.id, alias.as_str())
+        .await?
+        .ok_or_else(missing)?;
+    let policy = effective_policy(&mut tx, model.id).await?;
+    let Some(rule) = policy.alias_rule(alias) else {
+        alias_moves::write(
+            state,
+            &mut tx,
+            origin,
+            AliasMove {
+                model: &model,
+                alias,
+                to: None,
+                actor: Some(&by.actor()),
+                by: &by.username,
+                request_id: None,
+                reason: None,
+            },
+            now,
+        )
+        .await?;
+        commit(tx).await?;
+        state.webhook_wake.notify_one();
+        return Ok(AliasOutcome::Moved { alias: None });
+    };
+    let row = crate::server::repo::versions::by_id(state.db.pool(), current)
+        .await?
+        .ok_or_else(missing)?;
+    let justification = justification.unwrap_or_else(|| {
+        Justification::stated_by_edge("No justification was given for removing this alias.")
+    });
+    let id = workflow::open_alias_request(
         state,
         &mut tx,
-        Some(&by.actor()),
+        by,
         origin,
-        "alias.delete",
-        ("model", model_name.as_str()),
-        json!({ "alias": alias.as_str(), "from": previous }),
+        &model,
+        &row,
+        RequestKind::AliasRemove,
+        alias,
+        Some(&row.version),
+        rule.approvals,
+        &justification,
+        &policy,
+        now,
     )
     .await?;
-    let event = json!({
-        "model": model.name, "alias": alias.as_str(), "from": previous, "to": null,
-        "moved_by": by.username,
-    });
-    crate::server::events::emit(&mut tx, WebhookEvent::AliasMoved, event, now)
-        .await
-        .map_err(db_error)?;
     commit(tx).await?;
     state.webhook_wake.notify_one();
-    Ok(())
+    Ok(AliasOutcome::Requested {
+        request: workflow::reload(state, by, id).await?,
+    })
 }
 
 pub async fn list_aliases(
@@ -125,18 +196,22 @@ pub async fn list_aliases(
     model_name: &str,
 ) -> Result<Vec<AliasView>, AppError> {
     let model = catalog::find_model(state, by, model_name).await?;
-    let rows = aliases::list_for_model(state.db.pool(), model.id)
-        .await
-        .map_err(db_error)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AliasView {
-            alias: r.alias,
-            version: r.version,
-            updated_by: r.updated_by,
-            updated_at: r.updated_at,
+    let rows = aliases::list_for_model(state.db.pool(), model.id).await?;
+    let mut conn = state.db.pool().acquire().await?;
+    let policy = effective_policy(&mut conn, model.id).await?;
+    drop(conn);
+    rows.into_iter()
+        .map(|r| {
+            let protected = policy.alias_rule(&stored("alias", &r.alias)?).is_some();
+            Ok(AliasView {
+                alias: r.alias,
+                version: r.version,
+                updated_by: r.updated_by,
+                updated_at: r.updated_at,
+                protected,
+            })
         })
-        .collect())
+        .collect()
 }
 
 // ------------------------------------------------------------ lookups
@@ -201,7 +276,7 @@ pub async fn resolve(
     let rows = aliases::resolve(pool, model_name, &selector)
         .await
         .map_err(db_error)?;
-    if let Some(found) = pick(model_name, rows, matches) {
+    if let Some(found) = pick(model_name, rows, matches)? {
         return Ok(Resolution::Found(found));
     }
     // Nothing matched: say precisely what is missing.
@@ -233,17 +308,22 @@ fn pick(
     model: &str,
     rows: Vec<ResolvedRow>,
     matches: Option<&VersionRequirement>,
-) -> Option<ResolvedVersion> {
+) -> Result<Option<ResolvedVersion>, AppError> {
     let accepted = |version: &str| match matches {
         None => true,
         Some(req) => SemVer::parse(version).is_ok_and(|v| req.matches(&v)),
     };
-    let chosen = rows.iter().find(|r| accepted(&r.version))?.version_id;
+    let Some(chosen) = rows.iter().find(|r| accepted(&r.version)) else {
+        return Ok(None);
+    };
+    let chosen = chosen.version_id;
     let mut rows = rows
         .into_iter()
         .filter(|r| r.version_id == chosen)
         .peekable();
-    let first = rows.peek()?.clone();
+    let Some(first) = rows.peek().cloned() else {
+        return Ok(None);
+    };
     let files = rows
         .filter_map(|r| {
             Some(ArtifactRow {
@@ -262,9 +342,10 @@ fn pick(
         })
         .map(|a| artifacts::view(model, &first.version, a))
         .collect();
-    Some(ResolvedVersion {
+    Ok(Some(ResolvedVersion {
         model: model.to_owned(),
-        stage: first.stage.parse().unwrap_or(Stage::Experimental),
+        stage: stored("stage", &first.stage)?,
+        content_digest: first.content_digest,
         version: first.version,
         seq: first.seq,
         status: first.status,
@@ -272,5 +353,5 @@ fn pick(
         created_by: first.created_by,
         created_at: first.created_at,
         artifacts: files,
-    })
+    }))
 }

@@ -6,7 +6,7 @@ use futures_util::{Stream, StreamExt};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{audit, begin, catalog, commit};
+use super::{audit, begin, catalog, commit, content};
 use crate::{
     domain::{media_type, ArtifactFormat, ArtifactPath, ModelName, Permission, SemVer},
     dto::ArtifactView,
@@ -18,7 +18,6 @@ use crate::{
             artifacts::{self, ArtifactRow, NewArtifact},
             audit::Origin,
             is_unique_violation,
-            models::ModelRow,
             versions::VersionRow,
         },
         state::AppState,
@@ -119,6 +118,12 @@ where
     by.require(Permission::Contribute)?;
     let (model_row, version_row) =
         catalog::find_version(state, by, model.as_str(), version).await?;
+    // Refuse a frozen version before streaming gigabytes; `record` checks
+    // again under the lock, which is what guarantees it.
+    {
+        let mut conn = state.db.pool().acquire().await?;
+        content::ensure_thawed(&mut conn, &model_row.name, &version_row).await?;
+    }
     let max = state.config.max_artifact_bytes;
     if request.declared_length.is_some_and(|n| n > max) {
         return Err(AppError::PayloadTooLarge);
@@ -182,8 +187,7 @@ where
         state,
         by,
         origin,
-        &model_row,
-        &version_row,
+        (model, version),
         NewArtifact {
             version_id: version_row.id,
             path,
@@ -202,15 +206,24 @@ where
     Ok(view(&model_row.name, &version_row.version, row))
 }
 
+/// Records a stored (or linked) file, in one transaction with its audit
+/// event and the version's new content digest. The version is locked and
+/// checked for a freeze here: an upload that began before a request was
+/// opened, or before a promotion, is refused at the finish line.
 async fn record(
     state: &AppState,
     by: &Principal,
     origin: &Origin,
-    model: &ModelRow,
-    version: &VersionRow,
+    (model_name, version): (&ModelName, &SemVer),
     new: NewArtifact<'_>,
 ) -> Result<ArtifactRow, AppError> {
     let mut tx = begin(state).await?;
+    let (model, version) = catalog::lock_version(&mut tx, state, model_name, version).await?;
+    content::ensure_thawed(&mut tx, &model.name, &version).await?;
+    let new = NewArtifact {
+        version_id: version.id,
+        ..new
+    };
     let row = match artifacts::insert(&mut tx, new).await {
         Ok(row) => row,
         Err(e) if is_unique_violation(&e) => {
@@ -225,8 +238,12 @@ async fn record(
     } else {
         "artifact.upload"
     };
+    let digest = content::refresh(&mut tx, version.id).await?;
     let target = format!("{}@{}/{}", model.name, version.version, row.path);
-    let details = json!({ "size": row.size, "sha256": row.sha256, "format": row.format, "external_uri": row.external_uri });
+    let details = json!({
+        "size": row.size, "sha256": row.sha256, "format": row.format,
+        "external_uri": row.external_uri, "content_digest": digest,
+    });
     audit(
         state,
         &mut tx,
@@ -273,8 +290,7 @@ pub async fn link(
         state,
         by,
         origin,
-        &model_row,
-        &version_row,
+        (model, version),
         NewArtifact {
             version_id: version_row.id,
             path: path.as_str(),
@@ -381,21 +397,23 @@ pub async fn delete(
     path: &ArtifactPath,
 ) -> Result<(), AppError> {
     by.require(Permission::Administer)?;
-    let (model_row, version_row) =
-        catalog::find_version(state, by, model.as_str(), version).await?;
-    let artifact = artifacts::find(state.db.pool(), version_row.id, path.as_str())
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;
     let mut tx = begin(state).await?;
+    let (model_row, version_row) = catalog::lock_version(&mut tx, state, model, version).await?;
+    let artifact = artifacts::find(&mut *tx, version_row.id, path.as_str())
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;
+    // Admins too: a released file is evidence, retired with its version.
+    content::ensure_thawed(&mut tx, &model_row.name, &version_row).await?;
     artifacts::soft_delete(&mut tx, artifact.id, now_ms())
         .await
         .map_err(db_error)?;
+    let digest = content::refresh(&mut tx, version_row.id).await?;
     let target = format!(
         "{}@{}/{}",
         model_row.name, version_row.version, artifact.path
     );
-    let details = json!({ "sha256": artifact.sha256, "size": artifact.size });
+    let details =
+        json!({ "sha256": artifact.sha256, "size": artifact.size, "content_digest": digest });
     audit(
         state,
         &mut tx,

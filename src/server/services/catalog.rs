@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{audit, begin, commit};
+use super::{audit, begin, commit, content, evaluations, stored};
 use crate::{
     domain::{
         catalog as limits, next_version, Bump, CatalogQuery, ModelName, Permission, SemVer, Stage,
@@ -518,6 +518,8 @@ pub async fn register_version(
         .await
         .map_err(db_error)?;
     let version_string = version.to_string();
+    let digest =
+        content::of_new_version(&lineage, &input.params, &input.metrics, &input.points).to_string();
     let inserted = versions::insert(
         &mut tx,
         versions::NewVersion {
@@ -531,6 +533,7 @@ pub async fn register_version(
             created_by: &by.username,
             now,
             lineage: &lineage,
+            content_digest: &digest,
         },
     )
     .await;
@@ -561,8 +564,12 @@ pub async fn register_version(
         "commit_sha": lineage.commit_sha,
         "dataset_hash": lineage.dataset_hash,
         "parent_version_id": lineage.parent_version_id,
+        "content_digest": digest,
     });
-    let event = json!({ "model": model_name.as_str(), "version": version_string, "seq": seq, "created_by": by.username });
+    let event = json!({
+        "model": model_name.as_str(), "version": version_string, "seq": seq,
+        "created_by": by.username, "content_digest": digest,
+    });
     crate::server::webhooks::enqueue(&mut tx, WebhookEvent::VersionRegistered, event, now)
         .await
         .map_err(db_error)?;
@@ -629,11 +636,18 @@ pub async fn version_detail(
         });
     }
     let artifacts = super::artifacts::list_for(state, &model.name, &row).await?;
+    let mut conn = pool.acquire().await?;
+    let frozen = content::freeze_of(&mut conn, &row).await?;
+    drop(conn);
+    let evaluations = evaluations::list_for(state, row.id).await?;
     let to_ref = |(model, version): (String, String)| VersionRef { model, version };
     Ok(VersionDetail {
         model: model.name.clone(),
         description_html: markdown::render(&row.description),
-        stage: row.stage.parse().unwrap_or(Stage::Experimental),
+        stage: stored("stage", &row.stage)?,
+        content_digest: row.content_digest.clone(),
+        frozen,
+        evaluations,
         lineage: lineage_view(&row, parent.map(to_ref)),
         children: children.into_iter().map(to_ref).collect(),
         version: row.version,
@@ -726,7 +740,8 @@ pub async fn append_points(
     by.require(Permission::Contribute)?;
     check_points(&points)?;
     let mut tx = begin(state).await?;
-    let (_, row) = lock_version(&mut tx, state, model_name, version).await?;
+    let (model, row) = lock_version(&mut tx, state, model_name, version).await?;
+    content::ensure_thawed(&mut tx, &model.name, &row).await?;
     let mut keys: Vec<String> = points.iter().map(|p| p.key.clone()).collect();
     keys.sort();
     keys.dedup();
@@ -746,8 +761,9 @@ pub async fn append_points(
     versions::insert_points(&mut tx, row.id, &points)
         .await
         .map_err(db_error)?;
+    let digest = content::refresh(&mut tx, row.id).await?;
     let target = format!("{model_name}@{}", row.version);
-    let details = json!({ "points": points.len(), "keys": keys });
+    let details = json!({ "points": points.len(), "keys": keys, "content_digest": digest });
     audit(
         state,
         &mut tx,
@@ -788,10 +804,48 @@ pub async fn delete_version(
         origin,
         "version.delete",
         ("version", &target),
-        json!({ "seq": row.seq }),
+        json!({ "seq": row.seq, "stage": row.stage, "content_digest": row.content_digest }),
     )
     .await?;
-    commit(tx).await
+    retire_deleted_version(state, &mut tx, by, origin, &model, row.id, now).await?;
+    commit(tx).await?;
+    state.webhook_wake.notify_one();
+    Ok(())
+}
+
+/// A deleted version can never be applied: its open requests are cancelled
+/// and the aliases naming it removed, each audited, in the deletion's
+/// transaction.
+async fn retire_deleted_version(
+    state: &AppState,
+    tx: &mut Tx,
+    by: &Principal,
+    origin: &Origin,
+    model: &ModelRow,
+    version_id: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    super::workflow::cancel_for_deleted_version(state, tx, origin, version_id, now).await?;
+    for alias in crate::server::repo::aliases::names_for_version(tx, version_id).await? {
+        let alias: crate::domain::AliasName = stored("alias", &alias)?;
+        super::alias_moves::write(
+            state,
+            tx,
+            origin,
+            super::alias_moves::AliasMove {
+                model,
+                alias: &alias,
+                to: None,
+                actor: Some(&by.actor()),
+                by: &by.username,
+                request_id: None,
+                reason: Some("the version it named was deleted"),
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Soft deletion of a model and all its versions (admins). The name becomes
@@ -809,6 +863,10 @@ pub async fn delete_model(
     let live_versions = versions::list_for_model_in(&mut tx, model.id)
         .await
         .map_err(db_error)?;
+    for req in crate::server::repo::workflow::open_requests_of_model(&mut tx, model.id).await? {
+        super::workflow::cancel_for_deleted_version(state, &mut tx, origin, req.version_id, now)
+            .await?;
+    }
     models::soft_delete(&mut tx, model.id, now)
         .await
         .map_err(db_error)?;

@@ -1,10 +1,13 @@
 //! Services: one function per use case. Each authorizes, validates, and
 //! commits its change together with its audit event in one transaction.
 
+pub mod alias_moves;
 pub mod aliases;
 pub mod artifacts;
 pub mod audit_log;
 pub mod catalog;
+pub mod content;
+pub mod evaluations;
 pub mod reports;
 pub mod sessions;
 pub mod tags;
@@ -55,4 +58,14 @@ pub async fn begin(state: &AppState) -> Result<Tx, AppError> {
 
 pub async fn commit(tx: Tx) -> Result<(), AppError> {
     tx.commit().await.map_err(db_error)
+}
+
+/// Decodes a stored enum (stage, state, kind). A value the code does not
+/// know is an error naming what it is, never read as some default: in an
+/// audit product a corrupt row must be noticed.
+pub(crate) fn stored<T: std::str::FromStr>(what: &str, raw: &str) -> Result<T, AppError> {
+    raw.parse().map_err(|_| {
+        tracing::error!(what, raw, "unparseable value in the database");
+        AppError::Internal
+    })
 }

@@ -168,15 +168,20 @@ async fn report_version(
             size: a.size,
             sha256: a.sha256,
             external_uri: a.external_uri,
+            created_by: a.created_by,
+            created_at: a.created_at,
         })
         .collect();
     let request_rows = workflow_repo::requests_for_version(pool, row.id)
         .await
         .map_err(db_error)?;
     let requests = workflow_views::views(state, by, &request_rows).await?;
+    let evaluations = super::evaluations::list_for(state, row.id).await?;
     Ok(ReportVersion {
         lineage: catalog::lineage_view(&row, parent),
-        stage: row.stage.parse().unwrap_or(Stage::Experimental),
+        stage: super::stored("stage", &row.stage)?,
+        content_digest: row.content_digest.clone(),
+        evaluations,
         version: row.version,
         seq: row.seq,
         created_by: row.created_by,

@@ -11,13 +11,15 @@
 
 use serde_json::{json, Value};
 
-use crate::domain::WebhookEvent;
-
-use super::{audit, begin, catalog, commit};
+use super::{
+    alias_moves::{self, AliasMove},
+    audit, begin, catalog, commit, content, stored,
+};
 use crate::{
     domain::{
-        can_cancel, can_open, decide, ApprovalPolicy, Decision, ModelName, Outcome, Permission,
-        PolicyOverride, RequestSnapshot, RequestState, SemVer, Stage, WorkflowError,
+        can_cancel, can_open, decide, AliasName, ApprovalPolicy, ContentDigest, Decision, Lapse,
+        ModelName, Outcome, Permission, PolicyOverride, RequestKind, RequestSnapshot, RequestState,
+        SemVer, Stage, WebhookEvent, WorkflowError,
     },
     dto::{RequestView, ReviewView},
     error::AppError,
@@ -28,6 +30,7 @@ use crate::{
             audit::{Actor, Origin},
             is_unique_violation,
             models::ModelRow,
+            versions::VersionRow,
             workflow::{
                 self as repo, NewRequest, NewReview, NewStageChange, RequestRow, ReviewRow,
             },
@@ -43,6 +46,12 @@ pub const COMMENT_MAX_CHARS: usize = 2000;
 pub struct Justification(String);
 
 impl Justification {
+    /// The text an edge records when its protocol cannot carry one (an
+    /// MLflow client, say): fixed, so it is never mistaken for a person's words.
+    pub fn stated_by_edge(text: &'static str) -> Self {
+        Self(text.to_owned())
+    }
+
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let text = raw.trim();
         if text.is_empty() {
@@ -90,15 +99,14 @@ pub fn workflow_error(e: WorkflowError) -> AppError {
         WorkflowError::NotOpen(_)
         | WorkflowError::Expired
         | WorkflowError::Moot { .. }
+        | WorkflowError::ContentChanged { .. }
+        | WorkflowError::VersionDeleted
         | WorkflowError::AlreadySignedOff => AppError::Conflict(e.to_string()),
     }
 }
 
-fn stored<T: std::str::FromStr>(what: &str, raw: &str) -> Result<T, AppError> {
-    raw.parse().map_err(|_| {
-        tracing::error!(what, raw, "unparseable value in the database");
-        AppError::Internal
-    })
+fn stored_digest(raw: Option<&str>) -> Result<Option<ContentDigest>, AppError> {
+    raw.map(|d| stored("content digest", d)).transpose()
 }
 
 /// The model's effective policy: the registry's, with the model's override.
@@ -127,9 +135,13 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, Ap
     })
 }
 
+/// What `decide` needs. `digest_now` is the version's content digest as the
+/// caller knows it: recomputed from the rows when acting, the stored
+/// column when only showing.
 pub(crate) fn snapshot(
     row: &RequestRow,
     reviews: &[ReviewRow],
+    digest_now: Option<ContentDigest>,
 ) -> Result<RequestSnapshot, AppError> {
     Ok(RequestSnapshot {
         state: stored("request state", &row.state)?,
@@ -145,6 +157,9 @@ pub(crate) fn snapshot(
             .collect(),
         required: u8::try_from(row.required).unwrap_or(u8::MAX),
         version_stage_now: stored("stage", &row.version_stage)?,
+        digest_at_open: stored_digest(row.content_digest.as_deref())?,
+        digest_now,
+        version_live: row.version_deleted_at.is_none(),
     })
 }
 
@@ -156,17 +171,21 @@ pub(crate) fn view(
     reader: &Principal,
     now: i64,
 ) -> Result<RequestView, AppError> {
-    let snap = snapshot(row, reviews)?;
+    let snap = snapshot(row, reviews, stored_digest(row.version_digest.as_deref())?)?;
     let state = snap.lapsed(now).unwrap_or(snap.state);
     let mine: Vec<&ReviewRow> = reviews.iter().filter(|r| r.request_id == row.id).collect();
     let live = state.is_open();
     let reviewed = mine.iter().any(|r| r.reviewer_id == reader.user_id);
     Ok(RequestView {
         id: row.id,
+        kind: stored("request kind", &row.kind)?,
         model: row.model_name.clone(),
         version: row.version.clone(),
         from: snap.from,
         to: snap.to,
+        alias: row.alias.clone(),
+        alias_previous: row.alias_previous.clone(),
+        content_digest: row.content_digest.clone(),
         state,
         justification: row.justification.clone(),
         requested_by: row.requested_by_name.clone(),
@@ -182,6 +201,7 @@ pub(crate) fn view(
                     decision: stored("decision", &r.decision)?,
                     comment: r.comment.clone(),
                     at: r.created_at,
+                    content_digest: r.content_digest.clone(),
                 })
             })
             .collect::<Result<_, AppError>>()?,
@@ -198,7 +218,11 @@ pub(crate) fn view(
 }
 
 /// Reads a request back after a write, as `reader` sees it.
-async fn reload(state: &AppState, reader: &Principal, id: i64) -> Result<RequestView, AppError> {
+pub(crate) async fn reload(
+    state: &AppState,
+    reader: &Principal,
+    id: i64,
+) -> Result<RequestView, AppError> {
     let mut conn = state.db.pool().acquire().await.map_err(db_error)?;
     let row = repo::find_request(&mut conn, id)
         .await
@@ -232,40 +256,146 @@ pub async fn open_request(
     let (model, row) = catalog::lock_version(&mut tx, state, model_name, version).await?;
     let current: Stage = stored("stage", &row.stage)?;
     can_open(current, to).map_err(workflow_error)?;
-    if let Some(open) = repo::open_request_for_version(&mut tx, row.id)
-        .await
-        .map_err(db_error)?
-    {
-        let reviews = repo::reviews_of(&mut tx, &[open.id])
-            .await
-            .map_err(db_error)?;
-        match snapshot(&open, &reviews)?.lapsed(now) {
-            // The old request lapsed unnoticed: close it, then open the new one.
-            Some(lapsed) => close_lapsed(state, &mut tx, origin, &open, lapsed, now).await?,
-            None => {
-                return Err(AppError::Conflict(format!(
-                    "{model_name} {} already has an open request (#{}) to move to {}; \
-                     it must be decided or cancelled first",
-                    row.version, open.id, open.to_stage
-                )))
-            }
+    if let Some(open) = repo::open_request_for_version(&mut tx, row.id).await? {
+        if !close_if_lapsed(state, &mut tx, origin, &open, now).await? {
+            return Err(AppError::Conflict(format!(
+                "{model_name} {} already has an open request (#{}) to move to {}; \
+                 it must be decided or cancelled first",
+                row.version, open.id, open.to_stage
+            )));
         }
     }
     let policy = effective_policy(&mut tx, model.id).await?;
-    let required = policy.required_approvals(to);
-    let inserted = repo::insert_request(
+    let id = insert(
+        state,
         &mut tx,
+        by,
+        origin,
+        Opening {
+            model: &model,
+            row: &row,
+            kind: RequestKind::Stage,
+            from: current,
+            to,
+            alias: None,
+            alias_previous: None,
+            required: policy.required_approvals(to),
+            justification: &justification,
+        },
+        &policy,
+        now,
+    )
+    .await?;
+    commit(tx).await?;
+    state.webhook_wake.notify_one();
+    reload(state, by, id).await
+}
+
+/// Opens a request to point a protected alias at `row` (`AliasSet`) or to
+/// remove it from `row` (`AliasRemove`), inside the caller's transaction
+/// (which has locked the model). Where the rule needs no sign-off it
+/// applies at once. Returns the request's id.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn open_alias_request(
+    state: &AppState,
+    tx: &mut Tx,
+    by: &Principal,
+    origin: &Origin,
+    model: &ModelRow,
+    row: &VersionRow,
+    kind: RequestKind,
+    alias: &AliasName,
+    alias_previous: Option<&str>,
+    required: u8,
+    justification: &Justification,
+    policy: &ApprovalPolicy,
+    now: i64,
+) -> Result<i64, AppError> {
+    if let Some(open) = repo::open_alias_request(tx, model.id, alias.as_str()).await? {
+        if !close_if_lapsed(state, tx, origin, &open, now).await? {
+            return Err(AppError::Conflict(format!(
+                "alias {alias} of {} already has an open request (#{}, pointing it at {}); \
+                 it must be decided or cancelled first",
+                model.name, open.id, open.version
+            )));
+        }
+    }
+    let stage: Stage = stored("stage", &row.stage)?;
+    insert(
+        state,
+        tx,
+        by,
+        origin,
+        Opening {
+            model,
+            row,
+            kind,
+            from: stage,
+            to: stage,
+            alias: Some(alias),
+            alias_previous,
+            required,
+            justification,
+        },
+        policy,
+        now,
+    )
+    .await
+}
+
+/// A request about to be opened.
+struct Opening<'a> {
+    model: &'a ModelRow,
+    row: &'a VersionRow,
+    kind: RequestKind,
+    from: Stage,
+    to: Stage,
+    alias: Option<&'a AliasName>,
+    alias_previous: Option<&'a str>,
+    required: u8,
+    justification: &'a Justification,
+}
+
+/// Records a new request (with the content digest recomputed from the
+/// version's rows), audits and announces it, and applies it at once when it
+/// needs no sign-off.
+async fn insert(
+    state: &AppState,
+    tx: &mut Tx,
+    by: &Principal,
+    origin: &Origin,
+    o: Opening<'_>,
+    policy: &ApprovalPolicy,
+    now: i64,
+) -> Result<i64, AppError> {
+    let digest = content::compute(tx, o.row.id).await?;
+    let digest_text = digest.to_string();
+    if o.row.content_digest.as_deref() != Some(digest_text.as_str()) {
+        // Services keep the column current; a mismatch means rows were
+        // changed behind their back. The request records what is there.
+        tracing::error!(
+            version_id = o.row.id, stored = ?o.row.content_digest, computed = %digest,
+            "a version's stored content digest does not match its rows"
+        );
+        content::refresh(tx, o.row.id).await?;
+    }
+    let inserted = repo::insert_request(
+        tx,
         NewRequest {
-            model_id: model.id,
-            version_id: row.id,
-            from: current.as_str(),
-            to: to.as_str(),
-            justification: &justification.0,
-            required: i64::from(required),
+            model_id: o.model.id,
+            version_id: o.row.id,
+            from: o.from.as_str(),
+            to: o.to.as_str(),
+            justification: &o.justification.0,
+            required: i64::from(o.required),
             requested_by: by.user_id,
             requested_by_name: &by.username,
             now,
             expires_at: policy.expires_at(now),
+            kind: o.kind.as_str(),
+            alias: o.alias.map(AliasName::as_str),
+            alias_previous: o.alias_previous,
+            content_digest: Some(&digest_text),
         },
     )
     .await;
@@ -273,20 +403,22 @@ pub async fn open_request(
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => {
             return Err(AppError::Conflict(format!(
-                "{model_name} {} already has an open request",
-                row.version
+                "{} {} already has an open request",
+                o.model.name, o.row.version
             )))
         }
         Err(e) => return Err(db_error(e)),
     };
-    let target = format!("{model_name}@{}", row.version);
+    let alias = o.alias.map(AliasName::as_str);
+    let target = format!("{}@{}", o.model.name, o.row.version);
     let details = json!({
-        "request_id": id, "from": current, "to": to, "required": required,
-        "justification": justification.0,
+        "request_id": id, "kind": o.kind, "from": o.from, "to": o.to, "alias": alias,
+        "alias_previous": o.alias_previous, "required": o.required,
+        "justification": o.justification.0, "content_digest": digest_text,
     });
     audit(
         state,
-        &mut tx,
+        tx,
         Some(&by.actor()),
         origin,
         "transition.request",
@@ -295,41 +427,48 @@ pub async fn open_request(
     )
     .await?;
     let event = json!({
-        "request_id": id, "model": model.name, "version": row.version,
-        "from": current, "to": to, "required_approvals": required,
-        "requested_by": by.username, "justification": justification.0,
+        "request_id": id, "kind": o.kind, "model": o.model.name, "version": o.row.version,
+        "from": o.from, "to": o.to, "alias": alias, "required_approvals": o.required,
+        "requested_by": by.username, "justification": o.justification.0,
+        "content_digest": digest_text,
     });
-    emit(&mut tx, WebhookEvent::TransitionRequested, event, now).await?;
-    if required == 0 {
-        let note = format!("applied at once: the policy needs no sign-off to move to {to}");
-        finish(
+    emit(tx, WebhookEvent::TransitionRequested, event, now).await?;
+    if o.required == 0 {
+        let note = match o.kind {
+            RequestKind::Stage => format!(
+                "applied at once: the policy needs no sign-off to move to {}",
+                o.to
+            ),
+            _ => "applied at once: the policy needs no sign-off for this alias".to_owned(),
+        };
+        let req = repo::find_request(tx, id)
+            .await?
+            .ok_or(AppError::Internal)?;
+        apply(
             state,
-            &mut tx,
+            tx,
             origin,
-            Applied {
-                model: &model,
-                version_id: row.id,
-                version: &row.version,
-                from: current,
-                to,
-                request_id: id,
+            Applying {
+                model: o.model,
+                req: &req,
                 by: &by.username,
                 actor: Some(&by.actor()),
                 note: &note,
             },
-            &policy,
+            policy,
             now,
         )
         .await?;
     }
-    commit(tx).await?;
-    state.webhook_wake.notify_one();
-    reload(state, by, id).await
+    Ok(id)
 }
 
 // ------------------------------------------------------------ reviewing
 
 /// Approves or rejects request `id`, which must belong to `model_name`.
+/// `seen_digest`, when given, is the content digest the approver checked:
+/// a sign-off on anything else is refused.
+#[allow(clippy::too_many_arguments)]
 pub async fn review(
     state: &AppState,
     by: &Principal,
@@ -338,25 +477,39 @@ pub async fn review(
     id: i64,
     decision: Decision,
     comment: &str,
+    seen_digest: Option<&ContentDigest>,
 ) -> Result<RequestView, AppError> {
     by.require(Permission::Approve)?;
     let comment = parse_comment(comment, decision)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
     let (model, req) = lock_request(state, &mut tx, model_name, id).await?;
-    let reviews = repo::reviews_of(&mut tx, &[id]).await.map_err(db_error)?;
-    let snap = snapshot(&req, &reviews)?;
+    let reviews = repo::reviews_of(&mut tx, &[id]).await?;
+    // Judge the content as it is in the rows now, not as the column says.
+    let digest_now = content::compute(&mut tx, req.version_id).await?;
+    let snap = snapshot(&req, &reviews, Some(digest_now.clone()))?;
     let outcome = match decide(&snap, by.user_id, decision, now) {
         Ok(outcome) => outcome,
         Err(e) => {
-            if let Some(lapsed) = e.closes_request() {
+            if e.closes_request().is_some() {
                 // Record what we learnt, so the next visitor sees the truth.
-                close_lapsed(state, &mut tx, origin, &req, lapsed, now).await?;
-                commit(tx).await?;
+                if let Some(lapse) = snap.lapse(now) {
+                    close_lapsed(state, &mut tx, origin, &req, &lapse, now).await?;
+                    commit(tx).await?;
+                }
             }
             return Err(workflow_error(e));
         }
     };
+    if let Some(seen) = seen_digest {
+        if *seen != digest_now {
+            return Err(AppError::Conflict(format!(
+                "you reviewed content digest {seen}, but request #{id} is for {digest_now}; \
+                 reload the request and review what it would ship"
+            )));
+        }
+    }
+    let digest_text = digest_now.to_string();
     let inserted = repo::insert_review(
         &mut tx,
         NewReview {
@@ -366,6 +519,7 @@ pub async fn review(
             decision: decision.as_str(),
             comment: &comment,
             now,
+            content_digest: Some(&digest_text),
         },
     )
     .await;
@@ -382,9 +536,10 @@ pub async fn review(
         Decision::Reject => "transition.reject",
     };
     let details = json!({
-        "request_id": id, "from": snap.from, "to": snap.to, "comment": comment,
+        "request_id": id, "kind": req.kind, "from": snap.from, "to": snap.to,
+        "alias": req.alias, "comment": comment,
         "approvals": snap.approvals.len() + usize::from(decision == Decision::Approve),
-        "required": snap.required,
+        "required": snap.required, "content_digest": digest_text,
     });
     audit(
         state,
@@ -397,8 +552,9 @@ pub async fn review(
     )
     .await?;
     let event = json!({
-        "request_id": id, "model": model.name, "version": req.version,
-        "from": snap.from, "to": snap.to, "reviewer": by.username, "comment": comment,
+        "request_id": id, "kind": req.kind, "model": model.name, "version": req.version,
+        "from": snap.from, "to": snap.to, "alias": req.alias, "reviewer": by.username,
+        "comment": comment, "content_digest": digest_text,
     });
     match outcome {
         Outcome::Recorded { .. } => {
@@ -415,17 +571,13 @@ pub async fn review(
                 .collect();
             approvers.push(&by.username);
             let note = format!("approved by {}", approvers.join(", "));
-            finish(
+            apply(
                 state,
                 &mut tx,
                 origin,
-                Applied {
+                Applying {
                     model: &model,
-                    version_id: req.version_id,
-                    version: &req.version,
-                    from: snap.from,
-                    to: snap.to,
-                    request_id: id,
+                    req: &req,
                     by: &by.username,
                     actor: Some(&by.actor()),
                     note: &note,
@@ -467,7 +619,7 @@ pub async fn cancel(
     let now = now_ms();
     let mut tx = begin(state).await?;
     let (model, req) = lock_request(state, &mut tx, model_name, id).await?;
-    let snap = snapshot(&req, &[])?;
+    let snap = snapshot(&req, &[], None)?;
     can_cancel(&snap, by.user_id, by.role.allows(Permission::Administer))
         .map_err(workflow_error)?;
     close(
@@ -487,7 +639,8 @@ pub async fn cancel(
         origin,
         "transition.cancel",
         ("version", &target),
-        json!({ "request_id": id, "to": snap.to, "reason": reason }),
+        json!({ "request_id": id, "kind": req.kind, "to": snap.to, "alias": req.alias,
+                "reason": reason }),
     )
     .await?;
     commit(tx).await?;
@@ -498,9 +651,7 @@ pub async fn cancel(
 /// Closes requests whose deadline passed; run periodically. Returns how many.
 pub async fn sweep_lapsed(state: &AppState) -> Result<usize, AppError> {
     let now = now_ms();
-    let lapsed = repo::lapsed_ids(state.db.pool(), now)
-        .await
-        .map_err(db_error)?;
+    let lapsed = repo::lapsed_ids(state.db.pool(), now).await?;
     let origin = Origin {
         client_addr: None,
         request_id: None,
@@ -508,16 +659,33 @@ pub async fn sweep_lapsed(state: &AppState) -> Result<usize, AppError> {
     let mut closed = 0;
     for id in lapsed {
         let mut tx = begin(state).await?;
-        let Some(req) = repo::find_request(&mut tx, id).await.map_err(db_error)? else {
+        let Some(req) = repo::find_request(&mut tx, id).await? else {
             continue;
         };
         if req.state == RequestState::Pending.as_str() {
-            close_lapsed(state, &mut tx, &origin, &req, RequestState::Expired, now).await?;
+            close_lapsed(state, &mut tx, &origin, &req, &Lapse::Expired, now).await?;
             closed += 1;
         }
         commit(tx).await?;
     }
     Ok(closed)
+}
+
+/// A version is being deleted (inside the caller's transaction, model
+/// locked): every open request about it is cancelled, audited, so none can
+/// ever apply to it.
+pub(crate) async fn cancel_for_deleted_version(
+    state: &AppState,
+    tx: &mut Tx,
+    origin: &Origin,
+    version_id: i64,
+    now: i64,
+) -> Result<usize, AppError> {
+    let open = repo::open_requests_about_version(tx, version_id).await?;
+    for req in &open {
+        close_lapsed(state, tx, origin, req, &Lapse::VersionDeleted, now).await?;
+    }
+    Ok(open.len())
 }
 
 // ------------------------------------------------------------ helpers
@@ -532,8 +700,7 @@ async fn lock_request(
 ) -> Result<(ModelRow, RequestRow), AppError> {
     let model = catalog::lock_model(tx, state, model_name).await?;
     let req = repo::find_request(tx, id)
-        .await
-        .map_err(db_error)?
+        .await?
         .filter(|r| r.model_id == model.id)
         .ok_or_else(|| AppError::NotFound(format!("request {id} of model {model_name}")))?;
     Ok((model, req))
@@ -548,10 +715,7 @@ async fn close(
     note: &str,
     now: i64,
 ) -> Result<(), AppError> {
-    if repo::close_request(tx, id, final_state.as_str(), by, note, now)
-        .await
-        .map_err(db_error)?
-    {
+    if repo::close_request(tx, id, final_state.as_str(), by, note, now).await? {
         Ok(())
     } else {
         Err(AppError::Conflict(format!(
@@ -560,25 +724,45 @@ async fn close(
     }
 }
 
+/// An open request found where a new one is about to be opened: closes it
+/// if it has lapsed (returning true), so the new one may take its place.
+/// The stored digest is enough here: a live request blocks either way.
+async fn close_if_lapsed(
+    state: &AppState,
+    tx: &mut Tx,
+    origin: &Origin,
+    open: &RequestRow,
+    now: i64,
+) -> Result<bool, AppError> {
+    let reviews = repo::reviews_of(tx, &[open.id]).await?;
+    let snap = snapshot(
+        open,
+        &reviews,
+        stored_digest(open.version_digest.as_deref())?,
+    )?;
+    match snap.lapse(now) {
+        Some(lapse) => {
+            close_lapsed(state, tx, origin, open, &lapse, now).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
 async fn close_lapsed(
     state: &AppState,
     tx: &mut Tx,
     origin: &Origin,
     req: &RequestRow,
-    lapsed: RequestState,
+    lapse: &Lapse,
     now: i64,
 ) -> Result<(), AppError> {
-    let note = match lapsed {
-        RequestState::Expired => "its deadline passed before enough sign-offs arrived".to_owned(),
-        _ => format!(
-            "the version moved from {} to {} by another route",
-            req.from_stage, req.version_stage
-        ),
-    };
-    close(tx, req.id, lapsed, "registry", &note, now).await?;
-    let action = match lapsed {
-        RequestState::Expired => "transition.expire",
-        _ => "transition.supersede",
+    let note = lapse.note();
+    close(tx, req.id, lapse.state(), "registry", &note, now).await?;
+    let action = match lapse {
+        Lapse::Expired => "transition.expire",
+        Lapse::VersionDeleted => "transition.cancel",
+        Lapse::Moved { .. } | Lapse::ContentChanged { .. } => "transition.supersede",
     };
     let target = format!("{}@{}", req.model_name, req.version);
     audit(
@@ -588,69 +772,100 @@ async fn close_lapsed(
         origin,
         action,
         ("version", &target),
-        json!({ "request_id": req.id, "to": req.to_stage, "note": note }),
+        json!({ "request_id": req.id, "kind": req.kind, "to": req.to_stage,
+                "alias": req.alias, "note": note }),
     )
     .await
 }
 
-/// A stage change about to be applied.
-struct Applied<'a> {
+/// A request whose sign-offs are complete, about to be applied.
+struct Applying<'a> {
     model: &'a ModelRow,
-    version_id: i64,
-    version: &'a str,
-    from: Stage,
-    to: Stage,
-    request_id: i64,
+    req: &'a RequestRow,
     by: &'a str,
     actor: Option<&'a Actor>,
     note: &'a str,
 }
 
-/// Closes the request as approved and moves the version, in the caller's
-/// transaction. A version entering production first moves the one already
-/// there out (to Archived, or to Staging if the policy keeps it warm).
-async fn finish(
+/// Closes the request as approved and makes the change it asked for, in the
+/// caller's transaction.
+async fn apply(
     state: &AppState,
     tx: &mut Tx,
     origin: &Origin,
-    change: Applied<'_>,
+    a: Applying<'_>,
     policy: &ApprovalPolicy,
     now: i64,
 ) -> Result<(), AppError> {
-    close(
-        tx,
-        change.request_id,
-        RequestState::Approved,
-        change.by,
-        change.note,
-        now,
-    )
-    .await?;
-    if change.to == Stage::Production {
-        let previous = repo::production_version(tx, change.model.id)
+    let req = a.req;
+    close(tx, req.id, RequestState::Approved, a.by, a.note, now).await?;
+    let kind: RequestKind = stored("request kind", &req.kind)?;
+    match kind {
+        RequestKind::Stage => {
+            let to: Stage = stored("stage", &req.to_stage)?;
+            finish_stage(state, tx, origin, &a, to, policy, now).await
+        }
+        RequestKind::AliasSet | RequestKind::AliasRemove => {
+            let alias: AliasName = stored("alias", req.alias.as_deref().unwrap_or(""))?;
+            let to =
+                (kind == RequestKind::AliasSet).then_some((req.version_id, req.version.as_str()));
+            alias_moves::write(
+                state,
+                tx,
+                origin,
+                AliasMove {
+                    model: a.model,
+                    alias: &alias,
+                    to,
+                    actor: a.actor,
+                    by: a.by,
+                    request_id: Some(req.id),
+                    reason: Some(a.note),
+                },
+                now,
+            )
             .await
-            .map_err(db_error)?
-            .filter(|(id, _)| *id != change.version_id);
+            .map(drop)
+        }
+    }
+}
+
+/// Moves the version. A version entering production first moves the one
+/// already there out (to Archived, or to Staging if the policy keeps it warm).
+async fn finish_stage(
+    state: &AppState,
+    tx: &mut Tx,
+    origin: &Origin,
+    a: &Applying<'_>,
+    to: Stage,
+    policy: &ApprovalPolicy,
+    now: i64,
+) -> Result<(), AppError> {
+    let req = a.req;
+    if to == Stage::Production {
+        let previous = repo::production_version(tx, a.model.id)
+            .await?
+            .filter(|(id, _)| *id != req.version_id);
         if let Some((previous_id, previous_version)) = previous {
             let dest = if policy.archive_previous_production {
                 Stage::Archived
             } else {
                 Stage::Staging
             };
-            let reason = format!("replaced in production by {}", change.version);
+            let reason = format!("replaced in production by {}", req.version);
             move_stage(
                 state,
                 tx,
                 origin,
                 Move {
-                    model: change.model,
+                    model: a.model,
                     version_id: previous_id,
                     version: &previous_version,
                     from: Stage::Production,
                     to: dest,
-                    request_id: Some(change.request_id),
-                    by: change.by,
-                    actor: change.actor,
+                    request_id: Some(req.id),
+                    by: a.by,
+                    actor: a.actor,
                     reason: &reason,
                 },
                 now,
@@ -664,15 +879,15 @@ async fn finish(
         tx,
         origin,
         Move {
-            model: change.model,
-            version_id: change.version_id,
-            version: change.version,
-            from: change.from,
-            to: change.to,
-            request_id: Some(change.request_id),
-            by: change.by,
-            actor: change.actor,
-            reason: change.note,
+            model: a.model,
+            version_id: req.version_id,
+            version: &req.version,
+            from: stored("stage", &req.from_stage)?,
+            to,
+            request_id: Some(req.id),
+            by: a.by,
+            actor: a.actor,
+            reason: a.note,
         },
         now,
     )
@@ -722,11 +937,8 @@ async fn move_stage(
             now,
         },
     )
-    .await
-    .map_err(db_error)?;
-    crate::server::repo::models::touch(tx, m.model.id, now)
-        .await
-        .map_err(db_error)?;
+    .await?;
+    crate::server::repo::models::touch(tx, m.model.id, now).await?;
     let target = format!("{}@{}", m.model.name, m.version);
     audit(
         state,
@@ -754,11 +966,13 @@ async fn supersede_open_request(
     version_id: i64,
     now: i64,
 ) -> Result<(), AppError> {
-    if let Some(open) = repo::open_request_for_version(tx, version_id)
-        .await
-        .map_err(db_error)?
-    {
-        close_lapsed(state, tx, origin, &open, RequestState::Superseded, now).await?;
+    if let Some(open) = repo::open_request_for_version(tx, version_id).await? {
+        // Read after the move, so `version_stage` is where it went.
+        let lapse = Lapse::Moved {
+            from: stored("stage", &open.from_stage)?,
+            now: stored("stage", &open.version_stage)?,
+        };
+        close_lapsed(state, tx, origin, &open, &lapse, now).await?;
     }
     Ok(())
 }

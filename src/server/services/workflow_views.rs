@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{
-    audit, begin, catalog, commit,
+    audit, begin, catalog, commit, stored,
     workflow::{decode, effective_policy, view},
 };
 use crate::{
     domain::{
-        allowed_targets, ApprovalPolicy, ModelName, Permission, PolicyOverride, RequestState, Stage,
+        allowed_targets, AliasName, ApprovalPolicy, ModelName, Permission, PolicyOverride,
+        RequestState, Stage,
     },
     dto::{
         Inbox, MetricsOf, PolicyView, RequestPage, RequestView, ReviewCard, StageEventView,
@@ -202,8 +203,8 @@ pub async fn version_workflow(
     let mut history = vec![registered];
     for h in repo::history(pool, row.id).await.map_err(db_error)? {
         history.push(StageEventView {
-            from: h.from_stage.and_then(|s| s.parse().ok()),
-            to: h.to_stage.parse().unwrap_or(Stage::Experimental),
+            from: h.from_stage.map(|s| stored("stage", &s)).transpose()?,
+            to: stored("stage", &h.to_stage)?,
             by: h.changed_by,
             reason: h.reason,
             at: h.changed_at,
@@ -214,7 +215,7 @@ pub async fn version_workflow(
         .await
         .map_err(db_error)?;
     let requests = views(state, by, &request_rows).await?;
-    let aliases = aliases::list_for_model(pool, model.id)
+    let aliases: Vec<String> = aliases::list_for_model(pool, model.id)
         .await
         .map_err(db_error)?
         .into_iter()
@@ -223,11 +224,18 @@ pub async fn version_workflow(
         .collect();
     let mut conn = pool.acquire().await.map_err(db_error)?;
     let policy = effective_policy(&mut conn, model.id).await?;
-    let current: Stage = row.stage.parse().unwrap_or(Stage::Experimental);
+    drop(conn);
+    let protected_aliases = aliases
+        .iter()
+        .filter(|a| AliasName::parse(a).is_ok_and(|name| policy.alias_rule(&name).is_some()))
+        .cloned()
+        .collect();
+    let current: Stage = stored("stage", &row.stage)?;
     Ok(VersionWorkflow {
         history,
         requests,
         aliases,
+        protected_aliases,
         required: allowed_targets(current)
             .map(|to| (to, policy.required_approvals(to)))
             .collect(),
