@@ -252,7 +252,7 @@ fn AliasPanel(
                         view! {
                             <li class="tag alias" class:protected=locked data-alias=data_alias>
                                 <span>{a.clone()}</span>
-                                {locked.then(|| view! { <span class="lock" title="Protected: moving or removing it needs sign-off">" 🔒"</span> })}
+                                {locked.then(|| view! { <span class="lock" title="Protected: moving or removing it needs sign-off">"protected"</span> })}
                                 {can_edit.then(|| view! {
                                     <ActionForm action=actions.remove_alias attr:class="inline-form">
                                         <input type="hidden" name="model" value=model/>
@@ -271,7 +271,7 @@ fn AliasPanel(
                 <input type="hidden" name="model" value=model.clone()/>
                 <input type="hidden" name="version" value=version.clone()/>
                 <input type="text" name="alias" required maxlength="64" pattern="[A-Za-z0-9_\\-]+" placeholder="champion" aria-label="Alias"/>
-                <input type="text" name="justification" maxlength="4000" placeholder="why (needed for a protected alias)" aria-label="Justification"/>
+                <input type="text" name="justification" maxlength="4000" placeholder="why (for a protected alias)" aria-label="Why move the alias"/>
                 <button type="submit" class="btn btn-small">"Point alias here"</button>
             </ActionForm>
             <p class="muted small">"A protected alias (such as champion) moves only after sign-off: pointing it here opens a request."</p>

@@ -264,7 +264,7 @@ fn FrozenBadge(freeze: Freeze) -> impl IntoView {
     let why = freeze.to_string();
     view! {
         <span class="badge frozen" data-testid="frozen" title=format!("Its files, lineage, parameters and training metrics can no longer change: {why}")>
-            {format!("🔒 Frozen: {why}")}
+            {format!("Frozen: {why}")}
         </span>
     }
 }
