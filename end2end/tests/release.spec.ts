@@ -78,22 +78,27 @@ test('a released version shows its digest, is frozen, and offers no upload', asy
 });
 
 test('moving the protected champion alias is a request two others approve', async ({ browser, request }) => {
+  // Point it at whichever version it does not name yet (so a retry works too).
+  const current = await request.get(`${base}/aliases/champion`, { headers: admin });
+  const from = current.status() === 200 ? (await current.json()).version : null;
+  const target = from === '1.0.0' ? '1.1.0' : '1.0.0';
   const carol = await pageAs(browser, 'carol');
-  await carol.page.goto('/models/loan-approver/versions/1.0.0');
+  await carol.page.goto(`/models/loan-approver/versions/${target}`);
   await waitForHydration(carol.page);
   await carol.page.getByLabel('Alias', { exact: true }).fill('champion');
-  await carol.page.getByLabel('Why move the alias').fill('1.0.0 is what serves; pipelines follow @champion.');
+  await carol.page.getByLabel('Why move the alias').fill(`${target} is what serves; pipelines follow @champion.`);
   await carol.page.getByRole('button', { name: 'Point alias here' }).click();
-  const asked = carol.page.locator('.request', { hasText: 'alias champion' });
+  const asked = carol.page.locator('.request', { hasText: 'alias champion' }).first();
   await expect(asked).toContainText('pending');
   await expect(asked).toContainText('0 of 2 approvals');
   // Nothing moved yet.
-  expect((await request.get(`${base}/aliases/champion`, { headers: admin })).status()).toBe(404);
+  const still = await request.get(`${base}/aliases/champion`, { headers: admin });
+  expect(still.status() === 200 ? (await still.json()).version : null).toBe(from);
 
   const alice = await pageAs(browser, 'alice');
   await alice.page.goto('/approvals');
   await waitForHydration(alice.page);
-  const card = alice.page.locator('.review-card', { hasText: 'alias champion' });
+  const card = alice.page.locator('.review-card', { hasText: `alias champion → ${target}` });
   await expect(card).toContainText('pipelines follow @champion');
   await expect(card.locator('.digest')).toBeVisible();
   await alice.page.screenshot({ path: 'test-results/approvals-alias.png', fullPage: true });
@@ -103,20 +108,50 @@ test('moving the protected champion alias is a request two others approve', asyn
   const bob = await pageAs(browser, 'bob');
   await bob.page.goto('/approvals');
   await waitForHydration(bob.page);
-  const bobCard = bob.page.locator('.review-card', { hasText: 'alias champion' });
+  const bobCard = bob.page.locator('.review-card', { hasText: `alias champion → ${target}` });
   await bobCard.getByRole('button', { name: 'Approve' }).click();
   await expect(bobCard).toHaveCount(0);
 
   const resolved = await request.get(`${base}/aliases/champion`, { headers: admin });
   expect(resolved.status()).toBe(200);
-  expect((await resolved.json()).version).toBe('1.0.0');
-  await bob.page.goto('/models/loan-approver/versions/1.0.0');
+  expect((await resolved.json()).version).toBe(target);
+  await bob.page.goto(`/models/loan-approver/versions/${target}`);
   await waitForHydration(bob.page);
   await expect(bob.page.locator('.tag.alias.protected', { hasText: 'champion' })).toBeVisible();
-  await expect(bob.page.locator('.request', { hasText: 'alias champion' })).toContainText('approved');
+  await expect(bob.page.locator('.request', { hasText: 'alias champion' }).first()).toContainText('approved');
   await bob.page.screenshot({ path: 'test-results/version-champion.png', fullPage: true });
   for (const who of [carol, alice, bob]) {
     expect(who.errors).toEqual([]);
     await who.context.close();
   }
+});
+
+test('an admin protects more aliases on the policy page', async ({ browser, request }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = watchConsole(page);
+  await signIn(page, 'admin', 'admin-password-1');
+  await expect(page).toHaveURL(/\/$/);
+  await page.goto('/admin/policy');
+  await waitForHydration(page);
+  const rules = page.locator('textarea[name="protected_aliases"]');
+  await expect(rules).toHaveValue(/champion 2/);
+  await rules.fill('champion 2\nprod-* 1 production\n');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.alert-success')).toBeVisible();
+  const policy = await (await request.get('/api/v1/policy', { headers: admin })).json();
+  expect(policy.registry.protected_aliases).toEqual([
+    { pattern: 'champion', approvals: 2 },
+    { pattern: 'prod-*', approvals: 1, stage: 'production' },
+  ]);
+  // A bad rule is refused, naming the field, and changes nothing.
+  await rules.fill('latest 1');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.alert-error')).toContainText('protected_aliases');
+  await page.screenshot({ path: 'test-results/policy.png', fullPage: true });
+  const after = await (await request.get('/api/v1/policy', { headers: admin })).json();
+  expect(after.registry.protected_aliases).toHaveLength(2);
+  // The refused save is a 400 the browser logs; nothing else may be.
+  expect(errors.filter((e) => !e.includes('status of 400'))).toEqual([]);
+  await context.close();
 });

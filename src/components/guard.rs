@@ -7,6 +7,12 @@ use crate::domain::Permission;
 /// Renders its children only for a signed-in user with `permission`.
 /// Anonymous visitors are redirected to sign in; others get a 403 page.
 /// This is for the UI only: every server function checks again.
+///
+/// On the server this may render its children twice (once per resolution of
+/// the user resource). A page must therefore make its resources *outside*
+/// the guard and pass them in: a resource made inside is made twice, and the
+/// browser hydrates with the first one's data, which can disagree with the
+/// HTML (an intermittent "expected a marker node" panic).
 #[component]
 pub fn RequirePermission(permission: Permission, children: ChildrenFn) -> impl IntoView {
     let CurrentUser(user) = expect_context::<CurrentUser>();

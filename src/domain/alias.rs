@@ -121,7 +121,7 @@ impl AliasPattern {
         if !pattern.contains('*') {
             return AliasName::parse(pattern)
                 .map(|name| Self(name.0))
-                .map_err(|e| error(format!("alias pattern {pattern:?} {}", e.message)));
+                .map_err(|e| error(format!("alias pattern {pattern:?}: {}", e.message)));
         }
         let valid_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '*';
         if !pattern.chars().all(valid_char) {

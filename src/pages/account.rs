@@ -11,13 +11,23 @@ use crate::{
     dto::{format_time, TokenView},
 };
 
+type TokensResource = Resource<Result<Vec<TokenView>, crate::error::AppError>>;
+
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    // Made outside the guard, which may render its children twice on the
+    // server: a resource made inside would be made twice (see `guard`).
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let tokens: TokensResource = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_my_tokens(),
+    );
     view! {
         <Title text="Account · Model Registry"/>
         <RequirePermission permission=Permission::Read>
             <h1>"Account"</h1>
-            <Tokens/>
+            <Tokens tokens create revoke/>
             <PasswordForm/>
         </RequirePermission>
     }
@@ -48,13 +58,11 @@ fn PasswordForm() -> impl IntoView {
 }
 
 #[component]
-fn Tokens() -> impl IntoView {
-    let create = ServerAction::<CreateToken>::new();
-    let revoke = ServerAction::<RevokeToken>::new();
-    let tokens = Resource::new(
-        move || (create.version().get(), revoke.version().get()),
-        |_| list_my_tokens(),
-    );
+fn Tokens(
+    tokens: TokensResource,
+    create: ServerAction<CreateToken>,
+    revoke: ServerAction<RevokeToken>,
+) -> impl IntoView {
     let secret = move || create.value().get().and_then(Result::ok).map(|c| c.secret);
     view! {
         <section class="panel">

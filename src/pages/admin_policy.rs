@@ -16,20 +16,24 @@ use crate::{
     dto::PolicyView,
 };
 
+type PolicyResource = Resource<Result<PolicyView, crate::error::AppError>>;
+
 #[component]
 pub fn PolicyPage() -> impl IntoView {
+    // Made outside the guard, which may render its children twice on the
+    // server: a resource made inside would be made twice (see `guard`).
+    let save = ServerAction::<SavePolicy>::new();
+    let policy: PolicyResource = Resource::new(move || save.version().get(), |_| get_policy());
     view! {
         <Title text="Approval policy · Model Registry"/>
         <RequirePermission permission=Permission::Administer>
-            <PolicyAdmin/>
+            <PolicyAdmin policy save/>
         </RequirePermission>
     }
 }
 
 #[component]
-fn PolicyAdmin() -> impl IntoView {
-    let save = ServerAction::<SavePolicy>::new();
-    let policy = Resource::new(move || save.version().get(), |_| get_policy());
+fn PolicyAdmin(policy: PolicyResource, save: ServerAction<SavePolicy>) -> impl IntoView {
     view! {
         <h1>"Approval policy"</h1>
         <FormError result=save.value().into()/>

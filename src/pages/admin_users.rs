@@ -18,25 +18,19 @@ struct UserActions {
     set_active: ServerAction<SetActive>,
 }
 
-#[component]
-pub fn AdminUsersPage() -> impl IntoView {
-    view! {
-        <Title text="Users · Model Registry"/>
-        <RequirePermission permission=Permission::Administer>
-            <UsersAdmin/>
-        </RequirePermission>
-    }
-}
+type UsersResource = Resource<Result<Vec<UserRowView>, crate::error::AppError>>;
 
 #[component]
-fn UsersAdmin() -> impl IntoView {
+pub fn AdminUsersPage() -> impl IntoView {
+    // Made outside the guard, which may render its children twice on the
+    // server: a resource made inside would be made twice (see `guard`).
     let create = ServerAction::<CreateUser>::new();
     let actions = UserActions {
         set_role: ServerAction::new(),
         reset: ServerAction::new(),
         set_active: ServerAction::new(),
     };
-    let users = Resource::new(
+    let users: UsersResource = Resource::new(
         move || {
             (
                 create.version().get(),
@@ -46,6 +40,20 @@ fn UsersAdmin() -> impl IntoView {
         },
         |_| list_users(),
     );
+    view! {
+        <Title text="Users · Model Registry"/>
+        <RequirePermission permission=Permission::Administer>
+            <UsersAdmin users create actions/>
+        </RequirePermission>
+    }
+}
+
+#[component]
+fn UsersAdmin(
+    users: UsersResource,
+    create: ServerAction<CreateUser>,
+    actions: UserActions,
+) -> impl IntoView {
     view! {
         <h1>"Users"</h1>
         <section class="panel">

@@ -22,20 +22,28 @@ use crate::{
     dto::{format_time, DeliveryView, WebhookView},
 };
 
+type Loaded<T> = Resource<Result<T, crate::error::AppError>>;
+
 #[component]
 pub fn AdminWebhooksPage() -> impl IntoView {
+    // Made outside the guard, which may render its children twice on the
+    // server: a resource made inside would be made twice (see `guard`).
+    let create = ServerAction::<CreateWebhook>::new();
+    let hooks: Loaded<Vec<WebhookView>> =
+        Resource::new(move || create.version().get(), |_| list_webhooks());
     view! {
         <Title text="Webhooks · Model Registry"/>
         <RequirePermission permission=Permission::Administer>
-            <WebhooksAdmin/>
+            <WebhooksAdmin hooks create/>
         </RequirePermission>
     }
 }
 
 #[component]
-fn WebhooksAdmin() -> impl IntoView {
-    let create = ServerAction::<CreateWebhook>::new();
-    let hooks = Resource::new(move || create.version().get(), |_| list_webhooks());
+fn WebhooksAdmin(
+    hooks: Loaded<Vec<WebhookView>>,
+    create: ServerAction<CreateWebhook>,
+) -> impl IntoView {
     let secret = move || create.value().get().and_then(Result::ok).map(|c| c.secret);
     view! {
         <div class="crumbs"><A href="/admin/users">"Admin"</A>" / Webhooks"</div>
@@ -100,10 +108,27 @@ fn WebhookTable(hooks: Vec<WebhookView>) -> impl IntoView {
 
 #[component]
 pub fn AdminWebhookPage() -> impl IntoView {
+    // Made outside the guard (see `AdminWebhooksPage`).
+    let params = use_params_map();
+    let actions = DetailActions {
+        toggle: ServerAction::new(),
+        delete: ServerAction::new(),
+        resend: ServerAction::new(),
+    };
+    // A non-numeric id becomes 0, which no webhook has: the page says "not found".
+    let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0));
+    let hook: Loaded<WebhookView> = Resource::new(
+        move || (id(), actions.toggle.version().get()),
+        |(id, _)| get_webhook(id),
+    );
+    let log: Loaded<Vec<DeliveryView>> = Resource::new(
+        move || (id(), actions.resend.version().get()),
+        |(id, _)| list_deliveries(id),
+    );
     view! {
         <Title text="Webhook · Model Registry"/>
         <RequirePermission permission=Permission::Administer>
-            <WebhookDetail/>
+            <WebhookDetail hook log actions/>
         </RequirePermission>
     }
 }
@@ -116,23 +141,11 @@ struct DetailActions {
 }
 
 #[component]
-fn WebhookDetail() -> impl IntoView {
-    let params = use_params_map();
-    let actions = DetailActions {
-        toggle: ServerAction::new(),
-        delete: ServerAction::new(),
-        resend: ServerAction::new(),
-    };
-    // A non-numeric id becomes 0, which no webhook has: the page says "not found".
-    let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0));
-    let hook = Resource::new(
-        move || (id(), actions.toggle.version().get()),
-        |(id, _)| get_webhook(id),
-    );
-    let log = Resource::new(
-        move || (id(), actions.resend.version().get()),
-        |(id, _)| list_deliveries(id),
-    );
+fn WebhookDetail(
+    hook: Loaded<WebhookView>,
+    log: Loaded<Vec<DeliveryView>>,
+    actions: DetailActions,
+) -> impl IntoView {
     view! {
         <div class="crumbs"><A href="/admin/webhooks">"Webhooks"</A>" / endpoint"</div>
         <FormError result=actions.toggle.value().into()/>

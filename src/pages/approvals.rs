@@ -25,23 +25,17 @@ struct Actions {
     cancel: ServerAction<CancelRequest>,
 }
 
-#[component]
-pub fn ApprovalsPage() -> impl IntoView {
-    view! {
-        <Title text="Approvals · Model Registry"/>
-        <RequirePermission permission=Permission::Read>
-            <Inbox/>
-        </RequirePermission>
-    }
-}
+type InboxResource = Resource<Result<crate::dto::Inbox, crate::error::AppError>>;
 
 #[component]
-fn Inbox() -> impl IntoView {
+pub fn ApprovalsPage() -> impl IntoView {
+    // Made outside the guard, which may render its children twice on the
+    // server: a resource made inside would be made twice (see `guard`).
     let actions = Actions {
         review: ServerAction::new(),
         cancel: ServerAction::new(),
     };
-    let inbox = Resource::new(
+    let inbox: InboxResource = Resource::new(
         move || {
             (
                 actions.review.version().get(),
@@ -50,6 +44,16 @@ fn Inbox() -> impl IntoView {
         },
         |_| get_inbox(),
     );
+    view! {
+        <Title text="Approvals · Model Registry"/>
+        <RequirePermission permission=Permission::Read>
+            <Inbox inbox actions/>
+        </RequirePermission>
+    }
+}
+
+#[component]
+fn Inbox(inbox: InboxResource, actions: Actions) -> impl IntoView {
     view! {
         <h1>"Approvals"</h1>
         <FormError result=actions.review.value().into()/>

@@ -16,13 +16,32 @@ use crate::{
     dto::{format_time, AuditEventView, AuditPage as Page, ChainStatus},
 };
 
+type EventsResource = Resource<Result<Page, crate::error::AppError>>;
+
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    // Made outside the guard, which may render its children twice on the
+    // server: a resource made inside would be made twice (see `guard`).
+    let query = use_query_map();
+    let events: EventsResource = Resource::new(move || query.with(filters_of), list_audit_events);
     view! {
         <Title text="Audit trail · Model Registry"/>
         <RequirePermission permission=Permission::ReadAudit>
-            <AuditTrail/>
+            <AuditTrail events/>
         </RequirePermission>
+    }
+}
+
+/// The page's filters from its query string.
+fn filters_of(q: &leptos_router::params::ParamsMap) -> AuditQuery {
+    let field = |k: &str| q.get(k).filter(|s| !s.trim().is_empty());
+    AuditQuery {
+        actor: field("actor"),
+        action: field("action"),
+        model: field("model"),
+        from: field("from"),
+        to: field("to"),
+        page: q.get("page").and_then(|p| p.parse::<u32>().ok()),
     }
 }
 
@@ -44,22 +63,9 @@ impl AuditQuery {
 }
 
 #[component]
-fn AuditTrail() -> impl IntoView {
+fn AuditTrail(events: EventsResource) -> impl IntoView {
     let query = use_query_map();
-    let filters = move || {
-        query.with(|q| {
-            let field = |k: &str| q.get(k).filter(|s| !s.trim().is_empty());
-            AuditQuery {
-                actor: field("actor"),
-                action: field("action"),
-                model: field("model"),
-                from: field("from"),
-                to: field("to"),
-                page: q.get("page").and_then(|p| p.parse::<u32>().ok()),
-            }
-        })
-    };
-    let events = Resource::new(filters, list_audit_events);
+    let filters = move || query.with(filters_of);
     let value = move |f: fn(AuditQuery) -> Option<String>| move || f(filters()).unwrap_or_default();
     view! {
         <div class="page-head">

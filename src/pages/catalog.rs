@@ -18,21 +18,25 @@ use crate::{
     dto::{format_time, SearchPage},
 };
 
+type ResultsResource = Resource<Result<SearchPage, crate::error::AppError>>;
+
 #[component]
 pub fn CatalogPage() -> impl IntoView {
+    // Made outside the guard, which may render its children twice on the
+    // server: a resource made inside would be made twice (see `guard`).
+    let location = use_location();
+    let results: ResultsResource = Resource::new(move || location.search.get(), search_models);
     view! {
         <Title text="Catalog · Model Registry"/>
         <RequirePermission permission=Permission::Read>
-            <Catalog/>
+            <Catalog results/>
         </RequirePermission>
     }
 }
 
 #[component]
-fn Catalog() -> impl IntoView {
-    let location = use_location();
+fn Catalog(results: ResultsResource) -> impl IntoView {
     let query = use_query_map();
-    let results = Resource::new(move || location.search.get(), search_models);
     let field = move |k: &'static str| move || query.with(|q| q.get(k)).unwrap_or_default();
     view! {
         <div class="page-head">

@@ -18,20 +18,15 @@ use crate::{
     dto::{format_metric, CompareView},
 };
 
-#[component]
-pub fn ComparePage() -> impl IntoView {
-    view! {
-        <RequirePermission permission=Permission::Read>
-            <Compare/>
-        </RequirePermission>
-    }
-}
+type CompareResource = Resource<Result<CompareView, crate::error::AppError>>;
 
 #[component]
-fn Compare() -> impl IntoView {
+pub fn ComparePage() -> impl IntoView {
+    // Made outside the guard, which may render its children twice on the
+    // server: a resource made inside would be made twice (see `guard`).
     let params = use_params_map();
     let query = use_query_map();
-    let data = Resource::new(
+    let data: CompareResource = Resource::new(
         move || {
             (
                 params.with(|p| p.get("name").unwrap_or_default()),
@@ -40,6 +35,15 @@ fn Compare() -> impl IntoView {
         },
         |(name, versions)| compare_versions(name, versions),
     );
+    view! {
+        <RequirePermission permission=Permission::Read>
+            <Compare data/>
+        </RequirePermission>
+    }
+}
+
+#[component]
+fn Compare(data: CompareResource) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

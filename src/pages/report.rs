@@ -18,12 +18,35 @@ use crate::{
     domain::Permission,
 };
 
+type ReportResource = Resource<Result<crate::dto::ComplianceReport, crate::error::AppError>>;
+
 #[component]
 pub fn ReportPage() -> impl IntoView {
+    // Made outside the guard, which may render its children twice on the
+    // server: a resource made inside would be made twice (see `guard`).
+    let scope = scope_signal();
+    let report: ReportResource = Resource::new(scope, |s| {
+        get_compliance_report(s.name, s.version, s.from, s.to)
+    });
     view! {
         <RequirePermission permission=Permission::ReadAudit>
-            <ReportView/>
+            <ReportView report/>
         </RequirePermission>
+    }
+}
+
+/// The report's scope from the route and its query string.
+fn scope_signal() -> impl Fn() -> Scope + Copy + 'static {
+    let params = use_params_map();
+    let query = use_query_map();
+    move || {
+        let field = |k: &str| query.with(|q| q.get(k).filter(|s| !s.trim().is_empty()));
+        Scope {
+            name: params.with(|p| p.get("name").unwrap_or_default()),
+            version: field("version"),
+            from: field("from"),
+            to: field("to"),
+        }
     }
 }
 
@@ -53,21 +76,8 @@ impl Scope {
 }
 
 #[component]
-fn ReportView() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let scope = move || {
-        let field = |k: &str| query.with(|q| q.get(k).filter(|s| !s.trim().is_empty()));
-        Scope {
-            name: params.with(|p| p.get("name").unwrap_or_default()),
-            version: field("version"),
-            from: field("from"),
-            to: field("to"),
-        }
-    };
-    let report = Resource::new(scope, |s| {
-        get_compliance_report(s.name, s.version, s.from, s.to)
-    });
+fn ReportView(report: ReportResource) -> impl IntoView {
+    let scope = scope_signal();
     let print = move |_| {
         let _ = window().print();
     };
