@@ -71,6 +71,7 @@ fn admin() -> Principal {
         username: "admin".into(),
         role: Role::Admin,
         token_id: None,
+        scope: None,
     }
 }
 

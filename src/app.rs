@@ -32,6 +32,8 @@ use crate::{
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::http::router::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">

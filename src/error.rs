@@ -31,11 +31,15 @@ pub enum AppError {
     Conflict(String),
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The client was too slow (a stalled or trickling upload).
+    #[error("{0}")]
+    TimedOut(String),
     /// The requested byte range lies outside the file (its size is carried).
     #[error("requested range not satisfiable")]
     RangeNotSatisfiable(u64),
-    #[error("too many attempts; try again later")]
-    RateLimited,
+    /// Too many attempts (or the server is too busy to check one now).
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("internal error; it has been logged")]
     Internal,
     /// The request could not be decoded into a server function's arguments.
@@ -59,8 +63,9 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::Conflict(_) => 409,
             AppError::PayloadTooLarge => 413,
+            AppError::TimedOut(_) => 408,
             AppError::RangeNotSatisfiable(_) => 416,
-            AppError::RateLimited => 429,
+            AppError::RateLimited { .. } => 429,
             AppError::Internal => 500,
         }
     }
@@ -77,9 +82,18 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::TimedOut(_) => "timed_out",
             AppError::RangeNotSatisfiable(_) => "range_not_satisfiable",
-            AppError::RateLimited => "rate_limited",
+            AppError::RateLimited { .. } => "rate_limited",
             AppError::Internal => "internal",
+        }
+    }
+
+    /// When a client may try again, for the `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
@@ -135,8 +149,11 @@ mod tests {
             AppError::NotFound("model".into()),
             AppError::Conflict("exists".into()),
             AppError::PayloadTooLarge,
+            AppError::TimedOut("slow".into()),
             AppError::RangeNotSatisfiable(10),
-            AppError::RateLimited,
+            AppError::RateLimited {
+                retry_after_secs: 1,
+            },
             AppError::Internal,
         ];
         let mut codes: Vec<_> = all.iter().map(AppError::code).collect();

@@ -370,9 +370,11 @@ async fn one_event_per_action(db: &TestDb) {
     s.stop().await;
 }
 
+/// A full verification (from genesis): what catches an edit behind the
+/// newest checkpoint.
 async fn verify(s: &TestServer, token: &str) -> Value {
     let (status, body) = s
-        .get_json("/api/v1/audit/verify", Auth::Bearer(token))
+        .get_json("/api/v1/audit/verify?full=true", Auth::Bearer(token))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body

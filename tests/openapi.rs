@@ -68,6 +68,8 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/api/v1/models/{name}/versions/{version}/evaluations",
         &["get", "post"],
     ),
+    ("/api/v1/audit/verify/full", &["post"]),
+    ("/api/v1/audit/verify/jobs/{id}", &["get"]),
     ("/api/v1/openapi.json", &["get"]),
 ];
 

@@ -12,6 +12,7 @@ impl From<crate::server::repo::tokens::TokenRow> for TokenView {
             id: t.id,
             name: t.name,
             prefix: t.prefix,
+            scope: t.scope,
             created_at: t.created_at,
             expires_at: t.expires_at,
             last_used_at: t.last_used_at,
@@ -70,6 +71,7 @@ pub async fn list_my_tokens() -> Result<Vec<TokenView>, AppError> {
 pub async fn create_token(
     name: String,
     expires_in_days: Option<String>,
+    scope: Option<String>,
 ) -> Result<CreatedTokenView, AppError> {
     use crate::server::{context, services::tokens};
     context::respond(
@@ -77,11 +79,13 @@ pub async fn create_token(
             let principal = context::require_principal().await?;
             let name = tokens::parse_name(&name)?;
             let days = tokens::parse_expiry_days(expires_in_days.as_deref())?;
+            let scope = tokens::parse_scope(scope.as_deref())?;
             let (row, secret) = tokens::create(
                 &context::state()?,
                 &principal,
                 &context::origin()?,
                 name,
+                scope,
                 days,
             )
             .await?;

@@ -11,10 +11,21 @@ pub mod reports;
 pub mod webhooks;
 pub mod workflow;
 
-/// Only local paths are allowed as a post-sign-in destination (no open redirect).
+/// Only local paths are allowed as a post-sign-in destination (no open
+/// redirect). Browsers drop tabs and newlines from URLs and read `\\` as
+/// `/`, so `/\t/evil.example` would become `//evil.example`: anything but
+/// visible ASCII is refused outright, and so are `//` and `/\\` starts.
 pub fn safe_next(next: Option<&str>) -> String {
+    const MAX_LEN: usize = 2048;
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.len() <= MAX_LEN
+                && n.starts_with('/')
+                && !n.starts_with("//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -26,12 +37,19 @@ mod tests {
     #[test]
     fn next_must_be_a_local_path() {
         assert_eq!(safe_next(Some("/models?q=x")), "/models?q=x");
+        assert_eq!(safe_next(Some("/models/a%20b")), "/models/a%20b");
         for bad in [
             None,
             Some(""),
             Some("//evil.example"),
             Some("https://evil.example"),
             Some("/\\evil"),
+            Some("/\t/evil.example"),
+            Some("/\n"),
+            Some("/\r\n/evil"),
+            Some("/ /evil"),
+            Some("/models\u{0}"),
+            Some("/é"),
         ] {
             assert_eq!(safe_next(bad), "/");
         }

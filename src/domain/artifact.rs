@@ -127,40 +127,57 @@ impl ArtifactFormat {
         matches!(self, Self::Pickle | Self::Pytorch)
     }
 
-    /// Detects the format from the file's first bytes, then its extension.
-    pub fn detect(path: &ArtifactPath, head: &[u8]) -> Self {
+    /// Detects the format from the file's first bytes (`head`), its size and
+    /// its extension. Anything that could be a pickle is labelled one, even
+    /// when it could also be read as something safe: a crafted file must
+    /// never be shown as safe to load. `safetensors` is claimed for uploaded
+    /// bytes only when their header has the format's shape; a link (no bytes
+    /// seen) is taken at its extension's word.
+    pub fn detect(path: &ArtifactPath, head: &[u8], size: Option<u64>) -> Self {
+        let ext = path.extension();
+        let pickle_magic = head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]);
+        if pickle_magic || matches!(ext.as_str(), "pkl" | "pickle" | "joblib") {
+            return Self::Pickle;
+        }
+        // PyTorch's format is a zip holding a pickle.
+        let zip_magic = head.starts_with(b"PK\x03\x04");
+        if matches!(ext.as_str(), "pt" | "pth" | "ckpt") || (zip_magic && ext == "bin") {
+            return Self::Pytorch;
+        }
         if head.starts_with(b"GGUF") {
             return Self::Gguf;
         }
-        // safetensors: u64 little-endian header length, then a JSON object.
-        if head.len() >= 9 && head[8] == b'{' {
-            let len = u64::from_le_bytes([
-                head[0], head[1], head[2], head[3], head[4], head[5], head[6], head[7],
-            ]);
-            if len > 1 && len < 100_000_000 {
-                return Self::Safetensors;
-            }
-        }
-        let ext = path.extension();
-        // PyTorch's format is a zip holding a pickle.
-        if matches!(ext.as_str(), "pt" | "pth" | "ckpt")
-            || (head.starts_with(b"PK\x03\x04") && ext == "bin")
-        {
-            return Self::Pytorch;
-        }
-        // Pickle protocol 2+ starts with 0x80 <protocol>.
-        if matches!(ext.as_str(), "pkl" | "pickle" | "joblib")
-            || (head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]))
-        {
-            return Self::Pickle;
+        if looks_like_safetensors(head, size) {
+            return Self::Safetensors;
         }
         match ext.as_str() {
-            "safetensors" => Self::Safetensors,
+            "safetensors" if head.is_empty() => Self::Safetensors,
             "onnx" => Self::Onnx,
-            "gguf" => Self::Gguf,
+            "gguf" if head.is_empty() => Self::Gguf,
             _ => Self::Other,
         }
     }
+}
+
+/// safetensors: a little-endian u64 header length N, then N bytes of JSON
+/// that open an object (`{"` or `{}`), and at least that much file.
+fn looks_like_safetensors(head: &[u8], size: Option<u64>) -> bool {
+    if head.len() < 10 || head[8] != b'{' {
+        return false;
+    }
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&head[..8]);
+    let len = u64::from_le_bytes(len);
+    if !(2..=100_000_000).contains(&len) {
+        return false;
+    }
+    if size.is_some_and(|size| size < 8 + len) {
+        return false;
+    }
+    matches!(
+        head[9..].iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'"') | Some(b'}')
+    )
 }
 
 /// A media type from the extension (the client's Content-Type is not trusted).
@@ -256,47 +273,90 @@ mod tests {
         let mut st = 64u64.to_le_bytes().to_vec();
         st.extend_from_slice(b"{\"__metadata__\":{}}");
         assert_eq!(
-            ArtifactFormat::detect(&p("weights"), &st),
+            ArtifactFormat::detect(&p("weights"), &st, None),
             ArtifactFormat::Safetensors
         );
         assert_eq!(
-            ArtifactFormat::detect(&p("m.gguf"), b"GGUF\x03\0\0\0"),
+            ArtifactFormat::detect(&p("m.gguf"), b"GGUF\x03\0\0\0", None),
             ArtifactFormat::Gguf
         );
         assert_eq!(
-            ArtifactFormat::detect(&p("x"), b"GGUF"),
+            ArtifactFormat::detect(&p("x"), b"GGUF", None),
             ArtifactFormat::Gguf
         );
         assert_eq!(
-            ArtifactFormat::detect(&p("model.pkl"), b"anything"),
+            ArtifactFormat::detect(&p("model.pkl"), b"anything", None),
             ArtifactFormat::Pickle
         );
         assert_eq!(
-            ArtifactFormat::detect(&p("data"), &[0x80, 0x04, 0x95]),
+            ArtifactFormat::detect(&p("data"), &[0x80, 0x04, 0x95], None),
             ArtifactFormat::Pickle
         );
         assert_eq!(
-            ArtifactFormat::detect(&p("model.joblib"), b""),
+            ArtifactFormat::detect(&p("model.joblib"), b"", None),
             ArtifactFormat::Pickle
         );
         assert_eq!(
-            ArtifactFormat::detect(&p("model.pt"), b"PK\x03\x04"),
+            ArtifactFormat::detect(&p("model.pt"), b"PK\x03\x04", None),
             ArtifactFormat::Pytorch
         );
         assert_eq!(
-            ArtifactFormat::detect(&p("pytorch_model.bin"), b"PK\x03\x04"),
+            ArtifactFormat::detect(&p("pytorch_model.bin"), b"PK\x03\x04", None),
             ArtifactFormat::Pytorch
         );
         assert_eq!(
-            ArtifactFormat::detect(&p("model.onnx"), b"\x08\x07"),
+            ArtifactFormat::detect(&p("model.onnx"), b"\x08\x07", None),
             ArtifactFormat::Onnx
         );
         assert_eq!(
-            ArtifactFormat::detect(&p("train.py"), b"import torch"),
+            ArtifactFormat::detect(&p("train.py"), b"import torch", None),
             ArtifactFormat::Other
         );
         assert!(
             ArtifactFormat::Pickle.unsafe_to_load() && ArtifactFormat::Pytorch.unsafe_to_load()
+        );
+    }
+
+    #[test]
+    fn a_crafted_pickle_is_never_labelled_safe() {
+        let p = |s: &str| ArtifactPath::parse(s).unwrap();
+        // Pickle protocol 2 opcodes whose first 8 bytes also read as a small
+        // little-endian length, followed by `{"`: a safetensors look-alike.
+        let mut crafted = vec![0x80, 0x02, 0x7d, 0x00, 0x00, 0x00, 0x00, 0x00, b'{', b'"'];
+        crafted.extend_from_slice(b"x\": 1}");
+        assert!(
+            looks_like_safetensors(&crafted, Some(10_000_000)),
+            "a real look-alike"
+        );
+        for name in ["model.safetensors", "weights", "model.onnx"] {
+            let f = ArtifactFormat::detect(&p(name), &crafted, Some(10_000_000));
+            assert_eq!(f, ArtifactFormat::Pickle, "{name}");
+            assert!(f.unsafe_to_load());
+        }
+        // A .safetensors name on bytes without the format's header is not safetensors.
+        assert_eq!(
+            ArtifactFormat::detect(
+                &p("model.safetensors"),
+                b"definitely not a header",
+                Some(23)
+            ),
+            ArtifactFormat::Other
+        );
+        // A header longer than the file is not one either.
+        let mut st = 64u64.to_le_bytes().to_vec();
+        st.extend_from_slice(b"{\"a\":1}");
+        assert_eq!(
+            ArtifactFormat::detect(&p("model.safetensors"), &st, Some(20)),
+            ArtifactFormat::Other
+        );
+        assert_eq!(
+            ArtifactFormat::detect(&p("model.safetensors"), &st, Some(72)),
+            ArtifactFormat::Safetensors
+        );
+        // A link's extension is all there is to go on.
+        assert_eq!(
+            ArtifactFormat::detect(&p("model.safetensors"), b"", None),
+            ArtifactFormat::Safetensors
         );
         assert!(
             !ArtifactFormat::Safetensors.unsafe_to_load() && !ArtifactFormat::Gguf.unsafe_to_load()

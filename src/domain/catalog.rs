@@ -15,6 +15,8 @@ pub const MAX_TAGS: usize = 100;
 pub const MAX_PARAMS: usize = 1000;
 pub const MAX_METRICS: usize = 1000;
 pub const MAX_METRIC_POINTS: usize = 50_000;
+/// Metric points one version may hold across all its requests.
+pub const MAX_POINTS_PER_VERSION: i64 = 1_000_000;
 pub const LINEAGE_FIELD_MAX_LEN: usize = 2048;
 pub const DEPENDENCIES_MAX_BYTES: usize = 256 * 1024;
 

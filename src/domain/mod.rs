@@ -12,6 +12,7 @@ mod password;
 mod role;
 mod search;
 mod stage;
+mod throttle;
 mod timeline;
 mod username;
 mod version;
@@ -32,9 +33,12 @@ pub use evaluation::{
 pub use instant::Instant;
 pub use model_name::{ModelName, MODEL_NAME_MAX_LEN};
 pub use password::{Password, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
-pub use role::{Permission, Role};
+pub use role::{Permission, Role, TokenScope};
 pub use search::{CatalogQuery, Sort};
 pub use stage::Stage;
+pub use throttle::{
+    account_delay, record_outcome, release, reserve, Counter, Limit, ThrottleLimits, Verdict,
+};
 pub use timeline::{spans_in, StageChange, StageSpan};
 pub use username::{Username, USERNAME_MAX_LEN};
 pub use version::{next_version, Bump, SemVer, VersionRequirement};

@@ -13,7 +13,7 @@ pub use report::*;
 pub use webhooks::*;
 pub use workflow::*;
 
-use crate::domain::{Permission, Role};
+use crate::domain::{Permission, Role, TokenScope};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserInfo {
@@ -40,6 +40,7 @@ pub struct TokenView {
     pub id: i64,
     pub name: String,
     pub prefix: String,
+    pub scope: TokenScope,
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,

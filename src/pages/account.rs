@@ -67,7 +67,7 @@ fn Tokens(
     view! {
         <section class="panel">
             <h2>"API tokens"</h2>
-            <p class="muted">"Tokens authenticate CI/CD jobs as you: "<code>"Authorization: Bearer <token>"</code>". A token has your role."</p>
+            <p class="muted">"Tokens authenticate CI/CD jobs as you: "<code>"Authorization: Bearer <token>"</code>". A token can do what its scope allows, and never more than your role: "<strong>"read"</strong>" (the catalog and lookups), "<strong>"deploy"</strong>" (read, plus deployment reports), "<strong>"write"</strong>" (change the catalog, take part in approvals), "<strong>"admin"</strong>" (administration too, but never a password reset)."</p>
             <FormError result=create.value().into()/>
             <Show when=move || secret().is_some()>
                 <div class="alert alert-success" role="status">
@@ -77,6 +77,14 @@ fn Tokens(
             </Show>
             <ActionForm action=create attr:class="row-form">
                 <label>"Name" <input type="text" name="name" required maxlength="100" placeholder="deploy pipeline"/></label>
+                <label>"Scope"
+                    <select name="scope">
+                        <option value="read" selected>"read"</option>
+                        <option value="deploy">"deploy"</option>
+                        <option value="write">"write"</option>
+                        <option value="admin">"admin"</option>
+                    </select>
+                </label>
                 <label>"Expires in (days, empty = never)" <input type="number" name="expires_in_days" min="1" max="3650"/></label>
                 <button type="submit" class="btn btn-primary">"Create token"</button>
             </ActionForm>
@@ -98,7 +106,7 @@ fn Tokens(
 fn TokenTable(tokens: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl IntoView {
     view! {
         <table class="table">
-            <thead><tr><th>"Name"</th><th>"Token"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"State"</th><th></th></tr></thead>
+            <thead><tr><th>"Name"</th><th>"Token"</th><th>"Scope"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"State"</th><th></th></tr></thead>
             <tbody>
                 {tokens.into_iter().map(|t| {
                     let revoked = t.revoked_at.is_some();
@@ -106,6 +114,7 @@ fn TokenTable(tokens: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl
                         <tr>
                             <td>{t.name.clone()}</td>
                             <td><code>{format!("{}…", t.prefix)}</code></td>
+                            <td><span class="badge">{t.scope.as_str()}</span></td>
                             <td>{format_time(t.created_at)}</td>
                             <td>{t.expires_at.map(format_time).unwrap_or_else(|| "never".into())}</td>
                             <td>{t.last_used_at.map(format_time).unwrap_or_else(|| "never".into())}</td>

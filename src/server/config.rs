@@ -11,8 +11,16 @@ pub struct Config {
     pub admin_user: String,
     pub admin_password: Option<String>,
     pub secure_cookies: bool,
-    /// Take the client address from `X-Forwarded-For` (behind a load balancer).
-    pub trust_proxy: bool,
+    /// Our load balancers (`REGISTRY_TRUSTED_PROXIES`): only requests from
+    /// them have their `X-Forwarded-*` headers believed.
+    pub trusted_proxies: crate::server::http::client_addr::TrustedProxies,
+    /// At most this many password verifications run at once
+    /// (`REGISTRY_MAX_PASSWORD_VERIFICATIONS`); more wait briefly, then 429.
+    pub password_verifications: usize,
+    pub timeouts: Timeouts,
+    /// Temporary upload files and incomplete multipart uploads older than
+    /// this are swept (`REGISTRY_ORPHAN_SECONDS`).
+    pub orphan_age: Duration,
     pub session_idle: Duration,
     pub session_absolute: Duration,
     pub max_body_bytes: usize,
@@ -22,6 +30,68 @@ pub struct Config {
     pub max_artifact_bytes: u64,
     /// Webhook delivery: retries, pacing, and which addresses may be called.
     pub webhooks: WebhookConfig,
+}
+
+/// How long the server waits for slow or silent clients and queries.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// A request's headers must arrive within this (`REGISTRY_HEADER_TIMEOUT_SECONDS`).
+    pub header_read: Duration,
+    /// A connection with nothing to read or write is closed after this
+    /// (`REGISTRY_IDLE_TIMEOUT_SECONDS`).
+    pub idle: Duration,
+    /// A request (uploads and downloads excepted) must be answered within
+    /// this (`REGISTRY_REQUEST_TIMEOUT_SECONDS`).
+    pub request: Duration,
+    /// An upload slower than this many bytes per second, averaged over
+    /// `idle`, is cut off (`REGISTRY_MIN_UPLOAD_BYTES_PER_SECOND`).
+    pub min_upload_rate: u64,
+    /// Postgres' `statement_timeout` (`REGISTRY_STATEMENT_TIMEOUT_SECONDS`).
+    pub statement: Duration,
+    /// On SIGTERM, in-flight requests get this long to finish
+    /// (`REGISTRY_DRAIN_SECONDS`).
+    pub drain: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+            request: Duration::from_secs(60),
+            min_upload_rate: 16 * 1024,
+            statement: Duration::from_secs(30),
+            drain: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Timeouts {
+    fn from_env() -> Result<Self, String> {
+        let d = Self::default();
+        let min_upload_rate = match var("REGISTRY_MIN_UPLOAD_BYTES_PER_SECOND") {
+            None => d.min_upload_rate,
+            Some(v) => v
+                .parse::<u64>()
+                .map_err(|_| "REGISTRY_MIN_UPLOAD_BYTES_PER_SECOND must be a whole number")?,
+        };
+        Ok(Self {
+            header_read: seconds("REGISTRY_HEADER_TIMEOUT_SECONDS", 10.0)?,
+            idle: seconds("REGISTRY_IDLE_TIMEOUT_SECONDS", 60.0)?,
+            request: seconds("REGISTRY_REQUEST_TIMEOUT_SECONDS", 60.0)?,
+            min_upload_rate,
+            statement: seconds("REGISTRY_STATEMENT_TIMEOUT_SECONDS", 30.0)?,
+            drain: seconds("REGISTRY_DRAIN_SECONDS", 30.0)?,
+        })
+    }
+}
+
+/// Twice the cores: verifications are CPU-bound, a little queueing keeps
+/// the cores busy, and memory stays at a few dozen MiB.
+fn default_verifications() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() * 2)
+        .unwrap_or(4)
 }
 
 #[derive(Debug, Clone)]
@@ -90,16 +160,40 @@ impl Config {
                 .filter(|n| *n > 0)
                 .ok_or("REGISTRY_MAX_ARTIFACT_BYTES must be a positive number of bytes")?,
         };
+        if flag("REGISTRY_TRUST_PROXY")? && var("REGISTRY_TRUSTED_PROXIES").is_none() {
+            return Err(
+                "REGISTRY_TRUST_PROXY is replaced by REGISTRY_TRUSTED_PROXIES: list the \
+                        CIDRs of your load balancers (e.g. 10.0.0.0/8), so a client cannot \
+                        forge its address"
+                    .into(),
+            );
+        }
+        let trusted_proxies = crate::server::http::client_addr::TrustedProxies::parse(
+            &var("REGISTRY_TRUSTED_PROXIES").unwrap_or_default(),
+        )?;
+        let password_verifications = match var("REGISTRY_MAX_PASSWORD_VERIFICATIONS") {
+            None => default_verifications(),
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or(
+                    "REGISTRY_MAX_PASSWORD_VERIFICATIONS must be a whole number from 1 to 256",
+                )?,
+        };
         Ok(Self {
             artifacts,
             max_artifact_bytes,
+            trusted_proxies,
+            password_verifications,
+            timeouts: Timeouts::from_env()?,
+            orphan_age: seconds("REGISTRY_ORPHAN_SECONDS", 3600.0)?,
             database_url,
             data_dir,
             site_addr,
             admin_user: var("REGISTRY_ADMIN_USER").unwrap_or_else(|| "admin".into()),
             admin_password: var("REGISTRY_ADMIN_PASSWORD"),
             secure_cookies: flag("REGISTRY_SECURE_COOKIES")?,
-            trust_proxy: flag("REGISTRY_TRUST_PROXY")?,
             session_idle: Duration::from_secs(
                 minutes("REGISTRY_SESSION_IDLE_MINUTES", 12 * 60)? * 60,
             ),
@@ -122,7 +216,10 @@ impl Config {
             admin_user: "admin".into(),
             admin_password: Some("admin-password-1".into()),
             secure_cookies: false,
-            trust_proxy: false,
+            trusted_proxies: Default::default(),
+            password_verifications: 4,
+            timeouts: Timeouts::default(),
+            orphan_age: Duration::from_secs(3600),
             session_idle: Duration::from_secs(3600),
             session_absolute: Duration::from_secs(24 * 3600),
             max_body_bytes: 2 * 1024 * 1024,

@@ -42,7 +42,7 @@ pub fn session() -> Result<Session, AppError> {
 
 pub fn origin() -> Result<Origin, AppError> {
     let state = state()?;
-    Ok(client_origin(&parts()?, state.config.trust_proxy))
+    Ok(client_origin(&parts()?, &state.config.trusted_proxies))
 }
 
 /// The signed-in user, if any.
@@ -80,9 +80,14 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
             (true, Some(referer)) => {
                 leptos_axum::redirect(&with_error(&referer, &err.to_string()));
             }
-            _ => response.set_status(
-                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            ),
+            _ => {
+                response.set_status(
+                    StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                );
+                if let Some(secs) = err.retry_after() {
+                    response.insert_header(header::RETRY_AFTER, secs.into());
+                }
+            }
         }
     }
     result

@@ -54,8 +54,20 @@ impl DerefMut for Tx {
     }
 }
 
+/// A Postgres statement running longer than this is cancelled (the
+/// default when the caller does not say; see `Timeouts::statement`).
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Db {
     pub async fn connect(url: &str) -> Result<Self, String> {
+        Self::connect_with(url, DEFAULT_STATEMENT_TIMEOUT).await
+    }
+
+    /// Connects; on Postgres every session gets `statement_timeout`, so a
+    /// runaway query (or a lock wait) fails instead of holding a pooled
+    /// connection forever, and idle-in-transaction sessions are ended.
+    pub async fn connect_with(url: &str, statement_timeout: Duration) -> Result<Self, String> {
+        let statement_ms = statement_timeout.as_millis().max(1);
         install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -80,12 +92,25 @@ impl Db {
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                             PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
+                    match backend {
+                        Backend::Sqlite => {
+                            conn.execute(
+                                "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                                 PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                        }
+                        Backend::Postgres => {
+                            conn.execute(
+                                format!(
+                                    "SET statement_timeout = {statement_ms}; \
+                                     SET idle_in_transaction_session_timeout = {};",
+                                    statement_ms * 2
+                                )
+                                .as_str(),
+                            )
+                            .await?;
+                        }
                     }
                     Ok(())
                 })

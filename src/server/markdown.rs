@@ -5,19 +5,46 @@
 
 use std::sync::OnceLock;
 
-use pulldown_cmark::{html, Event, Options, Parser};
+use pulldown_cmark::{html, Event, Options, Parser, Tag, TagEnd};
 
 pub fn render(markdown: &str) -> String {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
-    // Raw HTML becomes visible text instead of markup.
-    let events = Parser::new_ext(markdown, options).map(|event| match event {
+    // Raw HTML becomes visible text instead of markup. Images load only from
+    // our own origin: one from another host would tell it who looked at the
+    // page, so it becomes a link a reader may follow deliberately.
+    let mut linked_image = false;
+    let events = Parser::new_ext(markdown, options).map(move |event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) if !same_origin_path(&dest_url) => {
+            linked_image = true;
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            })
+        }
+        Event::End(TagEnd::Image) if linked_image => {
+            linked_image = false;
+            Event::End(TagEnd::Link)
+        }
         other => other,
     });
     let mut unsafe_html = String::new();
     html::push_html(&mut unsafe_html, events);
     sanitizer().clean(&unsafe_html).to_string()
+}
+
+/// `/pkg/x.png` or `docs/x.png`, not `//host/x` or `https://host/x`.
+fn same_origin_path(url: &str) -> bool {
+    let url = url.trim();
+    !url.starts_with("//") && !url.starts_with('\\') && !url.contains(':')
 }
 
 fn sanitizer() -> &'static ammonia::Builder<'static> {
@@ -64,5 +91,21 @@ mod tests {
         }
         // Raw HTML is shown as text.
         assert!(render("<script>x</script>").contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn images_from_other_hosts_become_links() {
+        for remote in [
+            "![chart](https://tracker.example/p.png)",
+            "![chart](//tracker.example/p.png)",
+            "![chart](http:tracker.example/p.png)",
+        ] {
+            let html = render(remote);
+            assert!(!html.contains("<img"), "{remote} → {html}");
+            assert!(html.contains("<a href="), "{remote} → {html}");
+            assert!(html.contains("chart"), "{remote} → {html}");
+        }
+        let local = render("![chart](/static/p.png) and ![rel](img/p.png)");
+        assert_eq!(local.matches("<img").count(), 2, "{local}");
     }
 }

@@ -1,9 +1,8 @@
 //! Start-up: configuration, database, migrations, the first admin, then
 //! serving until SIGTERM or Ctrl-C.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
-use axum::serve::ListenerExt;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 use tower_sessions::session_store::ExpiredDeletion;
@@ -16,7 +15,7 @@ use crate::domain::{Password, Username};
 
 /// Connects, migrates and bootstraps; the error is a one-line reason.
 pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<AppState, String> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_with(&config.database_url, config.timeouts.statement).await?;
     db.migrate().await?;
     let digested = services::content::backfill(&db)
         .await
@@ -29,14 +28,16 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<Ap
     }
     let store = Store::open(&config.artifacts).await?;
     tracing::info!("artifacts stored in the {}", store.describe());
+    let throttle = LoginThrottle::new(Default::default(), config.password_verifications);
     let state = AppState {
         db,
         store,
         config: Arc::new(config),
-        throttle: Arc::new(LoginThrottle::default()),
+        throttle: Arc::new(throttle),
         basic_cache: Arc::default(),
         leptos_options,
         webhook_wake: Arc::default(),
+        chain_verification: Arc::default(),
     };
     bootstrap_admin(&state).await?;
     Ok(state)
@@ -81,26 +82,14 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sweeper = tokio::spawn(sweep_expired_sessions(DbSessionStore::new(
-        state.db.clone(),
-    )));
+    let sweeper = tokio::spawn(maintenance(state.clone()));
     let expirer = tokio::spawn(expire_lapsed_requests(state.clone()));
     let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
     let webhook_worker = webhooks::worker::spawn(state.clone(), webhooks_stopped);
     let db = state.db.clone();
+    let timeouts = state.config.timeouts;
     let app = router::build(state);
-    // Without TCP_NODELAY, keep-alive clients can stall ~40 ms per small response.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let result = crate::server::http::serve::serve(app, listener, timeouts, shutdown).await;
     sweeper.abort();
     expirer.abort();
     // Let the worker finish the batch in flight (each send times out), so
@@ -111,12 +100,29 @@ pub async fn serve(
     result
 }
 
-async fn sweep_expired_sessions(store: DbSessionStore) {
-    let mut every = tokio::time::interval(Duration::from_secs(15 * 60));
+/// Housekeeping, at start-up and then periodically: expired sessions and
+/// throttle counters, and what interrupted uploads left in the artifact
+/// store. Each step is bounded and idempotent, so several servers may run
+/// it at once.
+async fn maintenance(state: AppState) {
+    let sessions = DbSessionStore::new(state.db.clone());
+    let period = state
+        .config
+        .orphan_age
+        .clamp(Duration::from_secs(1), Duration::from_secs(15 * 60));
+    let mut every = tokio::time::interval(period);
     loop {
         every.tick().await;
-        if let Err(e) = store.delete_expired().await {
+        if let Err(e) = sessions.delete_expired().await {
             tracing::warn!(error = %e, "could not delete expired sessions");
+        }
+        if let Err(e) = crate::server::auth::throttle::sweep(&state).await {
+            tracing::warn!(error = %e, "could not sweep sign-in throttle counters");
+        }
+        match state.store.sweep_orphans(state.config.orphan_age).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "swept leftovers of interrupted uploads"),
+            Err(e) => tracing::warn!(error = %e, "could not sweep interrupted uploads"),
         }
     }
 }

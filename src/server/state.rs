@@ -22,6 +22,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Wakes the webhook worker after a commit that enqueued deliveries.
     pub webhook_wake: Arc<tokio::sync::Notify>,
+    /// One audit-chain verification at a time on this server.
+    pub chain_verification: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

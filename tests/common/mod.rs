@@ -13,6 +13,24 @@ use tokio::{sync::oneshot, task::JoinHandle};
 
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 
+/// No test may run longer than this. A hang (an await that never
+/// completes) then fails loudly with the test's name instead of stalling
+/// the whole run until CI's deadline.
+pub const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(240);
+/// No single HTTP request in a test may take longer than this.
+pub const REQUEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Runs a test body under `TEST_LIMIT`.
+pub async fn within_limit<F: std::future::Future<Output = ()>>(name: &str, body: F) {
+    if tokio::time::timeout(TEST_LIMIT, body).await.is_err() {
+        panic!(
+            "{name} did not finish within {} s: something awaits forever (a pool \
+             connection, a lock, or a request without a timeout)",
+            TEST_LIMIT.as_secs()
+        );
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
     Sqlite,
@@ -125,6 +143,7 @@ impl TestServer {
         });
         let client = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_LIMIT)
             .build()
             .unwrap();
         Self {
@@ -141,7 +160,11 @@ impl TestServer {
             let _ = tx.send(());
         }
         if let Some(h) = self.handle.take() {
-            let _ = h.await;
+            // The server's own drain deadline is 30 s; past 60 s it is stuck.
+            tokio::time::timeout(std::time::Duration::from_secs(60), h)
+                .await
+                .expect("the server did not stop within 60 s of its shutdown signal")
+                .ok();
         }
     }
 
@@ -281,7 +304,11 @@ macro_rules! on_both_databases {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let db = $crate::common::TestDb::new($crate::common::Backend::Sqlite).await;
-                    super::$body(&db).await;
+                    $crate::common::within_limit(
+                        concat!("sqlite::", stringify!($name)),
+                        super::$body(&db),
+                    )
+                    .await;
                     db.drop_db().await;
                 }
             )*
@@ -291,7 +318,11 @@ macro_rules! on_both_databases {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let db = $crate::common::TestDb::new($crate::common::Backend::Postgres).await;
-                    super::$body(&db).await;
+                    $crate::common::within_limit(
+                        concat!("postgres::", stringify!($name)),
+                        super::$body(&db),
+                    )
+                    .await;
                     db.drop_db().await;
                 }
             )*
@@ -300,11 +331,21 @@ macro_rules! on_both_databases {
 }
 
 impl TestServer {
-    /// An API token for `username` (signs in through the UI's server functions).
+    /// A `write`-scoped API token for `username` (signs in through the UI's
+    /// server functions).
     pub async fn token_for(&self, username: &str, password: &str) -> String {
+        self.scoped_token_for(username, password, "write").await
+    }
+
+    /// An API token of `scope` for `username`.
+    pub async fn scoped_token_for(&self, username: &str, password: &str, scope: &str) -> String {
         let cookie = self.sign_in(username, password).await.expect("sign in");
         let res = self
-            .server_fn("create_token", Some(&cookie), &[("name", "tests")])
+            .server_fn(
+                "create_token",
+                Some(&cookie),
+                &[("name", "tests"), ("scope", scope)],
+            )
             .await;
         assert!(res.status().is_success(), "{}", res.status());
         let body: Value = res.json().await.unwrap();
@@ -312,7 +353,8 @@ impl TestServer {
     }
 
     pub async fn admin_token(&self) -> String {
-        self.token_for("admin", ADMIN_PASSWORD).await
+        self.scoped_token_for("admin", ADMIN_PASSWORD, "admin")
+            .await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {

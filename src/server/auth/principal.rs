@@ -9,19 +9,27 @@ use axum::http::{header, HeaderMap};
 use base64::Engine;
 use tower_sessions::Session;
 
-use super::{password, throttle::LoginThrottle, token};
+use super::{password, token};
 use crate::{
-    domain::{Permission, Role, Username, PASSWORD_MAX_LEN, USERNAME_MAX_LEN},
+    domain::{Permission, Role, TokenScope, Username, PASSWORD_MAX_LEN, USERNAME_MAX_LEN},
     error::AppError,
     server::{
         db::now_ms,
-        repo::{audit::Actor, tokens, users},
+        repo::{
+            audit::{Actor, Origin},
+            tokens, users,
+        },
         state::AppState,
     },
 };
 
 pub const SESSION_USER_KEY: &str = "user_id";
 pub const SESSION_SIGNED_IN_AT_KEY: &str = "signed_in_at";
+/// When the session was last seen in use, to slide its idle expiry.
+pub const SESSION_SEEN_AT_KEY: &str = "seen_at";
+/// How stale "last seen" may get before a request refreshes it: the idle
+/// expiry slides with use, at one session write per minute at most.
+const SLIDE_EVERY_MS: i64 = 60_000;
 
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -29,18 +37,39 @@ pub struct Principal {
     pub username: String,
     pub role: Role,
     pub token_id: Option<i64>,
+    /// The token's scope; `None` for a session or a password.
+    pub scope: Option<TokenScope>,
 }
 
 impl Principal {
     /// The one authorization guard: every server function and API route
     /// calls this (or `require_principal` + this) before doing anything.
+    /// A token is held to its scope as well as its owner's role.
     pub fn require(&self, permission: Permission) -> Result<(), AppError> {
-        if self.role.allows(permission) {
+        let scoped = self.scope.is_none_or(|s| s.allows(permission));
+        if self.role.allows(permission) && scoped {
             Ok(())
         } else {
-            tracing::warn!(user = %self.username, ?permission, "permission denied");
+            tracing::warn!(user = %self.username, ?permission, scope = ?self.scope, "permission denied");
             Err(AppError::Forbidden)
         }
+    }
+
+    /// For what a token must never do (reset a password, mint tokens): the
+    /// caller must have signed in with a password.
+    pub fn require_password_sign_in(&self, what: &str) -> Result<(), AppError> {
+        if self.token_id.is_some() {
+            tracing::warn!(user = %self.username, what, "refused to a token");
+            return Err(AppError::NotAllowed(format!(
+                "{what} needs a signed-in session (or a password), never an API token"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether the caller may do `permission` (for what a page offers).
+    pub fn can(&self, permission: Permission) -> bool {
+        self.role.allows(permission) && self.scope.is_none_or(|s| s.allows(permission))
     }
 
     pub fn actor(&self) -> Actor {
@@ -51,12 +80,13 @@ impl Principal {
         }
     }
 
-    fn from_user(user: &users::User, token_id: Option<i64>) -> Self {
+    fn from_user(user: &users::User, token: Option<&tokens::TokenRow>) -> Self {
         let principal = Self {
             user_id: user.id,
             username: user.username.clone(),
             role: user.role,
-            token_id,
+            token_id: token.map(|t| t.id),
+            scope: token.map(|t| t.scope),
         };
         tracing::Span::current().record("user", principal.username.as_str());
         principal
@@ -90,7 +120,22 @@ pub async fn from_session(
         .await
         .map_err(db_error)?;
     match user {
-        Some(user) if user.active => Ok(Some(Principal::from_user(&user, None))),
+        Some(user) if user.active => {
+            let now = now_ms();
+            let seen_at = session
+                .get::<i64>(SESSION_SEEN_AT_KEY)
+                .await
+                .map_err(session_error)?
+                .unwrap_or(0);
+            if now.saturating_sub(seen_at) >= SLIDE_EVERY_MS {
+                // A change makes the session layer save it, with a new expiry.
+                session
+                    .insert(SESSION_SEEN_AT_KEY, now)
+                    .await
+                    .map_err(session_error)?;
+            }
+            Ok(Some(Principal::from_user(&user, None)))
+        }
         _ => {
             session.flush().await.map_err(session_error)?;
             Ok(None)
@@ -103,7 +148,7 @@ pub async fn from_session(
 pub async fn from_authorization(
     state: &AppState,
     headers: &HeaderMap,
-    client_addr: Option<&str>,
+    origin: &Origin,
 ) -> Result<Option<Principal>, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
@@ -112,7 +157,7 @@ pub async fn from_authorization(
     let (scheme, credentials) = value.split_once(' ').ok_or(AppError::Unauthenticated)?;
     match scheme.to_ascii_lowercase().as_str() {
         "bearer" => from_bearer(state, credentials.trim()).await.map(Some),
-        "basic" => from_basic(state, credentials.trim(), client_addr)
+        "basic" => from_basic(state, credentials.trim(), origin)
             .await
             .map(Some),
         _ => Err(AppError::Unauthenticated),
@@ -137,13 +182,13 @@ async fn from_bearer(state: &AppState, secret: &str) -> Result<Principal, AppErr
     if let Err(e) = tokens::touch(pool, row.id, now).await {
         tracing::warn!(error = %e, "could not record token use");
     }
-    Ok(Principal::from_user(&user, Some(row.id)))
+    Ok(Principal::from_user(&user, Some(&row)))
 }
 
 async fn from_basic(
     state: &AppState,
     encoded: &str,
-    client_addr: Option<&str>,
+    origin: &Origin,
 ) -> Result<Principal, AppError> {
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
@@ -166,20 +211,34 @@ async fn from_basic(
             }
         }
     }
-    let user = verify_credentials(state, username, password, client_addr).await?;
+    let user = match verify_credentials(state, username, password, origin).await {
+        Ok(user) => user,
+        Err(AppError::InvalidCredentials) => {
+            // Audited like a failed form sign-in; the throttle bounds how
+            // many there can be per client and account.
+            crate::server::services::sessions::audit_failed_sign_in(
+                state, origin, username, "basic",
+            )
+            .await?;
+            return Err(AppError::InvalidCredentials);
+        }
+        Err(e) => return Err(e),
+    };
     state
         .basic_cache
         .remember(username, password, &user.password_hash, now);
     Ok(Principal::from_user(&user, None))
 }
 
-/// Checks a username and password, with throttling. Does not audit: callers
-/// that sign a user in record the outcome.
+/// Checks a username and password, throttled (`auth::throttle`): the
+/// attempt is counted before it is verified, and verified only within the
+/// bound on concurrent verifications. Does not audit the outcome: callers
+/// record it (throttled bursts are audited by the throttle).
 pub async fn verify_credentials(
     state: &AppState,
     username: &str,
     password: &str,
-    client_addr: Option<&str>,
+    origin: &Origin,
 ) -> Result<users::User, AppError> {
     if username.len() > USERNAME_MAX_LEN || password.is_empty() || password.len() > PASSWORD_MAX_LEN
     {
@@ -188,28 +247,24 @@ pub async fn verify_credentials(
     let Ok(username) = Username::parse(username) else {
         return Err(AppError::InvalidCredentials);
     };
-    let throttle: &LoginThrottle = &state.throttle;
-    if !throttle.allows(username.as_str(), client_addr, Instant::now()) {
-        tracing::warn!(user = %username, client = ?client_addr, "sign-in throttled");
-        return Err(AppError::RateLimited);
-    }
+    let admission = state
+        .throttle
+        .admit(state, username.as_str(), origin)
+        .await?;
     let user = users::find_by_username(state.db.pool(), &username)
-        .await
-        .map_err(db_error)?
+        .await?
         .filter(|u| u.active);
     let ok = password::verify(
         password.to_owned(),
         user.as_ref().map(|u| u.password_hash.clone()),
     )
     .await?;
+    let user = user.filter(|_| ok);
+    admission.finish(state, user.is_some()).await?;
     match user {
-        Some(user) if ok => {
-            throttle.record_success(username.as_str());
-            Ok(user)
-        }
-        _ => {
-            throttle.record_failure(username.as_str(), client_addr, Instant::now());
-            tracing::warn!(user = %username, client = ?client_addr, "failed sign-in");
+        Some(user) => Ok(user),
+        None => {
+            tracing::warn!(user = %username, client = ?origin.client_addr, "failed sign-in");
             Err(AppError::InvalidCredentials)
         }
     }

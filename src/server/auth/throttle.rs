@@ -1,114 +1,213 @@
-//! Failed sign-in throttling, per account and per client address, in memory.
-//! Several app servers each keep their own counts: an attacker spreading
-//! guesses over N servers gets N times the budget, still far below useful.
+//! Sign-in throttling (rules in `domain::throttle`), with its counters in
+//! the database so all app servers share them, and a global bound on how
+//! many password verifications run at once: each takes ~19 MiB and tens of
+//! milliseconds of CPU, so an unbounded burst would exhaust the machine.
+//!
+//! Every password check goes through [`LoginThrottle::admit`] before the
+//! verification and [`Admission::finish`] after it. A refused attempt costs
+//! one short transaction and no hashing; the first refusal of a burst is
+//! audited (in that transaction), the rest only logged.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::{
+    domain::{self, Counter, ThrottleLimits, Verdict},
+    error::AppError,
+    server::{
+        db::now_ms,
+        repo::{audit::Origin, throttle as repo},
+        services::{audit, begin, commit},
+        state::AppState,
+    },
 };
+
+/// How long an attempt waits for a verification slot before it is told to
+/// come back later.
+const SLOT_WAIT: Duration = Duration::from_secs(2);
 
 #[derive(Debug)]
 pub struct LoginThrottle {
-    window: Duration,
-    per_account: u32,
-    per_address: u32,
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-const MAX_TRACKED_KEYS: usize = 100_000;
-
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        Self::new(Duration::from_secs(15 * 60), 5, 30)
-    }
+    limits: ThrottleLimits,
+    slots: std::sync::Arc<Semaphore>,
 }
 
 impl LoginThrottle {
-    pub fn new(window: Duration, per_account: u32, per_address: u32) -> Self {
+    pub fn new(limits: ThrottleLimits, concurrent_verifications: usize) -> Self {
         Self {
-            window,
-            per_account,
-            per_address,
-            failures: Mutex::new(HashMap::new()),
+            limits,
+            slots: std::sync::Arc::new(Semaphore::new(concurrent_verifications.max(1))),
         }
     }
 
-    /// Whether another attempt is allowed now for this account and address.
-    pub fn allows(&self, account: &str, address: Option<&str>, now: Instant) -> bool {
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let within = |key: &str, limit: u32| match map.get(key) {
-            Some((count, since)) if now.duration_since(*since) < self.window => *count < limit,
-            _ => true,
-        };
-        within(&account_key(account), self.per_account)
-            && address.is_none_or(|a| within(&address_key(a), self.per_address))
+    pub fn limits(&self) -> &ThrottleLimits {
+        &self.limits
     }
 
-    pub fn record_failure(&self, account: &str, address: Option<&str>, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_TRACKED_KEYS {
-            map.retain(|_, (_, since)| now.duration_since(*since) < self.window);
-        }
-        let keys = [Some(account_key(account)), address.map(address_key)];
-        for key in keys.into_iter().flatten() {
-            let entry = map.entry(key).or_insert((0, now));
-            if now.duration_since(entry.1) >= self.window {
-                *entry = (0, now);
+    /// Counts an attempt for `account` from `origin` and, if the limits
+    /// allow, reserves a verification slot for it.
+    pub async fn admit(
+        &self,
+        state: &AppState,
+        account: &str,
+        origin: &Origin,
+    ) -> Result<Admission, AppError> {
+        let keys = Keys::new(account, origin.client_addr.as_deref());
+        let now = now_ms();
+        let mut tx = begin(state).await?;
+        let (mut pair, mut client, mut acct) = keys.lock(state, &mut tx).await?;
+        let verdict = domain::reserve(&mut pair, client.as_mut(), &mut acct, now, &self.limits);
+        keys.store(&mut tx, &pair, client.as_ref(), &acct).await?;
+        match verdict {
+            Verdict::Admit => {}
+            Verdict::Refuse {
+                limit,
+                retry_after_ms,
+                first_in_burst,
+            } => {
+                let retry_after_secs = u64::try_from((retry_after_ms + 999) / 1000).unwrap_or(1);
+                tracing::warn!(
+                    user = account, client = ?origin.client_addr, ?limit, retry_after_secs,
+                    "sign-in throttled"
+                );
+                if first_in_burst {
+                    audit(
+                        state,
+                        &mut tx,
+                        None,
+                        origin,
+                        "auth.throttled",
+                        ("user", account),
+                        json!({ "limit": limit, "retry_after_secs": retry_after_secs }),
+                    )
+                    .await?;
+                }
+                commit(tx).await?;
+                return Err(AppError::RateLimited { retry_after_secs });
             }
-            entry.0 += 1;
+        }
+        commit(tx).await?;
+        let slot = match tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(slot)) => slot,
+            _ => {
+                // Too busy to verify: the attempt is given back, not counted.
+                tracing::warn!(user = account, "no password verification slot free");
+                let mut tx = begin(state).await?;
+                let (mut pair, mut client, acct) = keys.lock(state, &mut tx).await?;
+                domain::release(&mut pair, client.as_mut());
+                keys.store(&mut tx, &pair, client.as_ref(), &acct).await?;
+                commit(tx).await?;
+                return Err(AppError::RateLimited {
+                    retry_after_secs: 1,
+                });
+            }
+        };
+        Ok(Admission {
+            keys,
+            limits: self.limits,
+            _slot: slot,
+        })
+    }
+}
+
+/// An admitted attempt: holds its verification slot until finished.
+pub struct Admission {
+    keys: Keys,
+    limits: ThrottleLimits,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Admission {
+    /// Records the verification's outcome (and frees the slot).
+    pub async fn finish(self, state: &AppState, succeeded: bool) -> Result<(), AppError> {
+        let Admission {
+            keys,
+            limits,
+            _slot,
+        } = self;
+        drop(_slot);
+        let mut tx = begin(state).await?;
+        let (mut pair, mut client, mut acct) = keys.lock(state, &mut tx).await?;
+        domain::record_outcome(
+            &mut pair,
+            client.as_mut(),
+            &mut acct,
+            succeeded,
+            now_ms(),
+            &limits,
+        );
+        keys.store(&mut tx, &pair, client.as_ref(), &acct).await?;
+        commit(tx).await
+    }
+}
+
+/// The counter keys of one attempt. An unknown client address shares one
+/// client counter and one pair per account, which is the safe side.
+#[derive(Debug, Clone)]
+struct Keys {
+    pair: String,
+    client: Option<String>,
+    account: String,
+}
+
+impl Keys {
+    fn new(account: &str, client: Option<&str>) -> Self {
+        let client = client.unwrap_or("unknown");
+        Self {
+            pair: format!("pair:{account}|{client}"),
+            client: Some(format!("client:{client}")),
+            account: format!("account:{account}"),
         }
     }
 
-    /// A successful sign-in clears the account's count (not the address's).
-    pub fn record_success(&self, account: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&account_key(account));
-    }
-}
-
-fn account_key(account: &str) -> String {
-    format!("account:{account}")
-}
-
-fn address_key(address: &str) -> String {
-    format!("address:{address}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn locks_an_account_after_its_limit_and_releases_after_the_window() {
-        let t = LoginThrottle::new(Duration::from_secs(60), 3, 100);
-        let start = Instant::now();
-        for _ in 0..3 {
-            assert!(t.allows("alice", Some("10.0.0.1"), start));
-            t.record_failure("alice", Some("10.0.0.1"), start);
+    fn all(&self) -> Vec<&str> {
+        let mut keys = vec![self.pair.as_str(), self.account.as_str()];
+        if let Some(c) = &self.client {
+            keys.push(c);
         }
-        assert!(!t.allows("alice", Some("10.0.0.2"), start));
-        assert!(t.allows("bob", Some("10.0.0.1"), start));
-        assert!(t.allows("alice", None, start + Duration::from_secs(61)));
+        keys
     }
 
-    #[test]
-    fn limits_an_address_across_accounts() {
-        let t = LoginThrottle::new(Duration::from_secs(60), 100, 2);
-        let now = Instant::now();
-        t.record_failure("a", Some("1.1.1.1"), now);
-        t.record_failure("b", Some("1.1.1.1"), now);
-        assert!(!t.allows("c", Some("1.1.1.1"), now));
-        assert!(t.allows("c", Some("2.2.2.2"), now));
+    /// Locks the three counters in `tx`: (pair, client, account).
+    async fn lock(
+        &self,
+        state: &AppState,
+        tx: &mut sqlx::AnyConnection,
+    ) -> Result<(Counter, Option<Counter>, Counter), AppError> {
+        let mut counters = repo::lock(tx, state.db.backend(), &self.all()).await?;
+        let pair = counters.remove(&self.pair).unwrap_or_default();
+        let client = self
+            .client
+            .as_ref()
+            .map(|k| counters.remove(k).unwrap_or_default());
+        let account = counters.remove(&self.account).unwrap_or_default();
+        Ok((pair, client, account))
     }
 
-    #[test]
-    fn success_clears_the_account_count() {
-        let t = LoginThrottle::new(Duration::from_secs(60), 2, 100);
-        let now = Instant::now();
-        t.record_failure("a", None, now);
-        t.record_success("a");
-        t.record_failure("a", None, now);
-        assert!(t.allows("a", None, now));
+    async fn store(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        pair: &Counter,
+        client: Option<&Counter>,
+        account: &Counter,
+    ) -> Result<(), AppError> {
+        repo::store(conn, &self.pair, pair).await?;
+        if let (Some(key), Some(c)) = (&self.client, client) {
+            repo::store(conn, key, c).await?;
+        }
+        repo::store(conn, &self.account, account).await?;
+        Ok(())
     }
+}
+
+/// Drops counters that have expired; run periodically.
+pub async fn sweep(state: &AppState) -> Result<u64, AppError> {
+    let now = now_ms();
+    let limits = state.throttle.limits();
+    let mut tx = begin(state).await?;
+    let removed = repo::sweep(&mut tx, now - limits.window_ms, now).await?;
+    commit(tx).await?;
+    Ok(removed)
 }

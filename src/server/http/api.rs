@@ -17,7 +17,7 @@ use super::{
     openapi::desc,
 };
 use crate::{
-    domain::{Password, Role, Username},
+    domain::{Password, Role, TokenScope, Username},
     error::AppError,
     server::{
         repo::{tokens::TokenRow, users::User},
@@ -26,8 +26,11 @@ use crate::{
     },
 };
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+/// The REST API. Everything but streaming (artifact uploads and downloads,
+/// audit exports) must answer within `request_timeout` (408 otherwise);
+/// uploads have their own rule, a minimum transfer rate.
+pub fn routes(request_timeout: std::time::Duration) -> Router<AppState> {
+    let timed = Router::new()
         .route("/me", get(me))
         .route("/tokens", get(list_tokens).post(create_token))
         .route("/tokens/{id}", delete(revoke_token))
@@ -35,10 +38,12 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{username}", patch(update_user))
         .route("/openapi.json", get(super::openapi::openapi_json))
         .merge(super::catalog_api::routes())
-        .merge(super::artifact_api::routes())
         .merge(super::release_api::routes())
         .merge(super::workflow_api::routes())
         .merge(super::webhook_api::routes())
+        .layer(super::router::request_timeout(request_timeout));
+    timed
+        .merge(super::artifact_api::routes())
         .merge(super::audit_api::routes())
         .fallback(not_found)
 }
@@ -80,6 +85,7 @@ pub struct TokenJson {
     id: i64,
     name: String,
     prefix: String,
+    scope: TokenScope,
     created_at: i64,
     expires_at: Option<i64>,
     last_used_at: Option<i64>,
@@ -92,6 +98,7 @@ impl From<TokenRow> for TokenJson {
             id: t.id,
             name: t.name,
             prefix: t.prefix,
+            scope: t.scope,
             created_at: t.created_at,
             expires_at: t.expires_at,
             last_used_at: t.last_used_at,
@@ -125,6 +132,8 @@ async fn list_tokens(
 #[serde(deny_unknown_fields)]
 struct CreateTokenBody {
     name: String,
+    /// `read` (the default), `deploy`, `write` or `admin` (admins only).
+    scope: Option<String>,
     /// Omit for a token that never expires.
     expires_in_days: Option<i64>,
 }
@@ -166,7 +175,8 @@ async fn create_token(
     let days = services::tokens::parse_expiry_days(
         body.expires_in_days.map(|d| d.to_string()).as_deref(),
     )?;
-    let (row, secret) = services::tokens::create(&state, &p, &origin, name, days).await?;
+    let scope = services::tokens::parse_scope(body.scope.as_deref())?;
+    let (row, secret) = services::tokens::create(&state, &p, &origin, name, scope, days).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::{
     errors::ErrorBody,
-    extract::{ApiJson, Caller, RequestOrigin},
+    extract::{Caller, RequestOrigin},
     openapi::desc,
 };
 use crate::{
@@ -28,6 +28,8 @@ use crate::{
 };
 
 pub const CHECKSUM_HEADER: &str = "x-checksum-sha256";
+/// A link's JSON body: a path, a URI of at most 2 KiB, a checksum, a size.
+const LINK_BODY_LIMIT: usize = 64 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -194,7 +196,19 @@ async fn create(
             },
         );
     }
-    let ApiJson(body) = ApiJson::<LinkBody>::from_request(request, &state).await?;
+    // The route takes unlimited bodies (uploads stream); a link is a small
+    // JSON document, so it is read with a limit of its own.
+    if !content_type.starts_with("application/json") {
+        return Err(AppError::BadRequest(
+            "expected Content-Type: application/json (a link) or multipart/form-data (files)"
+                .into(),
+        ));
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), LINK_BODY_LIMIT)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    let body: LinkBody = serde_json::from_slice(&bytes)
+        .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?;
     let path = ArtifactPath::parse(&body.path)?;
     let sha = body
         .sha256

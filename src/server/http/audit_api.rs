@@ -30,6 +30,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/audit", get(list_events))
         .route("/audit/verify", get(verify))
+        .route(
+            "/audit/verify/full",
+            axum::routing::post(start_full_verification),
+        )
+        .route("/audit/verify/jobs/{id}", get(verification_job))
         .route("/audit/export", get(export_events))
         .route("/models/{name}/stages", get(stages_at))
         .route("/models/{name}/report", get(report))
@@ -153,12 +158,21 @@ struct VerifyReport {
     first_broken_id: Option<i64>,
 }
 
-/// Recomputes the audit trail's hash chain
+/// Verifies the audit trail's hash chain since the last checkpoint
+///
+/// Resumes from the newest verified checkpoint (and checks that the event
+/// it ended on still carries the hash it had), so the cost is the number of
+/// events since. `events_checked` counts the whole chain. `?full=true`
+/// recomputes every event from genesis instead (what catches an edit behind
+/// the checkpoint); for long chains start that in the background with
+/// `POST /audit/verify/full`.
 #[utoipa::path(
     get,
     path = "/api/v1/audit/verify",
     tag = "audit",
+    params(("full" = Option<bool>, Query, description = "Verify from genesis rather than from the last checkpoint")),
     responses(
+        (status = 400, description = "An unknown parameter, or `full` not true/false", body = ErrorBody),
         (status = 200, description = "The verdict; `intact: false` names the first broken event", body = VerifyReport),
         (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
         (status = 403, description = desc::NOT_AUDITOR, body = ErrorBody),
@@ -169,13 +183,102 @@ struct VerifyReport {
 async fn verify(
     State(state): State<AppState>,
     Caller(p): Caller,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<VerifyReport>, AppError> {
-    let report = audit_log::verify(&state, &p).await?;
+    let q = Query::parse(raw.as_deref(), &["full"])?;
+    let full = match q.text("full")?.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(AppError::invalid("full", "must be true or false")),
+    };
+    let report = if full {
+        audit_log::verify_full(&state, &p).await?
+    } else {
+        audit_log::verify(&state, &p).await?
+    };
     Ok(Json(VerifyReport {
         intact: report.first_broken_id.is_none(),
         events_checked: report.checked,
         first_broken_id: report.first_broken_id,
     }))
+}
+
+/// A full re-verification's progress.
+#[derive(Serialize, ToSchema)]
+struct VerifyJob {
+    id: i64,
+    started_by: String,
+    started_at: i64,
+    /// `running`, `intact`, `broken` or `failed`.
+    state: String,
+    /// Events in the chain when the job started.
+    total: i64,
+    checked: i64,
+    first_broken_id: Option<i64>,
+    finished_at: Option<i64>,
+}
+
+impl From<crate::server::repo::audit::VerifyJobRow> for VerifyJob {
+    fn from(r: crate::server::repo::audit::VerifyJobRow) -> Self {
+        Self {
+            id: r.id,
+            started_by: r.started_by,
+            started_at: r.started_at,
+            state: r.state,
+            total: r.total,
+            checked: r.checked,
+            first_broken_id: r.first_broken_id,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+/// Starts a full re-verification of the chain from genesis, in the background
+#[utoipa::path(
+    post,
+    path = "/api/v1/audit/verify/full",
+    tag = "audit",
+    responses(
+        (status = 202, description = "Started; follow its progress at `/audit/verify/jobs/{id}`", body = VerifyJob),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_AUDITOR, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn start_full_verification(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+) -> Result<impl IntoResponse, AppError> {
+    let job = audit_log::start_full_verification(&state, &p).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(VerifyJob::from(job))))
+}
+
+/// A full re-verification's progress and verdict
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit/verify/jobs/{id}",
+    tag = "audit",
+    params(("id" = i64, Path, description = "The job")),
+    responses(
+        (status = 200, description = "Its state", body = VerifyJob),
+        (status = 400, description = "`id` is not a number", body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_AUDITOR, body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn verification_job(
+    State(state): State<AppState>,
+    Caller(p): Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Json<VerifyJob>, AppError> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| AppError::invalid("id", "must be a job number"))?;
+    Ok(Json(audit_log::job(&state, &p, id).await?.into()))
 }
 
 fn format_param(q: &Query, allowed: &[&'static str]) -> Result<&'static str, AppError> {

@@ -16,7 +16,7 @@ use crate::error::AppError;
 
 /// Every `AppError::code()`, listed for the OpenAPI schema (a test keeps
 /// the list complete).
-pub const ERROR_CODES: [&str; 12] = [
+pub const ERROR_CODES: [&str; 13] = [
     "invalid_input",
     "bad_request",
     "unauthenticated",
@@ -26,6 +26,7 @@ pub const ERROR_CODES: [&str; 12] = [
     "not_found",
     "conflict",
     "payload_too_large",
+    "timed_out",
     "range_not_satisfiable",
     "rate_limited",
     "internal",
@@ -77,16 +78,12 @@ impl IntoResponse for AppError {
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(ErrorBody::from(&self))).into_response();
-        if matches!(
-            self,
-            AppError::Unauthenticated | AppError::InvalidCredentials
-        ) {
-            response.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static(
-                    "Bearer realm=\"model-registry\", Basic realm=\"model-registry\"",
-                ),
-            );
+        // The `WWW-Authenticate` challenge of a 401 is set by the CSRF layer,
+        // which knows whether the caller is a browser (see `auth::csrf`).
+        if let Some(secs) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         if let AppError::RangeNotSatisfiable(size) = self {
             if let Ok(v) = axum::http::HeaderValue::from_str(&format!("bytes */{size}")) {
@@ -115,8 +112,11 @@ mod tests {
             AppError::NotFound("model".into()),
             AppError::Conflict("exists".into()),
             AppError::PayloadTooLarge,
+            AppError::TimedOut("slow".into()),
             AppError::RangeNotSatisfiable(1),
-            AppError::RateLimited,
+            AppError::RateLimited {
+                retry_after_secs: 1,
+            },
             AppError::Internal,
         ];
         for e in &all {
@@ -132,8 +132,9 @@ mod tests {
                 | AppError::NotFound(_)
                 | AppError::Conflict(_)
                 | AppError::PayloadTooLarge
+                | AppError::TimedOut(_)
                 | AppError::RangeNotSatisfiable(_)
-                | AppError::RateLimited
+                | AppError::RateLimited { .. }
                 | AppError::Internal => {}
             }
             assert!(ERROR_CODES.contains(&e.code()), "{:?}", e.code());

@@ -26,11 +26,8 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let origin = client_origin(parts, state.config.trust_proxy);
-        if let Some(p) =
-            principal::from_authorization(state, &parts.headers, origin.client_addr.as_deref())
-                .await?
-        {
+        let origin = client_origin(parts, &state.config.trusted_proxies);
+        if let Some(p) = principal::from_authorization(state, &parts.headers, &origin).await? {
             return Ok(Caller(p));
         }
         let session = parts.extensions.get::<Session>().cloned();
@@ -53,7 +50,7 @@ impl FromRequestParts<AppState> for RequestOrigin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         Ok(RequestOrigin(client_origin(
             parts,
-            state.config.trust_proxy,
+            &state.config.trusted_proxies,
         )))
     }
 }

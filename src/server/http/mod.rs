@@ -5,12 +5,14 @@ pub mod api;
 pub mod artifact_api;
 pub mod audit_api;
 pub mod catalog_api;
+pub mod client_addr;
 pub mod errors;
 pub mod extract;
 pub mod openapi;
 pub mod release_api;
 pub mod report_html;
 pub mod router;
+pub mod serve;
 pub mod webhook_api;
 pub mod workflow_api;
 
@@ -22,25 +24,24 @@ use super::repo::audit::Origin;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// The client address and request id of a request, for logs and the audit trail.
-pub fn client_origin(parts: &Parts, trust_proxy: bool) -> Origin {
-    let forwarded = trust_proxy
-        .then(|| {
-            parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(|v| v.trim().to_owned())
-                .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-        })
-        .flatten();
+/// The client address and request id of a request, for logs, throttling
+/// and the audit trail. `X-Forwarded-For` counts only from a trusted proxy.
+pub fn client_origin(parts: &Parts, trusted: &client_addr::TrustedProxies) -> Origin {
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string());
+        .map(|ConnectInfo(addr)| addr.ip());
+    let client = peer.map(|peer| {
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        trusted.client(peer, &forwarded).to_string()
+    });
     Origin {
-        client_addr: forwarded.or(peer),
+        client_addr: client,
         request_id: parts
             .headers
             .get(REQUEST_ID_HEADER)

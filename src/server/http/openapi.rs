@@ -94,6 +94,8 @@ pub const BASIC: &str = "basic";
         webhook_api::resend,
         audit_api::list_events,
         audit_api::verify,
+        audit_api::start_full_verification,
+        audit_api::verification_job,
         audit_api::export_events,
         audit_api::stages_at,
         audit_api::report,

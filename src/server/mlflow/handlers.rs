@@ -653,6 +653,7 @@ pub async fn search_versions(
 pub async fn download_uri(
     State(state): State<AppState>,
     who: Who,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     args: Args,
 ) -> MlResult<Json<Value>> {
@@ -671,7 +672,7 @@ pub async fn download_uri(
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
     {
-        Some("https") if state.config.trust_proxy => "https",
+        Some("https") if state.config.trusted_proxies.contains(&peer.ip()) => "https",
         _ if state.config.secure_cookies => "https",
         _ => "http",
     };

@@ -86,6 +86,7 @@ pub struct MlflowError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    retry_after: Option<u64>,
 }
 
 impl MlflowError {
@@ -94,6 +95,7 @@ impl MlflowError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -123,11 +125,17 @@ impl From<AppError> for MlflowError {
                 Self::new(StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS", message)
             }
             AppError::PayloadTooLarge | AppError::RangeNotSatisfiable(_) => Self::invalid(message),
-            AppError::RateLimited => Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "REQUEST_LIMIT_EXCEEDED",
-                message,
-            ),
+            AppError::TimedOut(_) => {
+                Self::new(StatusCode::REQUEST_TIMEOUT, "REQUEST_TIMEOUT", message)
+            }
+            AppError::RateLimited { retry_after_secs } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "REQUEST_LIMIT_EXCEEDED",
+                    message,
+                )
+            },
             AppError::Internal => {
                 Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", message)
             }
@@ -137,11 +145,17 @@ impl From<AppError> for MlflowError {
 
 impl IntoResponse for MlflowError {
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(json!({ "error_code": self.code, "message": self.message })),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

@@ -9,7 +9,7 @@ use sqlx::{AnyPool, FromRow};
 use super::filter::{like_to_glob, Clause, Field, Op, Operand};
 use crate::server::{
     db::Backend,
-    repo::sql::{Sql, Value},
+    repo::sql::{Sql, Value, MAX_IN_LIST},
 };
 
 #[derive(Debug, Clone, FromRow)]
@@ -177,14 +177,7 @@ fn push_order(sql: &mut Sql, backend: Backend, orders: &[Order], versions: bool)
 
 /// Appends `(…)` with one bound placeholder per id.
 fn push_ids(sql: &mut Sql, ids: &[i64]) {
-    sql.push("(");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(Value::Int(*id));
-    }
-    sql.push(")");
+    sql.push_in(ids.iter().map(|id| Value::Int(*id)));
 }
 
 fn push_page(sql: &mut Sql, limit: i64, offset: i64) {
@@ -279,16 +272,17 @@ pub async fn latest_versions(
     pool: &AnyPool,
     model_ids: &[i64],
 ) -> Result<Vec<VersionRecord>, sqlx::Error> {
-    if model_ids.is_empty() {
-        return Ok(Vec::new());
+    let mut out: Vec<VersionRecord> = Vec::new();
+    for chunk in model_ids.chunks(MAX_IN_LIST) {
+        let mut sql = Sql::new(&format!(
+            "SELECT {VERSION_COLUMNS} {VERSION_FROM} AND v.seq = (SELECT MAX(w.seq) FROM model_versions w \
+             WHERE w.model_id = v.model_id AND w.stage = v.stage AND w.deleted_at IS NULL) AND v.model_id IN "
+        ));
+        push_ids(&mut sql, chunk);
+        out.extend(sql.query_as::<VersionRecord>()?.fetch_all(pool).await?);
     }
-    let mut sql = Sql::new(&format!(
-        "SELECT {VERSION_COLUMNS} {VERSION_FROM} AND v.seq = (SELECT MAX(w.seq) FROM model_versions w \
-         WHERE w.model_id = v.model_id AND w.stage = v.stage AND w.deleted_at IS NULL) AND v.model_id IN "
-    ));
-    push_ids(&mut sql, model_ids);
-    sql.push(" ORDER BY v.seq");
-    sql.query_as()?.fetch_all(pool).await
+    out.sort_by_key(|v| v.seq);
+    Ok(out)
 }
 
 /// `(owner id, key, value)` rows of `model_tags` or `version_tags` for many owners.
@@ -299,17 +293,16 @@ pub async fn tags_of(
     ids: &[i64],
 ) -> Result<HashMap<i64, Vec<(String, String)>>, sqlx::Error> {
     let mut out: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let mut sql = Sql::new(&format!(
-        "SELECT {owner_column}, key, value FROM {table} WHERE {owner_column} IN "
-    ));
-    push_ids(&mut sql, ids);
-    sql.push(" ORDER BY key");
-    let rows: Vec<(i64, String, String)> = sql.query_as()?.fetch_all(pool).await?;
-    for (id, key, value) in rows {
-        out.entry(id).or_default().push((key, value));
+    for chunk in ids.chunks(MAX_IN_LIST) {
+        let mut sql = Sql::new(&format!(
+            "SELECT {owner_column}, key, value FROM {table} WHERE {owner_column} IN "
+        ));
+        push_ids(&mut sql, chunk);
+        sql.push(" ORDER BY key");
+        let rows: Vec<(i64, String, String)> = sql.query_as()?.fetch_all(pool).await?;
+        for (id, key, value) in rows {
+            out.entry(id).or_default().push((key, value));
+        }
     }
     Ok(out)
 }
@@ -320,20 +313,19 @@ pub async fn aliases_of(
     model_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<(String, i64, i64)>>, sqlx::Error> {
     let mut out: HashMap<i64, Vec<(String, i64, i64)>> = HashMap::new();
-    if model_ids.is_empty() {
-        return Ok(out);
-    }
-    let mut sql = Sql::new(
-        "SELECT a.model_id, a.alias, v.id, v.seq FROM model_aliases a JOIN model_versions v ON v.id = a.version_id \
-         WHERE v.deleted_at IS NULL AND a.model_id IN ",
-    );
-    push_ids(&mut sql, model_ids);
-    sql.push(" ORDER BY a.alias");
-    let rows: Vec<(i64, String, i64, i64)> = sql.query_as()?.fetch_all(pool).await?;
-    for (model_id, alias, version_id, seq) in rows {
-        out.entry(model_id)
-            .or_default()
-            .push((alias, version_id, seq));
+    for chunk in model_ids.chunks(MAX_IN_LIST) {
+        let mut sql = Sql::new(
+            "SELECT a.model_id, a.alias, v.id, v.seq FROM model_aliases a JOIN model_versions v ON v.id = a.version_id \
+             WHERE v.deleted_at IS NULL AND a.model_id IN ",
+        );
+        push_ids(&mut sql, chunk);
+        sql.push(" ORDER BY a.alias");
+        let rows: Vec<(i64, String, i64, i64)> = sql.query_as()?.fetch_all(pool).await?;
+        for (model_id, alias, version_id, seq) in rows {
+            out.entry(model_id)
+                .or_default()
+                .push((alias, version_id, seq));
+        }
     }
     Ok(out)
 }

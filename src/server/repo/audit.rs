@@ -374,31 +374,217 @@ pub async fn page_after(
         .await
 }
 
-/// The first event whose stored hash or link does not match, if any.
-pub async fn verify_chain(pool: &AnyPool) -> Result<ChainReport, sqlx::Error> {
-    use futures_util::TryStreamExt;
-    let sql = format!("SELECT {COLUMNS} FROM audit_events ORDER BY id");
-    let mut rows = sqlx::query_as::<_, EventRow>(&sql).fetch(pool);
-    let mut expected_prev = GENESIS_HASH.to_owned();
-    let mut checked = 0;
-    while let Some(row) = rows.try_next().await? {
-        if row.prev_hash != expected_prev || row.expected_hash() != row.hash {
-            return Ok(ChainReport {
-                checked,
-                first_broken_id: Some(row.id),
-            });
-        }
-        checked += 1;
-        expected_prev = row.hash;
+/// Events read per query while verifying: each page takes a pooled
+/// connection only for its own query, so a long verification never holds
+/// one (and twenty of them never starve the pool).
+const VERIFY_PAGE: i64 = 5_000;
+
+/// Where a verification starts: after event `last_id`, whose hash must
+/// still be `last_hash`, with `events` already verified before it.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Checkpoint {
+    pub last_id: i64,
+    pub last_hash: String,
+    pub events: i64,
+    pub verified_at: i64,
+}
+
+/// A verification in progress: the last event verified and its hash.
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    last_id: i64,
+    expected_prev: String,
+    pub checked: u64,
+    last: Option<(i64, String)>,
+    broken: Option<i64>,
+    done: bool,
+}
+
+impl Cursor {
+    pub fn finished(&self) -> bool {
+        self.done || self.broken.is_some()
     }
-    Ok(ChainReport {
-        checked,
-        first_broken_id: None,
+
+    pub fn report(&self) -> ChainReport {
+        ChainReport {
+            checked: self.checked,
+            first_broken_id: self.broken,
+            last: self.last.clone(),
+        }
+    }
+}
+
+/// Starts a verification after `from` (or at genesis). The checkpoint's own
+/// event must still carry the hash that was verified.
+pub async fn start(pool: &AnyPool, from: Option<&Checkpoint>) -> Result<Cursor, sqlx::Error> {
+    let Some(c) = from else {
+        return Ok(Cursor {
+            last_id: 0,
+            expected_prev: GENESIS_HASH.to_owned(),
+            checked: 0,
+            last: None,
+            broken: None,
+            done: false,
+        });
+    };
+    let hash: Option<String> = sqlx::query_scalar("SELECT hash FROM audit_events WHERE id = $1")
+        .bind(c.last_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(Cursor {
+        last_id: c.last_id,
+        expected_prev: c.last_hash.clone(),
+        checked: u64::try_from(c.events).unwrap_or(0),
+        last: Some((c.last_id, c.last_hash.clone())),
+        broken: (hash.as_deref() != Some(c.last_hash.as_str())).then_some(c.last_id),
+        done: false,
     })
+}
+
+/// Verifies the next page of events.
+pub async fn step(pool: &AnyPool, cursor: &mut Cursor) -> Result<(), sqlx::Error> {
+    if cursor.finished() {
+        return Ok(());
+    }
+    let page: Vec<EventRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
+    ))
+    .bind(cursor.last_id)
+    .bind(VERIFY_PAGE)
+    .fetch_all(pool)
+    .await?;
+    cursor.done = (page.len() as i64) < VERIFY_PAGE;
+    for row in page {
+        if row.prev_hash != cursor.expected_prev || row.expected_hash() != row.hash {
+            cursor.broken = Some(row.id);
+            return Ok(());
+        }
+        cursor.checked += 1;
+        cursor.last_id = row.id;
+        cursor.expected_prev = row.hash.clone();
+        cursor.last = Some((row.id, row.hash));
+    }
+    Ok(())
+}
+
+/// Verifies the chain from `from` (or from genesis) to the newest event.
+pub async fn verify_from(
+    pool: &AnyPool,
+    from: Option<&Checkpoint>,
+) -> Result<ChainReport, sqlx::Error> {
+    let mut cursor = start(pool, from).await?;
+    while !cursor.finished() {
+        step(pool, &mut cursor).await?;
+    }
+    Ok(cursor.report())
+}
+
+/// The whole chain, from genesis.
+pub async fn verify_chain(pool: &AnyPool) -> Result<ChainReport, sqlx::Error> {
+    verify_from(pool, None).await
+}
+
+pub async fn latest_checkpoint(pool: &AnyPool) -> Result<Option<Checkpoint>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT last_id, last_hash, events, verified_at FROM audit_checkpoints \
+         ORDER BY last_id DESC, id DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn insert_checkpoint(
+    pool: &AnyPool,
+    c: &Checkpoint,
+    kind: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (last_id, last_hash, events, verified_at, kind) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(c.last_id)
+    .bind(&c.last_hash)
+    .bind(c.events)
+    .bind(c.verified_at)
+    .bind(kind)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+pub async fn count_events(pool: &AnyPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_events")
+        .fetch_one(pool)
+        .await
+}
+
+// ------------------------------------------------------------ full re-verification jobs
+
+#[derive(Debug, Clone, FromRow)]
+pub struct VerifyJobRow {
+    pub id: i64,
+    pub started_by: String,
+    pub started_at: i64,
+    pub state: String,
+    pub total: i64,
+    pub checked: i64,
+    pub first_broken_id: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+pub async fn insert_job(
+    pool: &AnyPool,
+    by: &str,
+    total: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO audit_verify_jobs (started_by, started_at, state, total, checked) \
+         VALUES ($1, $2, 'running', $3, 0) RETURNING id",
+    )
+    .bind(by)
+    .bind(now)
+    .bind(total)
+    .fetch_one(pool)
+    .await
+}
+
+pub async fn update_job(
+    pool: &AnyPool,
+    id: i64,
+    state: &str,
+    checked: i64,
+    first_broken_id: Option<i64>,
+    finished_at: Option<i64>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE audit_verify_jobs SET state = $1, checked = $2, first_broken_id = $3, \
+         finished_at = $4 WHERE id = $5",
+    )
+    .bind(state)
+    .bind(checked)
+    .bind(first_broken_id)
+    .bind(finished_at)
+    .bind(id)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+pub async fn find_job(pool: &AnyPool, id: i64) -> Result<Option<VerifyJobRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, started_by, started_at, state, total, checked, first_broken_id, finished_at \
+         FROM audit_verify_jobs WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainReport {
     pub checked: u64,
     pub first_broken_id: Option<i64>,
+    /// The last event verified intact: (id, hash).
+    pub last: Option<(i64, String)>,
 }

@@ -6,14 +6,10 @@ use std::collections::HashMap;
 use sqlx::{AnyConnection, AnyPool};
 
 use super::{
-    sql::{Sql, Value},
+    sql::{Sql, Value, MAX_IN_LIST},
     versions::{Lineage, VersionRow, COLUMNS},
 };
 use crate::domain::{ContentArtifact, ReleaseContent};
-
-/// Versions per IN list: well inside both databases' parameter limits, and
-/// small enough that SQLite prepares the statement quickly.
-const CHUNK: usize = 500;
 
 /// Adds the content-bearing lineage fields. `run_link` is a link for people,
 /// not provenance, so it stays out.
@@ -35,14 +31,7 @@ pub fn add_lineage(content: &mut ReleaseContent, l: &Lineage) {
 }
 
 fn id_list(sql: &mut Sql, ids: &[i64]) {
-    sql.push("(");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(Value::Int(*id));
-    }
-    sql.push(")");
+    sql.push_in(ids.iter().map(|id| Value::Int(*id)));
 }
 
 type ArtifactContentRow = (i64, String, Option<i64>, Option<String>, Option<String>);
@@ -54,7 +43,7 @@ pub async fn load(
     ids: &[i64],
 ) -> Result<HashMap<i64, ReleaseContent>, sqlx::Error> {
     let mut out: HashMap<i64, ReleaseContent> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
+    for chunk in ids.chunks(MAX_IN_LIST) {
         let mut sql = Sql::new(&format!(
             "SELECT {COLUMNS} FROM model_versions WHERE id IN "
         ));

@@ -10,6 +10,7 @@ pub mod models;
 pub mod search;
 pub mod sql;
 pub mod tags;
+pub mod throttle;
 pub mod timeline;
 pub mod tokens;
 pub mod users;

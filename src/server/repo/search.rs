@@ -131,15 +131,9 @@ pub async fn details(pool: &AnyPool, ids: &[i64]) -> Result<HashMap<i64, HitDeta
     if ids.is_empty() {
         return Ok(out);
     }
+    // A page of results: far below `MAX_IN_LIST`.
     let in_list = |sql: &mut Sql| {
-        sql.push("(");
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(Value::Int(*id));
-        }
-        sql.push(")");
+        sql.push_in(ids.iter().map(|id| Value::Int(*id)));
     };
     let mut sql = Sql::new("SELECT model_id, key, value FROM model_tags WHERE model_id IN ");
     in_list(&mut sql);

@@ -38,6 +38,21 @@ impl Sql {
         placeholder
     }
 
+    /// Appends `(v1, v2, …)`, every value bound. Callers split long lists
+    /// with `chunks(MAX_IN_LIST)`: one statement per chunk keeps SQLite's
+    /// preparation linear and Postgres under its 65,535-parameter limit.
+    pub fn push_in(&mut self, values: impl IntoIterator<Item = Value>) -> &mut Self {
+        self.text.push('(');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(v);
+        }
+        self.text.push(')');
+        self
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -64,6 +79,9 @@ impl Sql {
         Ok(sqlx::query_as_with(&self.text, self.arguments()?))
     }
 }
+
+/// The longest `IN (…)` list one statement binds (see `Sql::push_in`).
+pub const MAX_IN_LIST: usize = 500;
 
 /// Inserts many rows with multi-row `VALUES` statements (chunked well below
 /// both databases' parameter limits): one round trip per chunk, not per row.

@@ -35,6 +35,15 @@ async fn current(
     .await
 }
 
+/// How many tags the owner has.
+pub async fn count(conn: &mut AnyConnection, owner: Owner) -> Result<i64, sqlx::Error> {
+    let (table, column, id) = owner.table_and_column();
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1"))
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}
+
 pub async fn set(
     conn: &mut AnyConnection,
     owner: Owner,

@@ -1,37 +1,45 @@
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
+use crate::domain::TokenScope;
+
 #[derive(Debug, Clone, FromRow)]
 pub struct TokenRow {
     pub id: i64,
     pub user_id: i64,
     pub name: String,
     pub prefix: String,
+    /// A stored scope the code does not know is a decoding error, never a default.
+    #[sqlx(try_from = "String")]
+    pub scope: TokenScope,
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, user_id, name, prefix, created_at, expires_at, last_used_at, revoked_at";
+const COLUMNS: &str =
+    "id, user_id, name, prefix, scope, created_at, expires_at, last_used_at, revoked_at";
 
 pub struct NewToken<'a> {
     pub user_id: i64,
     pub name: &'a str,
     pub token_hash: &'a str,
     pub prefix: &'a str,
+    pub scope: TokenScope,
     pub created_at: i64,
     pub expires_at: Option<i64>,
 }
 
 pub async fn insert(conn: &mut AnyConnection, t: NewToken<'_>) -> Result<TokenRow, sqlx::Error> {
     sqlx::query_as::<_, TokenRow>(&format!(
-        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
+        "INSERT INTO api_tokens (user_id, name, token_hash, prefix, scope, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
     ))
     .bind(t.user_id)
     .bind(t.name)
     .bind(t.token_hash)
     .bind(t.prefix)
+    .bind(t.scope.as_str())
     .bind(t.created_at)
     .bind(t.expires_at)
     .fetch_one(conn)
@@ -68,6 +76,20 @@ pub async fn find_usable_by_hash(
     .bind(now)
     .fetch_optional(pool)
     .await
+}
+
+/// Revokes every live token of a user; returns how many.
+pub async fn revoke_all_for_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(conn)
+        .await
+        .map(|r| r.rows_affected())
 }
 
 pub async fn revoke(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), sqlx::Error> {

@@ -70,6 +70,21 @@ pub async fn find_by_id(pool: &AnyPool, id: i64) -> Result<Option<User>, sqlx::E
         .transpose()
 }
 
+/// Makes role and activation changes run one at a time (Postgres; SQLite
+/// has one writer anyway), so "is there another active admin?" cannot be
+/// answered yes to two admins removing each other at the same moment.
+pub async fn serialize_admin_changes(
+    conn: &mut AnyConnection,
+    backend: crate::server::db::Backend,
+) -> Result<(), sqlx::Error> {
+    if backend == crate::server::db::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7340032)")
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Same as `find_by_username`, inside a write transaction.
 pub async fn lock_by_username(
     conn: &mut AnyConnection,

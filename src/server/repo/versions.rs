@@ -433,6 +433,14 @@ pub async fn existing_steps(
     sql.query_as::<(String, i64)>()?.fetch_all(conn).await
 }
 
+/// How many metric points the version holds.
+pub async fn point_count(conn: &mut AnyConnection, version_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM version_metric_points WHERE version_id = $1")
+        .bind(version_id)
+        .fetch_one(conn)
+        .await
+}
+
 pub async fn touch(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE model_versions SET updated_at = $1 WHERE id = $2")
         .bind(now)

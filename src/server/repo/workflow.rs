@@ -302,17 +302,13 @@ pub async fn reviews_of(
     if request_ids.is_empty() {
         return Ok(Vec::new());
     }
+    // A page of requests: far below `MAX_IN_LIST`.
     let mut sql = Sql::new(
         "SELECT request_id, reviewer_id, reviewer_name, decision, comment, created_at, \
-         content_digest FROM request_reviews WHERE request_id IN (",
+         content_digest FROM request_reviews WHERE request_id IN ",
     );
-    for (i, id) in request_ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(Value::Int(*id));
-    }
-    sql.push(") ORDER BY created_at, reviewer_id");
+    sql.push_in(request_ids.iter().map(|id| Value::Int(*id)));
+    sql.push(" ORDER BY created_at, reviewer_id");
     sql.query_as::<ReviewRow>()?.fetch_all(conn).await
 }
 

@@ -73,6 +73,40 @@ pub struct UploadRequest {
     pub declared_length: Option<u64>,
 }
 
+/// The minimum-rate rule for uploads: over each window of `window`, at
+/// least `rate × window` bytes must arrive.
+struct Pace {
+    rate: u64,
+    window: std::time::Duration,
+    started: std::time::Instant,
+    bytes: u64,
+}
+
+impl Pace {
+    fn new(rate: u64, window: std::time::Duration, now: std::time::Instant) -> Self {
+        Self {
+            rate,
+            window,
+            started: now,
+            bytes: 0,
+        }
+    }
+
+    /// Counts `bytes`; false once a whole window passed below the rate.
+    fn record(&mut self, bytes: u64, now: std::time::Instant) -> bool {
+        self.bytes += bytes;
+        let elapsed = now.duration_since(self.started);
+        if elapsed < self.window {
+            return true;
+        }
+        let needed = (self.rate as f64 * elapsed.as_secs_f64()) as u64;
+        let fast_enough = self.bytes >= needed;
+        self.started = now;
+        self.bytes = 0;
+        fast_enough
+    }
+}
+
 /// Removes a stored object if the upload does not end up recorded — also
 /// when the request future is dropped between storing and recording.
 struct ObjectGuard {
@@ -143,7 +177,27 @@ where
     let mut hasher = Sha256::new();
     let mut head: Vec<u8> = Vec::with_capacity(64);
     let mut size: u64 = 0;
-    while let Some(chunk) = body.next().await {
+    let timeouts = state.config.timeouts;
+    let mut pace = Pace::new(
+        timeouts.min_upload_rate,
+        timeouts.idle,
+        std::time::Instant::now(),
+    );
+    loop {
+        // A client that stops sending, or trickles, must not hold a
+        // connection, a temporary file and an upload slot forever.
+        let next = match tokio::time::timeout(timeouts.idle, body.next()).await {
+            Ok(next) => next,
+            Err(_) => {
+                upload.abort().await;
+                tracing::warn!(%path, "upload stalled");
+                return Err(AppError::TimedOut(format!(
+                    "the upload stalled: nothing arrived for {} s",
+                    timeouts.idle.as_secs()
+                )));
+            }
+        };
+        let Some(chunk) = next else { break };
         let chunk = match chunk {
             Ok(c) => c,
             Err(e) => {
@@ -156,6 +210,14 @@ where
         if size > max {
             upload.abort().await;
             return Err(AppError::PayloadTooLarge);
+        }
+        if !pace.record(chunk.len() as u64, std::time::Instant::now()) {
+            upload.abort().await;
+            tracing::warn!(%path, "upload too slow");
+            return Err(AppError::TimedOut(format!(
+                "the upload was slower than {} bytes per second",
+                timeouts.min_upload_rate
+            )));
         }
         hasher.update(&chunk);
         if head.len() < 64 {
@@ -182,7 +244,7 @@ where
         store: state.store.clone(),
         key: Some(key.clone()),
     };
-    let format = ArtifactFormat::detect(&request.path, &head);
+    let format = ArtifactFormat::detect(&request.path, &head, Some(size));
     let row = record(
         state,
         by,
@@ -297,7 +359,7 @@ pub async fn link(
             size,
             sha256: sha256.as_deref(),
             media_type: media_type(&path),
-            format: ArtifactFormat::detect(&path, &[]).as_str(),
+            format: ArtifactFormat::detect(&path, &[], None).as_str(),
             storage_key: None,
             external_uri: Some(&uri),
             created_by: &by.username,
@@ -435,7 +497,26 @@ pub async fn delete(
 
 #[cfg(test)]
 mod tests {
-    use super::encode_path;
+    use super::{encode_path, Pace};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn uploads_must_keep_a_minimum_pace_per_window() {
+        let t0 = Instant::now();
+        let window = Duration::from_secs(10);
+        let mut pace = Pace::new(1000, window, t0);
+        // Within a window anything goes (a slow start, a pause).
+        assert!(pace.record(1, t0 + Duration::from_secs(9)));
+        // A whole window at 1 byte per ~10 s: too slow.
+        assert!(!pace.record(1, t0 + Duration::from_secs(10)));
+        // A fresh window at full speed passes.
+        let mut pace = Pace::new(1000, window, t0);
+        assert!(pace.record(6000, t0 + Duration::from_secs(5)));
+        assert!(pace.record(6000, t0 + Duration::from_secs(11)));
+        // A rate of 0 never cuts anyone off.
+        let mut lax = Pace::new(0, window, t0);
+        assert!(lax.record(0, t0 + Duration::from_secs(100)));
+    }
 
     #[test]
     fn paths_are_encoded_per_segment() {

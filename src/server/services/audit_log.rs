@@ -1,11 +1,19 @@
-//! Reading the audit trail (auditors and admins).
+//! Reading the audit trail (auditors and admins), and verifying its chain.
+//!
+//! Verification resumes from the newest checkpoint (events up to `last_id`
+//! verified, and `last_id`'s hash then), so the verify button and every
+//! compliance report cost O(events since). A full re-verification from
+//! genesis runs as a background job with its progress in the database.
+//! Verifications on one server run one at a time: twenty at once share the
+//! work instead of each re-reading the chain.
 
 use crate::{
     domain::Permission,
     error::AppError,
     server::{
-        auth::{principal::db_error, Principal},
-        repo::audit::{self, ChainReport, EventFilter, EventRow},
+        auth::Principal,
+        db::now_ms,
+        repo::audit::{self, ChainReport, Checkpoint, EventFilter, EventRow, VerifyJobRow},
         state::AppState,
     },
 };
@@ -21,12 +29,117 @@ pub async fn list(
     by.require(Permission::ReadAudit)?;
     let offset = i64::from(page.saturating_sub(1)) * PAGE_SIZE;
     // One extra row tells the caller whether a next page exists.
-    audit::list(state.db.pool(), filter, PAGE_SIZE + 1, offset)
-        .await
-        .map_err(db_error)
+    Ok(audit::list(state.db.pool(), filter, PAGE_SIZE + 1, offset).await?)
 }
 
 pub async fn verify(state: &AppState, by: &Principal) -> Result<ChainReport, AppError> {
     by.require(Permission::ReadAudit)?;
-    audit::verify_chain(state.db.pool()).await.map_err(db_error)
+    verify_incrementally(state).await
+}
+
+/// Verifies the whole chain from genesis, now (paged, one at a time), and
+/// records a full checkpoint when it is intact.
+pub async fn verify_full(state: &AppState, by: &Principal) -> Result<ChainReport, AppError> {
+    by.require(Permission::ReadAudit)?;
+    let _one_at_a_time = state.chain_verification.lock().await;
+    let report = audit::verify_from(state.db.pool(), None).await?;
+    if report.first_broken_id.is_none() {
+        record_checkpoint(state, None, &report, "full").await?;
+    }
+    Ok(report)
+}
+
+/// Verifies the events since the newest checkpoint and, when they are
+/// intact, records a new checkpoint at the head.
+pub(crate) async fn verify_incrementally(state: &AppState) -> Result<ChainReport, AppError> {
+    let _one_at_a_time = state.chain_verification.lock().await;
+    let pool = state.db.pool();
+    let from = audit::latest_checkpoint(pool).await?;
+    let report = audit::verify_from(pool, from.as_ref()).await?;
+    if report.first_broken_id.is_none() {
+        record_checkpoint(state, from.as_ref(), &report, "incremental").await?;
+    }
+    Ok(report)
+}
+
+async fn record_checkpoint(
+    state: &AppState,
+    from: Option<&Checkpoint>,
+    report: &ChainReport,
+    kind: &str,
+) -> Result<(), AppError> {
+    let Some((last_id, last_hash)) = &report.last else {
+        return Ok(());
+    };
+    if from.is_some_and(|c| c.last_id == *last_id) {
+        return Ok(()); // nothing new since the last one
+    }
+    let checkpoint = Checkpoint {
+        last_id: *last_id,
+        last_hash: last_hash.clone(),
+        events: i64::try_from(report.checked).unwrap_or(i64::MAX),
+        verified_at: now_ms(),
+    };
+    Ok(audit::insert_checkpoint(state.db.pool(), &checkpoint, kind).await?)
+}
+
+/// Starts a full re-verification in the background; answers its job.
+pub async fn start_full_verification(
+    state: &AppState,
+    by: &Principal,
+) -> Result<VerifyJobRow, AppError> {
+    by.require(Permission::ReadAudit)?;
+    let pool = state.db.pool();
+    let total = audit::count_events(pool).await?;
+    let id = audit::insert_job(pool, &by.username, total, now_ms()).await?;
+    let job_state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = run_full_verification(&job_state, id).await {
+            tracing::error!(job = id, error = %e, "full audit-chain verification failed");
+            let _ =
+                audit::update_job(job_state.db.pool(), id, "failed", 0, None, Some(now_ms())).await;
+        }
+    });
+    audit::find_job(pool, id).await?.ok_or(AppError::Internal)
+}
+
+async fn run_full_verification(state: &AppState, id: i64) -> Result<(), AppError> {
+    let pool = state.db.pool();
+    let mut cursor = audit::start(pool, None).await?;
+    while !cursor.finished() {
+        audit::step(pool, &mut cursor).await?;
+        let checked = i64::try_from(cursor.checked).unwrap_or(i64::MAX);
+        audit::update_job(pool, id, "running", checked, None, None).await?;
+    }
+    let report = cursor.report();
+    let verdict = if report.first_broken_id.is_some() {
+        "broken"
+    } else {
+        record_checkpoint(state, None, &report, "full").await?;
+        "intact"
+    };
+    let checked = i64::try_from(report.checked).unwrap_or(i64::MAX);
+    audit::update_job(
+        pool,
+        id,
+        verdict,
+        checked,
+        report.first_broken_id,
+        Some(now_ms()),
+    )
+    .await?;
+    tracing::info!(
+        job = id,
+        verdict,
+        events = checked,
+        "full audit-chain verification finished"
+    );
+    Ok(())
+}
+
+pub async fn job(state: &AppState, by: &Principal, id: i64) -> Result<VerifyJobRow, AppError> {
+    by.require(Permission::ReadAudit)?;
+    audit::find_job(state.db.pool(), id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("verification job {id}")))
 }

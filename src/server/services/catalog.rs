@@ -453,8 +453,8 @@ pub async fn model_detail(
         headline_metric: headline_key,
         metric_keys,
         versions,
-        can_edit: by.role.allows(Permission::Contribute),
-        can_audit: by.role.allows(Permission::ReadAudit),
+        can_edit: by.can(Permission::Contribute),
+        can_audit: by.can(Permission::ReadAudit),
     })
 }
 
@@ -662,7 +662,7 @@ pub async fn version_detail(
         series,
         tags,
         artifacts,
-        can_edit: by.role.allows(Permission::Contribute),
+        can_edit: by.can(Permission::Contribute),
     })
 }
 
@@ -742,6 +742,16 @@ pub async fn append_points(
     let mut tx = begin(state).await?;
     let (model, row) = lock_version(&mut tx, state, model_name, version).await?;
     content::ensure_thawed(&mut tx, &model.name, &row).await?;
+    let held = versions::point_count(&mut tx, row.id).await?;
+    if held + points.len() as i64 > limits::MAX_POINTS_PER_VERSION {
+        return Err(AppError::invalid(
+            "metric_series",
+            format!(
+                "a version holds at most {} metric points; this one has {held}",
+                limits::MAX_POINTS_PER_VERSION
+            ),
+        ));
+    }
     let mut keys: Vec<String> = points.iter().map(|p| p.key.clone()).collect();
     keys.sort();
     keys.dedup();

@@ -23,33 +23,15 @@ pub async fn sign_in(
     username: &str,
     password: &str,
 ) -> Result<Principal, AppError> {
-    let user =
-        match verify_credentials(state, username, password, origin.client_addr.as_deref()).await {
-            Ok(user) => user,
-            Err(err) => {
-                if matches!(err, AppError::InvalidCredentials | AppError::RateLimited) {
-                    let attempted: String = username
-                        .chars()
-                        .filter(|c| !c.is_control())
-                        .take(64)
-                        .collect();
-                    let mut tx = begin(state).await?;
-                    let details = json!({ "username": attempted, "reason": err.code() });
-                    audit(
-                        state,
-                        &mut tx,
-                        None,
-                        origin,
-                        "auth.sign_in_failed",
-                        ("user", &attempted),
-                        details,
-                    )
-                    .await?;
-                    commit(tx).await?;
-                }
-                return Err(err);
-            }
-        };
+    let user = match verify_credentials(state, username, password, origin).await {
+        Ok(user) => user,
+        Err(AppError::InvalidCredentials) => {
+            audit_failed_sign_in(state, origin, username, "form").await?;
+            return Err(AppError::InvalidCredentials);
+        }
+        // Throttled: the throttle audits the first refusal of each burst.
+        Err(err) => return Err(err),
+    };
     // A new session id at sign-in defeats session fixation.
     session.cycle_id().await.map_err(session_error)?;
     session
@@ -83,6 +65,7 @@ pub async fn sign_in(
         username: user.username,
         role: user.role,
         token_id: None,
+        scope: None,
     })
 }
 
@@ -108,6 +91,34 @@ pub async fn sign_out(
         commit(tx).await?;
     }
     Ok(())
+}
+
+/// Records a failed password check (a verified wrong password or unknown
+/// user). The throttle bounds how many a client can cause.
+pub async fn audit_failed_sign_in(
+    state: &AppState,
+    origin: &Origin,
+    username: &str,
+    via: &str,
+) -> Result<(), AppError> {
+    let attempted: String = username
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    let mut tx = begin(state).await?;
+    let details = json!({ "username": attempted, "reason": "invalid_credentials", "via": via });
+    audit(
+        state,
+        &mut tx,
+        None,
+        origin,
+        "auth.sign_in_failed",
+        ("user", &attempted),
+        details,
+    )
+    .await?;
+    commit(tx).await
 }
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {

@@ -109,7 +109,18 @@ async fn change(
         }
     };
     let before = match value {
-        Some(v) => tags::set(&mut tx, owner, key, v).await.map_err(db_error)?,
+        Some(v) => {
+            let before = tags::set(&mut tx, owner, key, v).await.map_err(db_error)?;
+            // The same limit as a whole tag map: one tag at a time must not
+            // grow an owner past it.
+            if before.is_none() && tags::count(&mut tx, owner).await? > limits::MAX_TAGS as i64 {
+                return Err(AppError::invalid(
+                    "tags",
+                    format!("at most {} tags; remove one first", limits::MAX_TAGS),
+                ));
+            }
+            before
+        }
         None => tags::delete(&mut tx, owner, key)
             .await
             .map_err(db_error)?

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{audit, begin, commit};
 use crate::{
-    domain::Permission,
+    domain::{Permission, TokenScope},
     error::AppError,
     server::{
         auth::{principal::db_error, token, Principal},
@@ -38,6 +38,15 @@ pub fn parse_name(raw: &str) -> Result<String, AppError> {
     Ok(name.to_owned())
 }
 
+/// `None`/empty: `read`, the least a token can do; otherwise one of
+/// `read`, `deploy`, `write`, `admin`.
+pub fn parse_scope(raw: Option<&str>) -> Result<TokenScope, AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(TokenScope::Read),
+        Some(s) => Ok(s.parse()?),
+    }
+}
+
 /// `None`/empty: never expires; otherwise 1–3650 days.
 pub fn parse_expiry_days(raw: Option<&str>) -> Result<Option<i64>, AppError> {
     match raw.map(str::trim).filter(|s| !s.is_empty()) {
@@ -61,12 +70,14 @@ pub async fn create(
     by: &Principal,
     origin: &Origin,
     name: String,
+    scope: TokenScope,
     expires_in_days: Option<i64>,
 ) -> Result<(tokens::TokenRow, String), AppError> {
     by.require(Permission::Read)?;
-    if by.token_id.is_some() {
-        // Tokens are minted from a signed-in session, never from another token.
-        return Err(AppError::Forbidden);
+    // Tokens are minted from a signed-in session, never from another token.
+    by.require_password_sign_in("minting a token")?;
+    if scope == TokenScope::Admin {
+        by.require(Permission::Administer)?;
     }
     let generated = token::generate();
     let now = now_ms();
@@ -78,13 +89,14 @@ pub async fn create(
             name: &name,
             token_hash: &generated.hash,
             prefix: &generated.display_prefix,
+            scope,
             created_at: now,
             expires_at: expires_in_days.map(|d| now + d * 86_400_000),
         },
     )
     .await
     .map_err(db_error)?;
-    let details = json!({ "name": name, "expires_at": row.expires_at });
+    let details = json!({ "name": name, "scope": scope, "expires_at": row.expires_at });
     audit(
         state,
         &mut tx,
@@ -118,7 +130,7 @@ pub async fn revoke(
     let row = tokens::find(&mut tx, id)
         .await
         .map_err(db_error)?
-        .filter(|t| t.user_id == by.user_id || by.role.allows(Permission::Administer))
+        .filter(|t| t.user_id == by.user_id || by.can(Permission::Administer))
         .ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
     if row.revoked_at.is_some() {
         return Ok(());

@@ -104,6 +104,7 @@ pub async fn set_role(
 ) -> Result<(), AppError> {
     by.require(Permission::Administer)?;
     let mut tx = begin(state).await?;
+    users::serialize_admin_changes(&mut tx, state.db.backend()).await?;
     let user = find_for_update(&mut tx, &username).await?;
     if user.role == role {
         return Ok(());
@@ -136,16 +137,21 @@ pub async fn reset_password(
     new_password: Password,
 ) -> Result<(), AppError> {
     by.require(Permission::Administer)?;
+    // A leaked admin token must never be enough to take over an account.
+    by.require_password_sign_in("resetting a password")?;
     let hash = password::hash(new_password.expose().to_owned()).await?;
+    let now = now_ms();
     let mut tx = begin(state).await?;
     let user = find_for_update(&mut tx, &username).await?;
-    users::set_password_hash(&mut tx, user.id, &hash, now_ms())
+    users::set_password_hash(&mut tx, user.id, &hash, now)
         .await
         .map_err(db_error)?;
-    // A reset password ends the user's existing sessions.
+    // A reset password ends the user's sessions and revokes their tokens:
+    // whoever had the account before the reset has nothing left of it.
     users::delete_sessions(&mut tx, user.id)
         .await
         .map_err(db_error)?;
+    let revoked = crate::server::repo::tokens::revoke_all_for_user(&mut tx, user.id, now).await?;
     audit(
         state,
         &mut tx,
@@ -153,7 +159,7 @@ pub async fn reset_password(
         origin,
         "user.password_reset",
         ("user", username.as_str()),
-        json!({}),
+        json!({ "tokens_revoked": revoked }),
     )
     .await?;
     commit(tx).await
@@ -168,6 +174,7 @@ pub async fn set_active(
 ) -> Result<(), AppError> {
     by.require(Permission::Administer)?;
     let mut tx = begin(state).await?;
+    users::serialize_admin_changes(&mut tx, state.db.backend()).await?;
     let user = find_for_update(&mut tx, &username).await?;
     if user.active == active {
         return Ok(());
@@ -208,10 +215,8 @@ pub async fn change_own_password(
     current: &str,
     new_password: Password,
 ) -> Result<(), AppError> {
-    if by.token_id.is_some() {
-        // A leaked token must not be enough to take over the account.
-        return Err(AppError::Forbidden);
-    }
+    // A leaked token must not be enough to take over the account.
+    by.require_password_sign_in("changing a password")?;
     let user = crate::server::repo::users::find_by_id(state.db.pool(), by.user_id)
         .await
         .map_err(db_error)?

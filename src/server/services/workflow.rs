@@ -209,11 +209,11 @@ pub(crate) fn view(
         closed_by: row.closed_by_name.clone(),
         close_note: row.close_note.clone(),
         can_review: live
-            && reader.role.allows(Permission::Approve)
+            && reader.can(Permission::Approve)
             && reader.user_id != row.requested_by
             && !reviewed,
         can_cancel: live
-            && (reader.user_id == row.requested_by || reader.role.allows(Permission::Administer)),
+            && (reader.user_id == row.requested_by || reader.can(Permission::Administer)),
     })
 }
 
@@ -620,8 +620,7 @@ pub async fn cancel(
     let mut tx = begin(state).await?;
     let (model, req) = lock_request(state, &mut tx, model_name, id).await?;
     let snap = snapshot(&req, &[], None)?;
-    can_cancel(&snap, by.user_id, by.role.allows(Permission::Administer))
-        .map_err(workflow_error)?;
+    can_cancel(&snap, by.user_id, by.can(Permission::Administer)).map_err(workflow_error)?;
     close(
         &mut tx,
         id,
@@ -659,6 +658,14 @@ pub async fn sweep_lapsed(state: &AppState) -> Result<usize, AppError> {
     let mut closed = 0;
     for id in lapsed {
         let mut tx = begin(state).await?;
+        let Some(req) = repo::find_request(&mut tx, id).await? else {
+            continue;
+        };
+        // Lock in the order every other workflow write does (model row,
+        // then the request, then the audit chain): taking the request row
+        // first could deadlock against an approval of the same request.
+        crate::server::repo::models::lock_by_name(&mut tx, state.db.backend(), &req.model_name)
+            .await?;
         let Some(req) = repo::find_request(&mut tx, id).await? else {
             continue;
         };

@@ -137,7 +137,7 @@ pub async fn inbox(state: &AppState, by: &Principal) -> Result<Inbox, AppError> 
     Ok(Inbox {
         pending,
         mine: views(state, by, &mine_rows).await?,
-        can_approve: by.role.allows(Permission::Approve),
+        can_approve: by.can(Permission::Approve),
     })
 }
 
@@ -164,11 +164,14 @@ async fn card(
             .await
             .map_err(db_error)?,
     };
+    // Never hold one pooled connection while waiting for another: under
+    // load every request would hold one and wait forever for a second.
     let mut conn = pool.acquire().await.map_err(db_error)?;
-    let production = match repo::production_version(&mut conn, row.model_id)
+    let in_production = repo::production_version(&mut conn, row.model_id)
         .await
-        .map_err(db_error)?
-    {
+        .map_err(db_error)?;
+    drop(conn);
+    let production = match in_production {
         Some((id, v)) if id != version.id => Some(MetricsOf {
             version: v,
             metrics: versions::metrics(pool, id).await.map_err(db_error)?,
@@ -239,7 +242,7 @@ pub async fn version_workflow(
         required: allowed_targets(current)
             .map(|to| (to, policy.required_approvals(to)))
             .collect(),
-        can_request: by.role.allows(Permission::Contribute),
+        can_request: by.can(Permission::Contribute),
     })
 }
 
@@ -255,6 +258,7 @@ pub async fn policy(state: &AppState, by: &Principal) -> Result<PolicyView, AppE
         Some(json) => decode(&json)?,
         None => ApprovalPolicy::default(),
     };
+    drop(conn);
     let mut overrides = BTreeMap::new();
     for (name, json) in repo::overrides(state.db.pool()).await.map_err(db_error)? {
         overrides.insert(name, decode::<PolicyOverride>(&json)?);

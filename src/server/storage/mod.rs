@@ -120,6 +120,16 @@ impl Store {
         }
     }
 
+    /// Removes what interrupted uploads left behind (a crash, a kill -9):
+    /// temporary files, incomplete S3 multipart uploads, when older than
+    /// `older_than`. Returns how many were removed.
+    pub async fn sweep_orphans(&self, older_than: std::time::Duration) -> Result<u64, StoreError> {
+        match self {
+            Store::Local(l) => l.sweep_orphans(older_than).await,
+            Store::S3(s) => s.sweep_orphans(older_than).await,
+        }
+    }
+
     /// A short-lived URL the client can download from directly (S3 only).
     pub async fn presigned_get(&self, key: &str, file_name: &str) -> Option<String> {
         match self {

@@ -120,6 +120,56 @@ impl S3Store {
         &self.location
     }
 
+    /// Aborts multipart uploads under our prefix started more than
+    /// `older_than` ago: a server killed mid-upload never aborts its own.
+    pub async fn sweep_orphans(&self, older_than: std::time::Duration) -> Result<u64, StoreError> {
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(older_than)
+            .unwrap_or(std::time::UNIX_EPOCH);
+        let mut removed = 0;
+        let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
+        loop {
+            let page = self
+                .client
+                .list_multipart_uploads()
+                .bucket(&self.location.bucket)
+                .prefix(&self.location.prefix)
+                .set_key_marker(key_marker.clone())
+                .set_upload_id_marker(id_marker.clone())
+                .send()
+                .await
+                .map_err(s3_error)?;
+            for upload in page.uploads() {
+                let started = upload
+                    .initiated()
+                    .and_then(|t| std::time::SystemTime::try_from(*t).ok());
+                let (Some(key), Some(id)) = (upload.key(), upload.upload_id()) else {
+                    continue;
+                };
+                if started.is_some_and(|t| t <= cutoff) {
+                    self.client
+                        .abort_multipart_upload()
+                        .bucket(&self.location.bucket)
+                        .key(key)
+                        .upload_id(id)
+                        .send()
+                        .await
+                        .map_err(s3_error)?;
+                    removed += 1;
+                }
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            id_marker = page.next_upload_id_marker().map(str::to_owned);
+            if key_marker.is_none() && id_marker.is_none() {
+                break;
+            }
+        }
+        Ok(removed)
+    }
+
     fn full_key(&self, key: &str) -> String {
         format!("{}{key}", self.location.prefix)
     }
