@@ -28,7 +28,8 @@ pub const SESSION_SIGNED_IN_AT_KEY: &str = "signed_in_at";
 /// When the session was last seen in use, to slide its idle expiry.
 pub const SESSION_SEEN_AT_KEY: &str = "seen_at";
 /// How stale "last seen" may get before a request refreshes it: the idle
-/// expiry slides with use, at one session write per minute at most.
+/// expiry slides with use, at one session write per minute at most (or a
+/// quarter of the idle timeout, if that is shorter).
 const SLIDE_EVERY_MS: i64 = 60_000;
 
 #[derive(Debug, Clone)]
@@ -127,7 +128,8 @@ pub async fn from_session(
                 .await
                 .map_err(session_error)?
                 .unwrap_or(0);
-            if now.saturating_sub(seen_at) >= SLIDE_EVERY_MS {
+            let idle_ms = i64::try_from(state.config.session_idle.as_millis()).unwrap_or(i64::MAX);
+            if now.saturating_sub(seen_at) >= SLIDE_EVERY_MS.min(idle_ms / 4) {
                 // A change makes the session layer save it, with a new expiry.
                 session
                     .insert(SESSION_SEEN_AT_KEY, now)

@@ -32,14 +32,25 @@ const SLOT_WAIT: Duration = Duration::from_secs(2);
 pub struct LoginThrottle {
     limits: ThrottleLimits,
     slots: std::sync::Arc<Semaphore>,
+    capacity: usize,
+    /// The most verifications ever seen running at once (for tests and metrics).
+    peak: std::sync::atomic::AtomicUsize,
 }
 
 impl LoginThrottle {
     pub fn new(limits: ThrottleLimits, concurrent_verifications: usize) -> Self {
+        let capacity = concurrent_verifications.max(1);
         Self {
             limits,
-            slots: std::sync::Arc::new(Semaphore::new(concurrent_verifications.max(1))),
+            slots: std::sync::Arc::new(Semaphore::new(capacity)),
+            capacity,
+            peak: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// The most password verifications that have run at once.
+    pub fn peak_verifications(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn limits(&self) -> &ThrottleLimits {
@@ -104,6 +115,9 @@ impl LoginThrottle {
                 });
             }
         };
+        let running = self.capacity - self.slots.available_permits();
+        self.peak
+            .fetch_max(running, std::sync::atomic::Ordering::Relaxed);
         Ok(Admission {
             keys,
             limits: self.limits,
