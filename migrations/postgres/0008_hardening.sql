@@ -41,3 +41,13 @@ CREATE TABLE audit_verify_jobs (
     first_broken_id  BIGINT,
     finished_at      BIGINT
 );
+
+-- Multipart uploads started in the artifact store and not yet completed:
+-- a server killed mid-upload never aborts its own, so the sweeper does
+-- (this works on S3-compatible servers without ListMultipartUploads too).
+CREATE TABLE pending_uploads (
+    store_key   TEXT    NOT NULL,
+    upload_id   TEXT    NOT NULL,
+    started_at  BIGINT NOT NULL,
+    PRIMARY KEY (store_key, upload_id)
+);

@@ -119,7 +119,9 @@ async fn maintenance(state: AppState) {
         if let Err(e) = crate::server::auth::throttle::sweep(&state).await {
             tracing::warn!(error = %e, "could not sweep sign-in throttle counters");
         }
-        match state.store.sweep_orphans(state.config.orphan_age).await {
+        match crate::server::services::artifacts::sweep_orphans(&state, state.config.orphan_age)
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "swept leftovers of interrupted uploads"),
             Err(e) => tracing::warn!(error = %e, "could not sweep interrupted uploads"),

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod content;
 pub mod evaluations;
 pub mod models;
+pub mod pending_uploads;
 pub mod search;
 pub mod sql;
 pub mod tags;

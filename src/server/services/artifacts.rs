@@ -17,7 +17,7 @@ use crate::{
         repo::{
             artifacts::{self, ArtifactRow, NewArtifact},
             audit::Origin,
-            is_unique_violation,
+            is_unique_violation, pending_uploads,
             versions::VersionRow,
         },
         state::AppState,
@@ -71,6 +71,178 @@ pub struct UploadRequest {
     pub path: ArtifactPath,
     pub expected_sha256: Option<String>,
     pub declared_length: Option<u64>,
+}
+
+/// What streaming an upload's body produced.
+struct Streamed {
+    sha256: String,
+    size: u64,
+    /// The first bytes, for format detection.
+    head: Vec<u8>,
+}
+
+impl Streamed {
+    fn check(self, expected: Option<&str>) -> Result<Self, AppError> {
+        match expected {
+            Some(expected) if expected != self.sha256 => Err(AppError::invalid(
+                "X-Checksum-Sha256",
+                format!(
+                    "does not match the uploaded content (its SHA-256 is {})",
+                    self.sha256
+                ),
+            )),
+            _ => Ok(self),
+        }
+    }
+}
+
+/// Streams `body` into `upload`, hashing on the way, within the size limit
+/// and the minimum pace. The caller aborts the upload on any error.
+async fn stream_body<S, E>(
+    state: &AppState,
+    upload: &mut crate::server::storage::Upload,
+    mut body: S,
+    max: u64,
+    journal: &mut Journal,
+    path: &str,
+) -> Result<Streamed, AppError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let mut hasher = Sha256::new();
+    let mut head: Vec<u8> = Vec::with_capacity(64);
+    let mut size: u64 = 0;
+    let timeouts = state.config.timeouts;
+    let mut pace = Pace::new(
+        timeouts.min_upload_rate,
+        timeouts.idle,
+        std::time::Instant::now(),
+    );
+    loop {
+        // A client that stops sending, or trickles, must not hold a
+        // connection, a temporary file and an upload slot forever.
+        let next = tokio::time::timeout(timeouts.idle, body.next())
+            .await
+            .map_err(|_| {
+                tracing::warn!(%path, "upload stalled");
+                AppError::TimedOut(format!(
+                    "the upload stalled: nothing arrived for {} s",
+                    timeouts.idle.as_secs()
+                ))
+            })?;
+        let Some(chunk) = next else { break };
+        let chunk = chunk.map_err(|e| {
+            tracing::warn!(error = %e, %path, "upload interrupted");
+            AppError::BadRequest("the upload was interrupted".into())
+        })?;
+        size += chunk.len() as u64;
+        if size > max {
+            return Err(AppError::PayloadTooLarge);
+        }
+        if !pace.record(chunk.len() as u64, std::time::Instant::now()) {
+            tracing::warn!(%path, "upload too slow");
+            return Err(AppError::TimedOut(format!(
+                "the upload was slower than {} bytes per second",
+                timeouts.min_upload_rate
+            )));
+        }
+        hasher.update(&chunk);
+        if head.len() < 64 {
+            let take = (64 - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        upload.write(chunk).await.map_err(store_error)?;
+        journal.note(state, upload).await?;
+    }
+    Ok(Streamed {
+        sha256: hex::encode(hasher.finalize()),
+        size,
+        head,
+    })
+}
+
+/// Records a multipart upload in `pending_uploads` once the store has
+/// started one, and removes the record once it is completed or aborted. A
+/// record left behind by a crash tells the sweeper what to abort.
+struct Journal {
+    key: String,
+    upload_id: Option<String>,
+}
+
+impl Journal {
+    fn new(key: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            upload_id: None,
+        }
+    }
+
+    async fn note(
+        &mut self,
+        state: &AppState,
+        upload: &crate::server::storage::Upload,
+    ) -> Result<(), AppError> {
+        if self.upload_id.is_some() {
+            return Ok(());
+        }
+        let Some(id) = upload.multipart_id() else {
+            return Ok(());
+        };
+        let mut tx = begin(state).await?;
+        pending_uploads::insert(&mut tx, &self.key, id, now_ms()).await?;
+        commit(tx).await?;
+        self.upload_id = Some(id.to_owned());
+        Ok(())
+    }
+
+    async fn close(self, state: &AppState) {
+        let Some(id) = self.upload_id else { return };
+        let closed = async {
+            let mut tx = begin(state).await?;
+            pending_uploads::delete(&mut tx, &self.key, &id).await?;
+            commit(tx).await
+        };
+        if let Err(e) = closed.await {
+            // The sweeper will find it and abort an upload that is gone.
+            tracing::warn!(key = %self.key, error = %e, "could not clear a pending upload");
+        }
+    }
+}
+
+/// Removes what interrupted uploads left behind: temporary files and
+/// incomplete multipart uploads older than `older_than` (those the store
+/// lists, and those the journal remembers). Run at start-up and periodically.
+pub async fn sweep_orphans(
+    state: &AppState,
+    older_than: std::time::Duration,
+) -> Result<u64, AppError> {
+    let mut removed = state
+        .store
+        .sweep_orphans(older_than)
+        .await
+        .map_err(store_error)?;
+    let cutoff = now_ms() - i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        let mut conn = state.db.pool().acquire().await?;
+        let stale = pending_uploads::started_before(&mut conn, cutoff).await?;
+        drop(conn);
+        if stale.is_empty() {
+            break;
+        }
+        for (key, id) in stale {
+            state
+                .store
+                .abort_multipart(&key, &id)
+                .await
+                .map_err(store_error)?;
+            let mut tx = begin(state).await?;
+            pending_uploads::delete(&mut tx, &key, &id).await?;
+            commit(tx).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// The minimum-rate rule for uploads: over each window of `window`, at
@@ -173,73 +345,20 @@ where
     }
     let key = format!("v/{}/{}", version_row.id, uuid::Uuid::new_v4());
     let mut upload = state.store.begin(&key).await.map_err(store_error)?;
-    let mut body = body;
-    let mut hasher = Sha256::new();
-    let mut head: Vec<u8> = Vec::with_capacity(64);
-    let mut size: u64 = 0;
-    let timeouts = state.config.timeouts;
-    let mut pace = Pace::new(
-        timeouts.min_upload_rate,
-        timeouts.idle,
-        std::time::Instant::now(),
-    );
-    loop {
-        // A client that stops sending, or trickles, must not hold a
-        // connection, a temporary file and an upload slot forever.
-        let next = match tokio::time::timeout(timeouts.idle, body.next()).await {
-            Ok(next) => next,
-            Err(_) => {
-                upload.abort().await;
-                tracing::warn!(%path, "upload stalled");
-                return Err(AppError::TimedOut(format!(
-                    "the upload stalled: nothing arrived for {} s",
-                    timeouts.idle.as_secs()
-                )));
-            }
-        };
-        let Some(chunk) = next else { break };
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                upload.abort().await;
-                tracing::warn!(error = %e, %path, "upload interrupted");
-                return Err(AppError::BadRequest("the upload was interrupted".into()));
-            }
-        };
-        size += chunk.len() as u64;
-        if size > max {
+    let mut journal = Journal::new(&key);
+    let streamed = stream_body(state, &mut upload, body, max, &mut journal, path).await;
+    let streamed = match streamed.and_then(|s| s.check(request.expected_sha256.as_deref())) {
+        Ok(streamed) => streamed,
+        Err(e) => {
             upload.abort().await;
-            return Err(AppError::PayloadTooLarge);
+            journal.close(state).await;
+            return Err(e);
         }
-        if !pace.record(chunk.len() as u64, std::time::Instant::now()) {
-            upload.abort().await;
-            tracing::warn!(%path, "upload too slow");
-            return Err(AppError::TimedOut(format!(
-                "the upload was slower than {} bytes per second",
-                timeouts.min_upload_rate
-            )));
-        }
-        hasher.update(&chunk);
-        if head.len() < 64 {
-            let take = (64 - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-        }
-        if let Err(e) = upload.write(chunk).await {
-            upload.abort().await;
-            return Err(store_error(e));
-        }
-    }
-    let sha256 = hex::encode(hasher.finalize());
-    if let Some(expected) = &request.expected_sha256 {
-        if *expected != sha256 {
-            upload.abort().await;
-            return Err(AppError::invalid(
-                "X-Checksum-Sha256",
-                format!("does not match the uploaded content (its SHA-256 is {sha256})"),
-            ));
-        }
-    }
-    upload.complete().await.map_err(store_error)?;
+    };
+    let completed = upload.complete().await;
+    journal.close(state).await;
+    completed.map_err(store_error)?;
+    let Streamed { sha256, size, head } = streamed;
     let guard = ObjectGuard {
         store: state.store.clone(),
         key: Some(key.clone()),

@@ -130,6 +130,15 @@ impl Store {
         }
     }
 
+    /// Aborts a multipart upload by id (the journal's leftovers). An upload
+    /// that no longer exists counts as aborted.
+    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Local(_) => Ok(()),
+            Store::S3(s) => s.abort_multipart(key, upload_id).await,
+        }
+    }
+
     /// A short-lived URL the client can download from directly (S3 only).
     pub async fn presigned_get(&self, key: &str, file_name: &str) -> Option<String> {
         match self {
@@ -150,6 +159,14 @@ pub struct Upload {
 }
 
 impl Upload {
+    /// The store's id for a multipart upload once one has started (S3).
+    pub fn multipart_id(&self) -> Option<&str> {
+        match self.inner.as_ref() {
+            Some(UploadInner::S3(u)) => u.upload_id(),
+            _ => None,
+        }
+    }
+
     pub async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
         match self.inner.as_mut() {
             Some(UploadInner::Local(u)) => u.write(&chunk).await,

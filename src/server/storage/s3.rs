@@ -120,6 +120,22 @@ impl S3Store {
         &self.location
     }
 
+    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        match self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.location.bucket)
+            .key(self.full_key(key))
+            .upload_id(upload_id)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_upload()) => Ok(()),
+            Err(e) => Err(s3_error(e)),
+        }
+    }
+
     /// Aborts multipart uploads under our prefix started more than
     /// `older_than` ago: a server killed mid-upload never aborts its own.
     pub async fn sweep_orphans(&self, older_than: std::time::Duration) -> Result<u64, StoreError> {
@@ -129,7 +145,7 @@ impl S3Store {
         let mut removed = 0;
         let (mut key_marker, mut id_marker): (Option<String>, Option<String>) = (None, None);
         loop {
-            let page = self
+            let page = match self
                 .client
                 .list_multipart_uploads()
                 .bucket(&self.location.bucket)
@@ -138,7 +154,15 @@ impl S3Store {
                 .set_upload_id_marker(id_marker.clone())
                 .send()
                 .await
-                .map_err(s3_error)?;
+            {
+                Ok(page) => page,
+                // Some S3-compatible servers cannot list uploads; the
+                // registry's own journal (`pending_uploads`) still covers ours.
+                Err(e) => {
+                    tracing::debug!(error = %s3_error(e), "cannot list multipart uploads");
+                    return Ok(removed);
+                }
+            };
             for upload in page.uploads() {
                 let started = upload
                     .initiated()
@@ -268,6 +292,10 @@ pub struct S3Upload {
 }
 
 impl S3Upload {
+    pub fn upload_id(&self) -> Option<&str> {
+        self.upload_id.as_deref()
+    }
+
     pub async fn write(&mut self, chunk: Bytes) -> Result<(), StoreError> {
         let mut rest: &[u8] = &chunk;
         while !rest.is_empty() {
