@@ -14,6 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 on_both_databases! {
     parallel_guesses_get_only_the_limit_verified_and_never_lock_the_owner_out => guesses;
     verifications_are_bounded_and_the_excess_told_to_retry => verification_bound;
+    a_burst_of_the_same_good_credentials_is_verified_once => same_credentials;
     cross_site_posts_with_basic_credentials_are_refused => cross_site_basic;
     tokens_are_held_to_their_scope_and_never_reset_passwords => token_scopes;
     forwarded_for_is_believed_only_from_trusted_proxies => forwarded_for;
@@ -150,6 +151,31 @@ async fn verification_bound(db: &TestDb) {
         }
     }
     assert!(responses.iter().any(|r| r.status() == StatusCode::OK));
+    s.stop().await;
+}
+
+async fn same_credentials(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    s.create_user("ci", "ci-password-12", "contributor").await;
+    // An MLflow client's first burst: fifty calls at once with one password.
+    let calls = (0..50).map(|_| {
+        let s = &s;
+        async move {
+            s.get_json("/api/v1/me", Auth::Basic("ci", "ci-password-12"))
+                .await
+                .0
+        }
+    });
+    let statuses = futures_util::future::join_all(calls).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        s.state.throttle.peak_verifications(),
+        1,
+        "verified once, the rest waited"
+    );
     s.stop().await;
 }
 

@@ -96,7 +96,14 @@ pub async fn serve(
     // leases are released; whatever is still pending is sent after restart.
     let _ = stop_webhooks.send(true);
     webhooks::worker::stop(webhook_worker).await;
-    db.close().await;
+    // Closing the pool waits for every connection to come back; one held by
+    // a task that never finishes would make shutdown hang forever.
+    if tokio::time::timeout(timeouts.drain, db.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("database connections still in use at shutdown; closing anyway");
+    }
     result
 }
 

@@ -23,6 +23,10 @@ const MAX_ENTRIES: usize = 10_000;
 pub struct BasicAuthCache {
     salt: [u8; 32],
     entries: Mutex<HashMap<[u8; 32], Entry>>,
+    /// Verifications in flight, by credentials: parallel requests with the
+    /// same credentials wait for the first one's verdict instead of each
+    /// spending an argon2 verification (and a throttle attempt).
+    in_flight: Mutex<HashMap<[u8; 32], std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 struct Entry {
@@ -37,6 +41,7 @@ impl Default for BasicAuthCache {
         Self {
             salt,
             entries: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -60,6 +65,24 @@ impl BasicAuthCache {
             .get(&key)
             .filter(|e| now.duration_since(e.verified_at) < TTL)
             .map(|e| e.password_hash.clone())
+    }
+
+    /// Waits until no other request is verifying these same credentials;
+    /// hold the guard while verifying, then check the cache again.
+    pub async fn one_at_a_time(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> tokio::sync::OwnedMutexGuard<()> {
+        let key = self.key(username, password);
+        let lock = {
+            let mut flights = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            // Drop locks nobody holds or waits for: the map stays as small
+            // as the number of credentials being verified right now.
+            flights.retain(|_, l| std::sync::Arc::strong_count(l) > 1);
+            flights.entry(key).or_default().clone()
+        };
+        lock.lock_owned().await
     }
 
     pub fn remember(&self, username: &str, password: &str, password_hash: &str, now: Instant) {

@@ -201,18 +201,16 @@ async fn from_basic(
     if token::looks_like_token(password) {
         return from_bearer(state, password).await;
     }
-    let now = Instant::now();
-    if let Some(verified) = state.basic_cache.verified_hash(username, password, now) {
-        if let Ok(name) = Username::parse(username) {
-            let user = users::find_by_username(state.db.pool(), &name)
-                .await
-                .map_err(db_error)?
-                .filter(|u| u.active && u.password_hash == verified);
-            if let Some(user) = user {
-                return Ok(Principal::from_user(&user, None));
-            }
-        }
+    if let Some(p) = cached_basic(state, username, password).await? {
+        return Ok(p);
     }
+    // Parallel requests with the same credentials (an MLflow client's
+    // first burst) wait for one verification rather than each running one.
+    let _flight = state.basic_cache.one_at_a_time(username, password).await;
+    if let Some(p) = cached_basic(state, username, password).await? {
+        return Ok(p);
+    }
+    let now = Instant::now();
     let user = match verify_credentials(state, username, password, origin).await {
         Ok(user) => user,
         Err(AppError::InvalidCredentials) => {
@@ -230,6 +228,27 @@ async fn from_basic(
         .basic_cache
         .remember(username, password, &user.password_hash, now);
     Ok(Principal::from_user(&user, None))
+}
+
+/// The user of recently verified Basic credentials, while they still hold.
+async fn cached_basic(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<Option<Principal>, AppError> {
+    let Some(verified) = state
+        .basic_cache
+        .verified_hash(username, password, Instant::now())
+    else {
+        return Ok(None);
+    };
+    let Ok(name) = Username::parse(username) else {
+        return Ok(None);
+    };
+    let user = users::find_by_username(state.db.pool(), &name)
+        .await?
+        .filter(|u| u.active && u.password_hash == verified);
+    Ok(user.map(|user| Principal::from_user(&user, None)))
 }
 
 /// Checks a username and password, throttled (`auth::throttle`): the
