@@ -33,7 +33,7 @@ use crate::{
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::server::http::router::set_page_csp();
+    crate::server::http::layers::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">

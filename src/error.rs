@@ -122,7 +122,7 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(msg) | ServerFnErrorErr::Deserialization(msg) => {
                 // On the server this runs while decoding a request's arguments:
                 // the caller sent something malformed, so answer 400, not 500.
-                crate::components::set_status(400);
+                set_status(400);
                 AppError::BadRequest(msg)
             }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
@@ -131,6 +131,20 @@ impl FromServerFnError for AppError {
             _ => AppError::Internal,
         }
     }
+}
+
+/// Sets the HTTP status of the server-rendered page or server function
+/// answer (a no-op in the browser).
+pub fn set_status(code: u16) {
+    #[cfg(feature = "ssr")]
+    if let (Some(options), Ok(status)) = (
+        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+        axum::http::StatusCode::from_u16(code),
+    ) {
+        options.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = code;
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 use leptos::{either::EitherOf3, prelude::*};
 use leptos_router::{components::Redirect, hooks::use_location};
 
-use super::{set_status, CurrentUser};
+use super::CurrentUser;
 use crate::domain::Permission;
+use crate::error::set_status;
 
 /// Renders its children only for a signed-in user with `permission`.
 /// Anonymous visitors are redirected to sign in; others get a 403 page.

@@ -18,19 +18,6 @@ use crate::{dto::UserInfo, error::AppError};
 #[derive(Clone, Copy)]
 pub struct CurrentUser(pub Resource<Result<Option<UserInfo>, AppError>>);
 
-/// Sets the HTTP status of the server-rendered page (no-op in the browser).
-pub fn set_status(code: u16) {
-    #[cfg(feature = "ssr")]
-    if let (Some(options), Ok(status)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        axum::http::StatusCode::from_u16(code),
-    ) {
-        options.set_status(status);
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = code;
-}
-
 /// Text for a `<textarea>`'s children. Leptos renders textarea children
 /// without HTML escaping on the server (tachys marks `<textarea>` as a
 /// raw-text element), so user text containing `</textarea>` could break out

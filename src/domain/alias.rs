@@ -246,7 +246,7 @@ impl AliasRule {
                     )))
                 }
             };
-            let approvals = super::workflow::parse_count(FIELD_PROTECTED_ALIASES, approvals)
+            let approvals = super::approvals::parse_count(FIELD_PROTECTED_ALIASES, approvals)
                 .map_err(at_line)?;
             let stage = stage
                 .map(|s| s.parse::<Stage>())
@@ -293,7 +293,7 @@ pub fn check_rules(rules: &[AliasRule]) -> Result<(), FieldError> {
         ));
     }
     for (i, rule) in rules.iter().enumerate() {
-        super::workflow::check_count(FIELD_PROTECTED_ALIASES, rule.approvals)?;
+        super::approvals::check_count(FIELD_PROTECTED_ALIASES, rule.approvals)?;
         if rules[..i].iter().any(|r| r.pattern == rule.pattern) {
             return Err(FieldError::new(
                 FIELD_PROTECTED_ALIASES,

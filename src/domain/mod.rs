@@ -2,6 +2,7 @@
 //! untrusted input at the edge and unit-tested exhaustively.
 
 mod alias;
+mod approvals;
 mod artifact;
 pub mod catalog;
 mod content;
@@ -23,6 +24,7 @@ pub use alias::{
     check_rules, AliasName, AliasPattern, AliasRule, ALIAS_NAME_MAX_LEN, FIELD_PROTECTED_ALIASES,
     MAX_ALIAS_RULES,
 };
+pub use approvals::MAX_REQUIRED_APPROVALS;
 pub use artifact::{media_type, parse_range, parse_sha256, ArtifactFormat, ArtifactPath};
 pub use content::{
     ContentArtifact, ContentDigest, Freeze, LineageValue, ReleaseContent, CONTENT_SCHEMA,
@@ -47,7 +49,7 @@ pub use workflow::{
     allowed_targets, can_cancel, can_open, decide, needs_approval, transition_allowed,
     ApprovalPolicy, Decision, Lapse, Outcome, PolicyOverride, RequestKind, RequestSnapshot,
     RequestState, Transition, TransitionError, WorkflowError, MAX_REQUEST_TTL_HOURS,
-    MAX_REQUIRED_APPROVALS, MIN_REQUEST_TTL_HOURS,
+    MIN_REQUEST_TTL_HOURS,
 };
 
 /// A validation failure that names the offending field, so the edge can

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::components::set_status;
+use crate::error::set_status;
 
 #[component]
 pub fn NotFound() -> impl IntoView {

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
+    desc,
     errors::ErrorBody,
     extract::{ApiJson, Caller, RequestOrigin},
-    openapi::desc,
 };
 use crate::{
     domain::{Password, Role, TokenScope, Username},
@@ -36,12 +36,11 @@ pub fn routes(request_timeout: std::time::Duration) -> Router<AppState> {
         .route("/tokens/{id}", delete(revoke_token))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{username}", patch(update_user))
-        .route("/openapi.json", get(super::openapi::openapi_json))
         .merge(super::catalog_api::routes())
         .merge(super::release_api::routes())
         .merge(super::workflow_api::routes())
         .merge(super::webhook_api::routes())
-        .layer(super::router::request_timeout(request_timeout));
+        .layer(super::layers::request_timeout(request_timeout));
     timed
         .merge(super::artifact_api::routes())
         .merge(super::audit_api::routes())

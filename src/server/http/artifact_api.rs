@@ -13,9 +13,9 @@ use futures_util::TryStreamExt;
 use serde::Deserialize;
 
 use super::{
+    desc,
     errors::ErrorBody,
     extract::{Caller, RequestOrigin},
-    openapi::desc,
 };
 use crate::{
     domain::{parse_sha256, ArtifactPath, ModelName, Permission, SemVer},

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{errors::ErrorBody, extract::Caller, openapi::desc};
+use super::{desc, errors::ErrorBody, extract::Caller};
 use crate::{
     domain::{Instant, Permission, SemVer},
     dto::{ComplianceReport, ReportScope, StagesAt},

@@ -17,9 +17,9 @@ use utoipa::{
 };
 
 use super::{
+    desc,
     errors::ErrorBody,
     extract::{ApiJson, Caller, RequestOrigin},
-    openapi::desc,
 };
 use crate::{
     domain::{catalog as limits, Bump, CatalogQuery, ModelName, SemVer, Sort, Stage},

@@ -15,9 +15,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{
+    desc,
     errors::ErrorBody,
     extract::{ApiJson, Caller, RequestOrigin},
-    openapi::desc,
 };
 use crate::{
     domain::{ModelName, NewEvaluation, SemVer},

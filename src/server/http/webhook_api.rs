@@ -11,9 +11,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{
+    desc,
     errors::ErrorBody,
     extract::{ApiJson, Caller, RequestOrigin},
-    openapi::desc,
 };
 use crate::{
     domain::{Permission, WebhookEvent, WebhookUrl},
