@@ -29,21 +29,24 @@ pub async fn search_models(query: String) -> Result<SearchPage, AppError> {
 /// A model page's data. An old name of a renamed model redirects.
 #[server(prefix = "/fn", endpoint = "catalog/model")]
 pub async fn get_model(name: String, metric: Option<String>) -> Result<ModelDetail, AppError> {
-    use crate::server::{context, services::catalog};
-    let lookup = async {
+    use crate::server::{
+        context,
+        services::{catalog, lookup},
+    };
+    let found = async {
         let principal = context::require_principal().await?;
         let state = context::state()?;
         Ok::<_, AppError>((
-            catalog::lookup(&state, &principal, &name).await?,
+            lookup::lookup(&state, &principal, &name).await?,
             principal,
             state,
         ))
     };
-    match context::respond(lookup.await)? {
-        (catalog::Lookup::Found(model), principal, state) => context::respond(
+    match context::respond(found.await)? {
+        (lookup::Lookup::Found(model), principal, state) => context::respond(
             catalog::model_detail(&state, &principal, model, metric.as_deref()).await,
         ),
-        (catalog::Lookup::Moved(new_name), _, _) => {
+        (lookup::Lookup::Moved(new_name), _, _) => {
             // A redirect, not an error status: old links keep working.
             leptos_axum::redirect(&format!("/models/{new_name}"));
             Err(AppError::NotFound(format!(
@@ -57,14 +60,17 @@ pub async fn get_model(name: String, metric: Option<String>) -> Result<ModelDeta
 pub async fn get_version(name: String, version: String) -> Result<VersionDetail, AppError> {
     use crate::{
         domain::SemVer,
-        server::{context, services::catalog},
+        server::{
+            context,
+            services::{catalog, lookup},
+        },
     };
     context::respond(
         async move {
             let principal = context::require_principal().await?;
             let state = context::state()?;
             let version = SemVer::parse(&version)?;
-            let (model, row) = catalog::find_version(&state, &principal, &name, &version).await?;
+            let (model, row) = lookup::find_version(&state, &principal, &name, &version).await?;
             if model.name != name {
                 leptos_axum::redirect(&format!("/models/{}/versions/{}", model.name, row.version));
             }
@@ -79,7 +85,10 @@ pub async fn get_version(name: String, version: String) -> Result<VersionDetail,
 pub async fn compare_versions(name: String, versions: String) -> Result<CompareView, AppError> {
     use crate::{
         domain::SemVer,
-        server::{context, services::catalog},
+        server::{
+            context,
+            services::{catalog, lookup},
+        },
     };
     context::respond(
         async move {
@@ -97,7 +106,7 @@ pub async fn compare_versions(name: String, versions: String) -> Result<CompareV
             for v in wanted {
                 let version = SemVer::parse(v).map_err(|e| AppError::invalid("v", e.message))?;
                 let (model, row) =
-                    catalog::find_version(&state, &principal, &name, &version).await?;
+                    lookup::find_version(&state, &principal, &name, &version).await?;
                 details.push(catalog::version_detail(&state, &principal, &model, row).await?);
             }
             Ok(CompareView {

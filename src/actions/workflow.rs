@@ -54,7 +54,7 @@ pub async fn get_version_workflow(
         domain::SemVer,
         server::{
             context,
-            services::{catalog, workflow_views},
+            services::{lookup, workflow_views},
         },
     };
     context::respond(
@@ -62,7 +62,7 @@ pub async fn get_version_workflow(
             let principal = context::require_principal().await?;
             let state = context::state()?;
             let version = SemVer::parse(&version)?;
-            let (model, row) = catalog::find_version(&state, &principal, &name, &version).await?;
+            let (model, row) = lookup::find_version(&state, &principal, &name, &version).await?;
             workflow_views::version_workflow(&state, &principal, &model, &row).await
         }
         .await,

@@ -190,3 +190,39 @@ impl From<sqlx::Error> for crate::error::AppError {
         crate::error::AppError::Internal
     }
 }
+
+/// True when a database error is a unique-constraint violation, on either backend.
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation()
+                || db.code().as_deref() == Some("2067")
+                || db.code().as_deref() == Some("1555")
+                || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}
+
+/// Names the one database failure a service answers specially: a write
+/// that would duplicate something unique (a model name, a version number, a
+/// second sign-off) becomes the caller's 409; anything else is internal.
+pub trait OnUnique<T> {
+    fn on_unique(
+        self,
+        conflict: impl FnOnce() -> crate::error::AppError,
+    ) -> Result<T, crate::error::AppError>;
+}
+
+impl<T> OnUnique<T> for Result<T, sqlx::Error> {
+    fn on_unique(
+        self,
+        conflict: impl FnOnce() -> crate::error::AppError,
+    ) -> Result<T, crate::error::AppError> {
+        match self {
+            Ok(value) => Ok(value),
+            Err(e) if is_unique_violation(&e) => Err(conflict()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

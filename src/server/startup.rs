@@ -123,7 +123,9 @@ async fn maintenance(state: AppState) {
         if let Err(e) = sessions.delete_expired().await {
             tracing::warn!(error = %e, "could not delete expired sessions");
         }
-        if let Err(e) = crate::server::auth::throttle::sweep(&state).await {
+        if let Err(e) =
+            crate::server::auth::throttle::sweep(&state.db, state.throttle.limits()).await
+        {
             tracing::warn!(error = %e, "could not sweep sign-in throttle counters");
         }
         match crate::server::services::artifacts::sweep_orphans(&state, state.config.orphan_age)

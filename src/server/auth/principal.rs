@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use axum::http::{header, HeaderMap};
 use base64::Engine;
+use serde_json::json;
 use tower_sessions::Session;
 
 use super::{password, token};
@@ -14,9 +15,9 @@ use crate::{
     domain::{Permission, Role, TokenScope, Username, PASSWORD_MAX_LEN, USERNAME_MAX_LEN},
     error::AppError,
     server::{
-        db::now_ms,
+        db::{now_ms, Db},
         repo::{
-            audit::{Actor, Origin},
+            audit::{self, Actor, Origin},
             tokens, users,
         },
         state::AppState,
@@ -117,9 +118,7 @@ pub async fn from_session(
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     }
-    let user = users::find_by_id(state.db.pool(), user_id)
-        .await
-        .map_err(db_error)?;
+    let user = users::find_by_id(state.db.pool(), user_id).await?;
     match user {
         Some(user) if user.active => {
             let now = now_ms();
@@ -173,12 +172,10 @@ async fn from_bearer(state: &AppState, secret: &str) -> Result<Principal, AppErr
     let now = now_ms();
     let pool = state.db.pool();
     let row = tokens::find_usable_by_hash(pool, &token::hash(secret), now)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or(AppError::Unauthenticated)?;
     let user = users::find_by_id(pool, row.user_id)
-        .await
-        .map_err(db_error)?
+        .await?
         .filter(|u| u.active)
         .ok_or(AppError::Unauthenticated)?;
     if let Err(e) = tokens::touch(pool, row.id, now).await {
@@ -216,10 +213,7 @@ async fn from_basic(
         Err(AppError::InvalidCredentials) => {
             // Audited like a failed form sign-in; the throttle bounds how
             // many there can be per client and account.
-            crate::server::services::sessions::audit_failed_sign_in(
-                state, origin, username, "basic",
-            )
-            .await?;
+            audit_failed_sign_in(&state.db, origin, username, "basic").await?;
             return Err(AppError::InvalidCredentials);
         }
         Err(e) => return Err(e),
@@ -270,7 +264,7 @@ pub async fn verify_credentials(
     };
     let admission = state
         .throttle
-        .admit(state, username.as_str(), origin)
+        .admit(&state.db, username.as_str(), origin)
         .await?;
     let user = users::find_by_username(state.db.pool(), &username)
         .await?
@@ -281,7 +275,7 @@ pub async fn verify_credentials(
     )
     .await?;
     let user = user.filter(|_| ok);
-    admission.finish(state, user.is_some()).await?;
+    admission.finish(&state.db, user.is_some()).await?;
     match user {
         Some(user) => Ok(user),
         None => {
@@ -291,8 +285,30 @@ pub async fn verify_credentials(
     }
 }
 
-pub fn db_error(e: sqlx::Error) -> AppError {
-    AppError::from(e)
+/// Records a failed password check (a verified wrong password or unknown
+/// user). The throttle bounds how many a client can cause.
+pub async fn audit_failed_sign_in(
+    db: &Db,
+    origin: &Origin,
+    username: &str,
+    via: &str,
+) -> Result<(), AppError> {
+    let attempted: String = username
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    let mut tx = db.begin().await?;
+    let event = audit::NewEvent {
+        actor: None,
+        origin,
+        action: "auth.sign_in_failed",
+        target_type: "user",
+        target_id: &attempted,
+        details: json!({ "username": attempted, "reason": "invalid_credentials", "via": via }),
+    };
+    audit::record(&mut tx, db.backend(), event, now_ms()).await?;
+    Ok(tx.commit().await?)
 }
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {

@@ -17,10 +17,11 @@ use crate::{
     domain::{self, Counter, ThrottleLimits, Verdict},
     error::AppError,
     server::{
-        db::now_ms,
-        repo::{audit::Origin, throttle as repo},
-        services::{audit, begin, commit},
-        state::AppState,
+        db::{now_ms, Db},
+        repo::{
+            audit::{self, NewEvent, Origin},
+            throttle as repo,
+        },
     },
 };
 
@@ -61,14 +62,14 @@ impl LoginThrottle {
     /// allow, reserves a verification slot for it.
     pub async fn admit(
         &self,
-        state: &AppState,
+        db: &Db,
         account: &str,
         origin: &Origin,
     ) -> Result<Admission, AppError> {
         let keys = Keys::new(account, origin.client_addr.as_deref());
         let now = now_ms();
-        let mut tx = begin(state).await?;
-        let (mut pair, mut client, mut acct) = keys.lock(state, &mut tx).await?;
+        let mut tx = db.begin().await?;
+        let (mut pair, mut client, mut acct) = keys.lock(db, &mut tx).await?;
         let verdict = domain::reserve(&mut pair, client.as_mut(), &mut acct, now, &self.limits);
         keys.store(&mut tx, &pair, client.as_ref(), &acct).await?;
         match verdict {
@@ -84,32 +85,31 @@ impl LoginThrottle {
                     "sign-in throttled"
                 );
                 if first_in_burst {
-                    audit(
-                        state,
-                        &mut tx,
-                        None,
+                    let event = NewEvent {
+                        actor: None,
                         origin,
-                        "auth.throttled",
-                        ("user", account),
-                        json!({ "limit": limit, "retry_after_secs": retry_after_secs }),
-                    )
-                    .await?;
+                        action: "auth.throttled",
+                        target_type: "user",
+                        target_id: account,
+                        details: json!({ "limit": limit, "retry_after_secs": retry_after_secs }),
+                    };
+                    audit::record(&mut tx, db.backend(), event, now).await?;
                 }
-                commit(tx).await?;
+                tx.commit().await?;
                 return Err(AppError::RateLimited { retry_after_secs });
             }
         }
-        commit(tx).await?;
+        tx.commit().await?;
         let slot = match tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await {
             Ok(Ok(slot)) => slot,
             _ => {
                 // Too busy to verify: the attempt is given back, not counted.
                 tracing::warn!(user = account, "no password verification slot free");
-                let mut tx = begin(state).await?;
-                let (mut pair, mut client, acct) = keys.lock(state, &mut tx).await?;
+                let mut tx = db.begin().await?;
+                let (mut pair, mut client, acct) = keys.lock(db, &mut tx).await?;
                 domain::release(&mut pair, client.as_mut());
                 keys.store(&mut tx, &pair, client.as_ref(), &acct).await?;
-                commit(tx).await?;
+                tx.commit().await?;
                 return Err(AppError::RateLimited {
                     retry_after_secs: 1,
                 });
@@ -135,15 +135,15 @@ pub struct Admission {
 
 impl Admission {
     /// Records the verification's outcome (and frees the slot).
-    pub async fn finish(self, state: &AppState, succeeded: bool) -> Result<(), AppError> {
+    pub async fn finish(self, db: &Db, succeeded: bool) -> Result<(), AppError> {
         let Admission {
             keys,
             limits,
             _slot,
         } = self;
         drop(_slot);
-        let mut tx = begin(state).await?;
-        let (mut pair, mut client, mut acct) = keys.lock(state, &mut tx).await?;
+        let mut tx = db.begin().await?;
+        let (mut pair, mut client, mut acct) = keys.lock(db, &mut tx).await?;
         domain::record_outcome(
             &mut pair,
             client.as_mut(),
@@ -153,7 +153,7 @@ impl Admission {
             &limits,
         );
         keys.store(&mut tx, &pair, client.as_ref(), &acct).await?;
-        commit(tx).await
+        Ok(tx.commit().await?)
     }
 }
 
@@ -187,10 +187,10 @@ impl Keys {
     /// Locks the three counters in `tx`: (pair, client, account).
     async fn lock(
         &self,
-        state: &AppState,
+        db: &Db,
         tx: &mut sqlx::AnyConnection,
     ) -> Result<(Counter, Option<Counter>, Counter), AppError> {
-        let mut counters = repo::lock(tx, state.db.backend(), &self.all()).await?;
+        let mut counters = repo::lock(tx, db.backend(), &self.all()).await?;
         let pair = counters.remove(&self.pair).unwrap_or_default();
         let client = self
             .client
@@ -217,11 +217,10 @@ impl Keys {
 }
 
 /// Drops counters that have expired; run periodically.
-pub async fn sweep(state: &AppState) -> Result<u64, AppError> {
+pub async fn sweep(db: &Db, limits: &ThrottleLimits) -> Result<u64, AppError> {
     let now = now_ms();
-    let limits = state.throttle.limits();
-    let mut tx = begin(state).await?;
+    let mut tx = db.begin().await?;
     let removed = repo::sweep(&mut tx, now - limits.window_ms, now).await?;
-    commit(tx).await?;
+    tx.commit().await?;
     Ok(removed)
 }

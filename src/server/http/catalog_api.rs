@@ -28,9 +28,10 @@ use crate::{
     server::{
         repo::versions::{Lineage, MetricPoint},
         services::catalog::{
-            self, LineageInput, Lookup, ModelPatch, NewModelInput, NewVersionInput, VersionSpec,
+            self, LineageInput, ModelPatch, NewModelInput, NewVersionInput, VersionSpec,
             VersionStatus,
         },
+        services::lookup::{self, Lookup},
         state::AppState,
     },
 };
@@ -202,7 +203,7 @@ async fn get_model(
     Caller(p): Caller,
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
-    match catalog::lookup(&state, &p, &name).await? {
+    match lookup::lookup(&state, &p, &name).await? {
         Lookup::Found(model) => {
             Ok(Json(catalog::model_detail(&state, &p, model, None).await?).into_response())
         }
@@ -296,7 +297,7 @@ async fn list_versions(
     Caller(p): Caller,
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
-    match catalog::lookup(&state, &p, &name).await? {
+    match lookup::lookup(&state, &p, &name).await? {
         Lookup::Found(model) => Ok(Json(
             catalog::model_detail(&state, &p, model, None)
                 .await?
@@ -592,7 +593,7 @@ async fn get_version(
     Path((name, version)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, AppError> {
     let version = semver("version", &version)?;
-    let (model, row) = catalog::find_version(&state, &p, &name, &version).await?;
+    let (model, row) = lookup::find_version(&state, &p, &name, &version).await?;
     Ok(Json(
         catalog::version_detail(&state, &p, &model, row).await?,
     ))
@@ -649,7 +650,7 @@ async fn patch_version(
         tags(body.tags.as_ref())?,
     )
     .await?;
-    let (model, row) = catalog::find_version(&state, &p, name.as_str(), &version).await?;
+    let (model, row) = lookup::find_version(&state, &p, name.as_str(), &version).await?;
     Ok(Json(
         catalog::version_detail(&state, &p, &model, row).await?,
     ))

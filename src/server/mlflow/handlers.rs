@@ -19,7 +19,7 @@ use crate::{
     dto::AliasOutcome,
     error::AppError,
     server::{
-        auth::{principal::db_error, Principal},
+        auth::Principal,
         http::extract::{Caller, RequestOrigin},
         repo::versions::Lineage,
         services::{
@@ -38,7 +38,7 @@ use crate::{
 type Who = Result<Caller, AppError>;
 
 fn db(e: sqlx::Error) -> MlflowError {
-    db_error(e).into()
+    AppError::from(e).into()
 }
 
 fn reader(who: Who) -> MlResult<Principal> {

@@ -18,16 +18,3 @@ pub mod users;
 pub mod versions;
 pub mod webhooks;
 pub mod workflow;
-
-/// True when a database error is a unique-constraint violation, on either backend.
-pub fn is_unique_violation(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation()
-                || db.code().as_deref() == Some("2067")
-                || db.code().as_deref() == Some("1555")
-                || db.message().contains("UNIQUE constraint failed")
-        }
-        _ => false,
-    }
-}

@@ -7,7 +7,7 @@
 
 use super::{
     alias_moves::{self, AliasMove},
-    artifacts, begin, catalog, commit, stored,
+    artifacts, begin, commit, lookup, stored,
     workflow::{self, effective_policy, Justification},
 };
 use crate::{
@@ -15,7 +15,7 @@ use crate::{
     dto::{AliasOutcome, AliasView, ResolvedVersion},
     error::AppError,
     server::{
-        auth::{principal::db_error, Principal},
+        auth::Principal,
         db::now_ms,
         repo::{
             aliases::{self, ResolvedRow, Selector},
@@ -42,7 +42,7 @@ pub async fn set_alias(
     by.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
-    let (model, row) = catalog::lock_version(&mut tx, state, model_name, version).await?;
+    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
     let current = aliases::find(&mut tx, model.id, alias.as_str()).await?;
     let policy = effective_policy(&mut tx, model.id).await?;
     let view = |protected| AliasView {
@@ -134,7 +134,7 @@ pub async fn remove_alias(
     by.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
-    let model = catalog::lock_model(&mut tx, state, model_name).await?;
+    let model = lookup::lock_model(&mut tx, state, model_name).await?;
     let missing = || AppError::NotFound(format!("alias {alias} of model {model_name}"));
     let current = aliases::find(&mut tx, model.id, alias.as_str())
         .await?
@@ -195,7 +195,7 @@ pub async fn list_aliases(
     by: &Principal,
     model_name: &str,
 ) -> Result<Vec<AliasView>, AppError> {
-    let model = catalog::find_model(state, by, model_name).await?;
+    let model = lookup::find_model(state, by, model_name).await?;
     let rows = aliases::list_for_model(state.db.pool(), model.id).await?;
     let mut conn = state.db.pool().acquire().await?;
     let policy = effective_policy(&mut conn, model.id).await?;
@@ -273,22 +273,13 @@ pub async fn resolve(
         Target::Latest if matches.is_some() => Selector::All,
         Target::Latest => Selector::Latest,
     };
-    let rows = aliases::resolve(pool, model_name, &selector)
-        .await
-        .map_err(db_error)?;
+    let rows = aliases::resolve(pool, model_name, &selector).await?;
     if let Some(found) = pick(model_name, rows, matches)? {
         return Ok(Resolution::Found(found));
     }
     // Nothing matched: say precisely what is missing.
-    if models::find_by_name(pool, model_name)
-        .await
-        .map_err(db_error)?
-        .is_none()
-    {
-        return match models::renamed_to(pool, model_name)
-            .await
-            .map_err(db_error)?
-        {
+    if models::find_by_name(pool, model_name).await?.is_none() {
+        return match models::renamed_to(pool, model_name).await? {
             Some(new_name) => Ok(Resolution::Moved(new_name)),
             None => Err(AppError::NotFound(format!("model {model_name}"))),
         };

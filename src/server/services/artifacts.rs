@@ -6,18 +6,18 @@ use futures_util::{Stream, StreamExt};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{audit, begin, catalog, commit, content};
+use super::{audit, begin, commit, content, lookup};
 use crate::{
     domain::{media_type, ArtifactFormat, ArtifactPath, ModelName, Permission, SemVer},
     dto::ArtifactView,
     error::AppError,
     server::{
-        auth::{principal::db_error, Principal},
-        db::now_ms,
+        auth::Principal,
+        db::{now_ms, OnUnique},
         repo::{
             artifacts::{self, ArtifactRow, NewArtifact},
             audit::Origin,
-            is_unique_violation, pending_uploads,
+            pending_uploads,
             versions::VersionRow,
         },
         state::AppState,
@@ -322,8 +322,7 @@ where
     E: std::fmt::Display,
 {
     by.require(Permission::Contribute)?;
-    let (model_row, version_row) =
-        catalog::find_version(state, by, model.as_str(), version).await?;
+    let (model_row, version_row) = lookup::find_version(state, by, model.as_str(), version).await?;
     // Refuse a frozen version before streaming gigabytes; `record` checks
     // again under the lock, which is what guarantees it.
     {
@@ -335,10 +334,7 @@ where
         return Err(AppError::PayloadTooLarge);
     }
     let path = request.path.as_str();
-    if artifacts::path_taken(state.db.pool(), version_row.id, path)
-        .await
-        .map_err(db_error)?
-    {
+    if artifacts::path_taken(state.db.pool(), version_row.id, path).await? {
         return Err(AppError::Conflict(format!(
             "{path} already exists in this version; artifacts are immutable"
         )));
@@ -399,21 +395,17 @@ async fn record(
     new: NewArtifact<'_>,
 ) -> Result<ArtifactRow, AppError> {
     let mut tx = begin(state).await?;
-    let (model, version) = catalog::lock_version(&mut tx, state, model_name, version).await?;
+    let (model, version) = lookup::lock_version(&mut tx, state, model_name, version).await?;
     content::ensure_thawed(&mut tx, &model.name, &version).await?;
     let new = NewArtifact {
         version_id: version.id,
         ..new
     };
-    let row = match artifacts::insert(&mut tx, new).await {
-        Ok(row) => row,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(
-                "this path already exists in this version; artifacts are immutable".into(),
-            ))
-        }
-        Err(e) => return Err(db_error(e)),
-    };
+    let row = artifacts::insert(&mut tx, new).await.on_unique(|| {
+        AppError::Conflict(
+            "this path already exists in this version; artifacts are immutable".into(),
+        )
+    })?;
     let action = if row.external_uri.is_some() {
         "artifact.link"
     } else {
@@ -465,8 +457,7 @@ pub async fn link(
     if size.is_some_and(|s| s < 0) {
         return Err(AppError::invalid("size", "must not be negative"));
     }
-    let (model_row, version_row) =
-        catalog::find_version(state, by, model.as_str(), version).await?;
+    let (model_row, version_row) = lookup::find_version(state, by, model.as_str(), version).await?;
     let row = record(
         state,
         by,
@@ -495,7 +486,7 @@ pub async fn list(
     model: &str,
     version: &SemVer,
 ) -> Result<Vec<ArtifactView>, AppError> {
-    let (model_row, version_row) = catalog::find_version(state, by, model, version).await?;
+    let (model_row, version_row) = lookup::find_version(state, by, model, version).await?;
     list_for(state, &model_row.name, &version_row).await
 }
 
@@ -504,9 +495,7 @@ pub async fn list_for(
     model: &str,
     version: &VersionRow,
 ) -> Result<Vec<ArtifactView>, AppError> {
-    let rows = artifacts::list(state.db.pool(), version.id)
-        .await
-        .map_err(db_error)?;
+    let rows = artifacts::list(state.db.pool(), version.id).await?;
     Ok(rows
         .into_iter()
         .map(|r| view(model, &version.version, r))
@@ -534,10 +523,9 @@ pub async fn download(
     presigned: bool,
 ) -> Result<Download, AppError> {
     by.require(Permission::Read)?;
-    let (_, version_row) = catalog::find_version(state, by, model, version).await?;
+    let (_, version_row) = lookup::find_version(state, by, model, version).await?;
     let artifact = artifacts::find(state.db.pool(), version_row.id, path.as_str())
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;
     let key = match (&artifact.storage_key, &artifact.external_uri) {
         (Some(key), _) => key.clone(),
@@ -579,15 +567,13 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     by.require(Permission::Administer)?;
     let mut tx = begin(state).await?;
-    let (model_row, version_row) = catalog::lock_version(&mut tx, state, model, version).await?;
+    let (model_row, version_row) = lookup::lock_version(&mut tx, state, model, version).await?;
     let artifact = artifacts::find(&mut *tx, version_row.id, path.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;
     // Admins too: a released file is evidence, retired with its version.
     content::ensure_thawed(&mut tx, &model_row.name, &version_row).await?;
-    artifacts::soft_delete(&mut tx, artifact.id, now_ms())
-        .await
-        .map_err(db_error)?;
+    artifacts::soft_delete(&mut tx, artifact.id, now_ms()).await?;
     let digest = content::refresh(&mut tx, version_row.id).await?;
     let target = format!(
         "{}@{}/{}",

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{audit, begin, commit, content, evaluations, stored};
+use super::{audit, begin, commit, content, evaluations, lookup, stored};
 use crate::{
     domain::{
         catalog as limits, next_version, Bump, CatalogQuery, ModelName, Permission, SemVer, Stage,
@@ -18,12 +18,11 @@ use crate::{
     },
     error::AppError,
     server::{
-        auth::{principal::db_error, Principal},
-        db::{now_ms, Tx},
+        auth::Principal,
+        db::{now_ms, OnUnique, Tx},
         markdown,
         repo::{
             audit::Origin,
-            is_unique_violation,
             models::{self, ModelRow},
             search,
             versions::{self, Lineage, MetricPoint, VersionRow},
@@ -150,22 +149,10 @@ pub async fn create_model(
         },
     )
     .await;
-    let id = match inserted {
-        Ok(id) => id,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(format!(
-                "a model named {} already exists",
-                input.name
-            )))
-        }
-        Err(e) => return Err(db_error(e)),
-    };
-    models::replace_tags(&mut tx, id, &input.tags)
-        .await
-        .map_err(db_error)?;
-    models::reindex(&mut tx, state.db.backend(), id)
-        .await
-        .map_err(db_error)?;
+    let id = inserted
+        .on_unique(|| AppError::Conflict(format!("a model named {} already exists", input.name)))?;
+    models::replace_tags(&mut tx, id, &input.tags).await?;
+    models::reindex(&mut tx, state.db.backend(), id).await?;
     let details = json!({ "team": input.team, "tags": input.tags });
     audit(
         state,
@@ -179,8 +166,7 @@ pub async fn create_model(
     .await?;
     commit(tx).await?;
     models::find_by_id(state.db.pool(), id)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or(AppError::Internal)
 }
 
@@ -195,7 +181,7 @@ pub async fn update_model(
     let backend = state.db.backend();
     let now = now_ms();
     let mut tx = begin(state).await?;
-    let model = lock_model(&mut tx, state, name).await?;
+    let model = lookup::lock_model(&mut tx, state, name).await?;
     let description = patch
         .description
         .clone()
@@ -215,25 +201,18 @@ pub async fn update_model(
             now,
         },
     )
-    .await
-    .map_err(db_error)?;
+    .await?;
     if let Some(tags) = &patch.tags {
-        models::replace_tags(&mut tx, model.id, tags)
-            .await
-            .map_err(db_error)?;
+        models::replace_tags(&mut tx, model.id, tags).await?;
     }
     let mut current_name = model.name.clone();
     if let Some(new_name) = &patch.new_name {
         if new_name.as_str() != model.name {
-            match models::rename(&mut tx, model.id, &model.name, new_name.as_str(), now).await {
-                Ok(()) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(AppError::Conflict(format!(
-                        "a model named {new_name} already exists"
-                    )))
-                }
-                Err(e) => return Err(db_error(e)),
-            }
+            models::rename(&mut tx, model.id, &model.name, new_name.as_str(), now)
+                .await
+                .on_unique(|| {
+                    AppError::Conflict(format!("a model named {new_name} already exists"))
+                })?;
             let details = json!({ "before": model.name, "after": new_name.as_str() });
             audit(
                 state,
@@ -270,73 +249,11 @@ pub async fn update_model(
         )
         .await?;
     }
-    models::reindex(&mut tx, backend, model.id)
-        .await
-        .map_err(db_error)?;
+    models::reindex(&mut tx, backend, model.id).await?;
     commit(tx).await?;
     models::find_by_id(state.db.pool(), model.id)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or(AppError::Internal)
-}
-
-/// A model by name; `Moved` when the name is an old name of a renamed model.
-pub enum Lookup {
-    Found(ModelRow),
-    Moved(String),
-}
-
-pub async fn lookup(state: &AppState, by: &Principal, name: &str) -> Result<Lookup, AppError> {
-    by.require(Permission::Read)?;
-    let pool = state.db.pool();
-    if let Some(model) = models::find_by_name(pool, name).await.map_err(db_error)? {
-        return Ok(Lookup::Found(model));
-    }
-    match models::renamed_to(pool, name).await.map_err(db_error)? {
-        Some(new_name) => Ok(Lookup::Moved(new_name)),
-        None => Err(AppError::NotFound(format!("model {name}"))),
-    }
-}
-
-/// Like `lookup`, but an old name resolves to the model it now names.
-pub async fn find_model(
-    state: &AppState,
-    by: &Principal,
-    name: &str,
-) -> Result<ModelRow, AppError> {
-    match lookup(state, by, name).await? {
-        Lookup::Found(m) => Ok(m),
-        Lookup::Moved(new_name) => models::find_by_name(state.db.pool(), &new_name)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| AppError::NotFound(format!("model {name}"))),
-    }
-}
-
-/// A model (locked, see `lock_model`) and one of its live versions, inside a write transaction.
-pub(crate) async fn lock_version(
-    tx: &mut Tx,
-    state: &AppState,
-    model_name: &ModelName,
-    version: &SemVer,
-) -> Result<(ModelRow, VersionRow), AppError> {
-    let model = lock_model(tx, state, model_name).await?;
-    let row = versions::find_in_tx(tx, model.id, &version.identity_key())
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
-    Ok((model, row))
-}
-
-pub(crate) async fn lock_model(
-    tx: &mut Tx,
-    state: &AppState,
-    name: &ModelName,
-) -> Result<ModelRow, AppError> {
-    models::lock_by_name(tx, state.db.backend(), name.as_str())
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| AppError::NotFound(format!("model {name}")))
 }
 
 pub async fn search(
@@ -346,11 +263,9 @@ pub async fn search(
 ) -> Result<SearchPage, AppError> {
     by.require(Permission::Read)?;
     let pool = state.db.pool();
-    let (hits, has_next) = search::search(pool, state.db.backend(), &query)
-        .await
-        .map_err(db_error)?;
+    let (hits, has_next) = search::search(pool, state.db.backend(), &query).await?;
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    let mut details = search::details(pool, &ids).await.map_err(db_error)?;
+    let mut details = search::details(pool, &ids).await?;
     let models = hits
         .into_iter()
         .map(|h| {
@@ -409,13 +324,9 @@ pub async fn model_detail(
     metric: Option<&str>,
 ) -> Result<ModelDetail, AppError> {
     let pool = state.db.pool();
-    let tags = models::tags(pool, model.id).await.map_err(db_error)?;
-    let rows = versions::list_for_model(pool, model.id)
-        .await
-        .map_err(db_error)?;
-    let metric_keys = versions::metric_keys(pool, model.id)
-        .await
-        .map_err(db_error)?;
+    let tags = models::tags(pool, model.id).await?;
+    let rows = versions::list_for_model(pool, model.id).await?;
+    let metric_keys = versions::metric_keys(pool, model.id).await?;
     let headline_key = metric
         .filter(|m| metric_keys.iter().any(|k| k == m))
         .map(str::to_owned)
@@ -423,8 +334,7 @@ pub async fn model_detail(
         .or_else(|| metric_keys.first().cloned());
     let headline: std::collections::HashMap<i64, f64> = match &headline_key {
         Some(k) => versions::metric_across_versions(pool, model.id, k)
-            .await
-            .map_err(db_error)?
+            .await?
             .into_iter()
             .collect(),
         None => Default::default(),
@@ -473,13 +383,12 @@ pub async fn register_version(
     let mut tx = begin(state).await?;
     // Locks the model row on Postgres (SQLite has one writer): concurrent
     // registrations on one model queue here, so "next patch" never collides.
-    let model = lock_model(&mut tx, state, model_name).await?;
+    let model = lookup::lock_model(&mut tx, state, model_name).await?;
     let version = match input.spec {
         VersionSpec::Exact(v) => v,
         VersionSpec::Next(bump) => {
             let existing: Vec<SemVer> = versions::all_version_strings(&mut tx, model.id)
-                .await
-                .map_err(db_error)?
+                .await?
                 .iter()
                 .filter_map(|s| SemVer::parse(s).ok())
                 .collect();
@@ -487,23 +396,16 @@ pub async fn register_version(
         }
     };
     let key = version.identity_key();
-    if versions::exists_key(&mut tx, model.id, &key)
-        .await
-        .map_err(db_error)?
-    {
+    if versions::exists_key(&mut tx, model.id, &key).await? {
         return Err(AppError::Conflict(format!(
             "{model_name} already has version {key}"
         )));
     }
     let mut lineage = input.lineage.lineage;
     if let Some((parent_model, parent_version)) = &input.lineage.parent {
-        let parent = models::find_by_name_in(&mut tx, parent_model.as_str())
-            .await
-            .map_err(db_error)?;
+        let parent = models::find_by_name_in(&mut tx, parent_model.as_str()).await?;
         let parent_row = match parent {
-            Some(p) => versions::find_in_tx(&mut tx, p.id, &parent_version.identity_key())
-                .await
-                .map_err(db_error)?,
+            Some(p) => versions::find_in_tx(&mut tx, p.id, &parent_version.identity_key()).await?,
             None => None,
         };
         let parent_row = parent_row.ok_or_else(|| {
@@ -514,9 +416,7 @@ pub async fn register_version(
         })?;
         lineage.parent_version_id = Some(parent_row.id);
     }
-    let seq = models::next_seq(&mut tx, model.id, now)
-        .await
-        .map_err(db_error)?;
+    let seq = models::next_seq(&mut tx, model.id, now).await?;
     let version_string = version.to_string();
     let digest =
         content::of_new_version(&lineage, &input.params, &input.metrics, &input.points).to_string();
@@ -537,27 +437,12 @@ pub async fn register_version(
         },
     )
     .await;
-    let id = match inserted {
-        Ok(id) => id,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(format!(
-                "{model_name} already has version {key}"
-            )))
-        }
-        Err(e) => return Err(db_error(e)),
-    };
-    versions::insert_map(&mut tx, "version_params", id, &input.params)
-        .await
-        .map_err(db_error)?;
-    versions::insert_map(&mut tx, "version_tags", id, &input.tags)
-        .await
-        .map_err(db_error)?;
-    versions::insert_metrics(&mut tx, id, &input.metrics)
-        .await
-        .map_err(db_error)?;
-    versions::insert_points(&mut tx, id, &input.points)
-        .await
-        .map_err(db_error)?;
+    let id = inserted
+        .on_unique(|| AppError::Conflict(format!("{model_name} already has version {key}")))?;
+    versions::insert_map(&mut tx, "version_params", id, &input.params).await?;
+    versions::insert_map(&mut tx, "version_tags", id, &input.tags).await?;
+    versions::insert_metrics(&mut tx, id, &input.metrics).await?;
+    versions::insert_points(&mut tx, id, &input.points).await?;
     let details = json!({
         "seq": seq,
         "status": input.status.as_str(),
@@ -570,9 +455,7 @@ pub async fn register_version(
         "model": model_name.as_str(), "version": version_string, "seq": seq,
         "created_by": by.username, "content_digest": digest,
     });
-    crate::server::webhooks::enqueue(&mut tx, WebhookEvent::VersionRegistered, event, now)
-        .await
-        .map_err(db_error)?;
+    crate::server::webhooks::enqueue(&mut tx, WebhookEvent::VersionRegistered, event, now).await?;
     let target = format!("{model_name}@{version_string}");
     audit(
         state,
@@ -587,23 +470,8 @@ pub async fn register_version(
     commit(tx).await?;
     state.webhook_wake.notify_one();
     let row = versions::find(state.db.pool(), model.id, &key)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or(AppError::Internal)?;
-    Ok((model, row))
-}
-
-pub async fn find_version(
-    state: &AppState,
-    by: &Principal,
-    model_name: &str,
-    version: &SemVer,
-) -> Result<(ModelRow, VersionRow), AppError> {
-    let model = find_model(state, by, model_name).await?;
-    let row = versions::find(state.db.pool(), model.id, &version.identity_key())
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {}", model.name)))?;
     Ok((model, row))
 }
 
@@ -615,21 +483,15 @@ pub async fn version_detail(
 ) -> Result<VersionDetail, AppError> {
     let pool = state.db.pool();
     let parent = match row.parent_version_id {
-        Some(id) => versions::name_and_version(pool, id)
-            .await
-            .map_err(db_error)?,
+        Some(id) => versions::name_and_version(pool, id).await?,
         None => None,
     };
-    let children = versions::children(pool, row.id).await.map_err(db_error)?;
-    let params = versions::map_of(pool, "version_params", row.id)
-        .await
-        .map_err(db_error)?;
-    let tags = versions::map_of(pool, "version_tags", row.id)
-        .await
-        .map_err(db_error)?;
-    let metrics = versions::metrics(pool, row.id).await.map_err(db_error)?;
+    let children = versions::children(pool, row.id).await?;
+    let params = versions::map_of(pool, "version_params", row.id).await?;
+    let tags = versions::map_of(pool, "version_tags", row.id).await?;
+    let metrics = versions::metrics(pool, row.id).await?;
     let mut series: BTreeMap<String, Vec<SeriesPoint>> = BTreeMap::new();
-    for p in versions::points(pool, row.id).await.map_err(db_error)? {
+    for p in versions::points(pool, row.id).await? {
         series.entry(p.key).or_default().push(SeriesPoint {
             step: p.step,
             value: p.value,
@@ -696,20 +558,14 @@ pub async fn update_version(
     by.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
-    let (model, row) = lock_version(&mut tx, state, model_name, version).await?;
+    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
     if let Some(d) = &description {
-        versions::update_description(&mut tx, row.id, d, now)
-            .await
-            .map_err(db_error)?;
+        versions::update_description(&mut tx, row.id, d, now).await?;
     }
     if let Some(t) = &tags {
-        versions::replace_tags(&mut tx, row.id, t)
-            .await
-            .map_err(db_error)?;
+        versions::replace_tags(&mut tx, row.id, t).await?;
     }
-    models::touch(&mut tx, model.id, now)
-        .await
-        .map_err(db_error)?;
+    models::touch(&mut tx, model.id, now).await?;
     let details = json!({
         "description": description.as_ref().map(|d| json!({ "before": row.description, "after": d })),
         "tags": tags,
@@ -740,7 +596,7 @@ pub async fn append_points(
     by.require(Permission::Contribute)?;
     check_points(&points)?;
     let mut tx = begin(state).await?;
-    let (model, row) = lock_version(&mut tx, state, model_name, version).await?;
+    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
     content::ensure_thawed(&mut tx, &model.name, &row).await?;
     let held = versions::point_count(&mut tx, row.id).await?;
     if held + points.len() as i64 > limits::MAX_POINTS_PER_VERSION {
@@ -755,9 +611,7 @@ pub async fn append_points(
     let mut keys: Vec<String> = points.iter().map(|p| p.key.clone()).collect();
     keys.sort();
     keys.dedup();
-    let existing = versions::existing_steps(&mut tx, row.id, &keys)
-        .await
-        .map_err(db_error)?;
+    let existing = versions::existing_steps(&mut tx, row.id, &keys).await?;
     let existing: std::collections::HashSet<(String, i64)> = existing.into_iter().collect();
     if let Some(p) = points
         .iter()
@@ -768,9 +622,7 @@ pub async fn append_points(
             p.step, p.key
         )));
     }
-    versions::insert_points(&mut tx, row.id, &points)
-        .await
-        .map_err(db_error)?;
+    versions::insert_points(&mut tx, row.id, &points).await?;
     let digest = content::refresh(&mut tx, row.id).await?;
     let target = format!("{model_name}@{}", row.version);
     let details = json!({ "points": points.len(), "keys": keys, "content_digest": digest });
@@ -799,13 +651,9 @@ pub async fn delete_version(
     by.require(Permission::Administer)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
-    let (model, row) = lock_version(&mut tx, state, model_name, version).await?;
-    versions::soft_delete(&mut tx, row.id, now)
-        .await
-        .map_err(db_error)?;
-    models::touch(&mut tx, model.id, now)
-        .await
-        .map_err(db_error)?;
+    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
+    versions::soft_delete(&mut tx, row.id, now).await?;
+    models::touch(&mut tx, model.id, now).await?;
     let target = format!("{model_name}@{}", row.version);
     audit(
         state,
@@ -869,17 +717,13 @@ pub async fn delete_model(
     by.require(Permission::Administer)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
-    let model = lock_model(&mut tx, state, model_name).await?;
-    let live_versions = versions::list_for_model_in(&mut tx, model.id)
-        .await
-        .map_err(db_error)?;
+    let model = lookup::lock_model(&mut tx, state, model_name).await?;
+    let live_versions = versions::list_for_model_in(&mut tx, model.id).await?;
     for req in crate::server::repo::workflow::open_requests_of_model(&mut tx, model.id).await? {
         super::workflow::cancel_for_deleted_version(state, &mut tx, origin, req.version_id, now)
             .await?;
     }
-    models::soft_delete(&mut tx, model.id, now)
-        .await
-        .map_err(db_error)?;
+    models::soft_delete(&mut tx, model.id, now).await?;
     audit(
         state,
         &mut tx,

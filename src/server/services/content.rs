@@ -24,7 +24,7 @@ use crate::{
     },
 };
 
-use super::{catalog, stored};
+use super::{lookup, stored};
 
 /// The digest of a version about to be registered, from its input.
 pub fn of_new_version(
@@ -109,7 +109,7 @@ pub async fn document(
     model: &str,
     version: &SemVer,
 ) -> Result<(ContentDigest, String), AppError> {
-    let (_, row) = catalog::find_version(state, by, model, version).await?;
+    let (_, row) = lookup::find_version(state, by, model, version).await?;
     let mut conn = state.db.pool().acquire().await?;
     let mut loaded = content::load(&mut conn, &[row.id]).await?;
     let content = loaded.remove(&row.id).ok_or(AppError::Internal)?;

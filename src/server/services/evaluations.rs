@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{audit, begin, catalog, commit, content};
+use super::{audit, begin, commit, content, lookup};
 use crate::{
     domain::{ModelName, NewEvaluation, Permission, SemVer, WebhookEvent},
     dto::EvaluationView,
@@ -49,7 +49,7 @@ pub async fn record(
     by.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
-    let (model, row) = catalog::lock_version(&mut tx, state, model_name, version).await?;
+    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
     let digest = content::compute(&mut tx, row.id).await?;
     let metrics = serde_json::to_string(&input.metrics).map_err(|_| AppError::Internal)?;
     let digest_text = digest.to_string();
@@ -103,7 +103,7 @@ pub async fn list(
     model: &str,
     version: &SemVer,
 ) -> Result<Vec<EvaluationView>, AppError> {
-    let (_, row) = catalog::find_version(state, by, model, version).await?;
+    let (_, row) = lookup::find_version(state, by, model, version).await?;
     list_for(state, row.id).await
 }
 

@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod catalog;
 pub mod content;
 pub mod evaluations;
+pub mod lookup;
 pub mod reports;
 pub mod sessions;
 pub mod tags;
@@ -22,7 +23,6 @@ use serde_json::Value;
 use crate::{
     error::AppError,
     server::{
-        auth::principal::db_error,
         db::{now_ms, Tx},
         repo::audit::{self, Actor, NewEvent, Origin},
         state::AppState,
@@ -49,15 +49,15 @@ pub async fn audit(
     };
     audit::record(tx, state.db.backend(), event, now_ms())
         .await
-        .map_err(db_error)
+        .map_err(AppError::from)
 }
 
 pub async fn begin(state: &AppState) -> Result<Tx, AppError> {
-    state.db.begin().await.map_err(db_error)
+    state.db.begin().await.map_err(AppError::from)
 }
 
 pub async fn commit(tx: Tx) -> Result<(), AppError> {
-    tx.commit().await.map_err(db_error)
+    tx.commit().await.map_err(AppError::from)
 }
 
 /// Decodes a stored enum (stage, state, kind). A value the code does not

@@ -11,14 +11,14 @@ use crate::{
     },
     error::AppError,
     server::{
-        auth::{principal::db_error, Principal},
+        auth::Principal,
         db::now_ms,
         repo::{timeline, versions, workflow as workflow_repo},
         state::AppState,
     },
 };
 
-use super::{catalog, workflow_views};
+use super::{catalog, lookup, workflow_views};
 
 /// Which version was in each stage of the model at `at` (one query).
 pub async fn stages_at(
@@ -27,10 +27,8 @@ pub async fn stages_at(
     model_name: &str,
     at: i64,
 ) -> Result<StagesAt, AppError> {
-    let model = catalog::find_model(state, by, model_name).await?;
-    let rows = timeline::stages_at(state.db.pool(), model.id, at)
-        .await
-        .map_err(db_error)?;
+    let model = lookup::find_model(state, by, model_name).await?;
+    let rows = timeline::stages_at(state.db.pool(), model.id, at).await?;
     let mut stages: BTreeMap<Stage, Vec<VersionInStage>> =
         Stage::ALL.iter().map(|s| (*s, Vec::new())).collect();
     for row in rows {
@@ -62,10 +60,8 @@ pub async fn compliance_report(
         }
     }
     let pool = state.db.pool();
-    let model = catalog::find_model(state, by, model_name).await?;
-    let all_changes = timeline::model_changes(pool, model.id, None, None)
-        .await
-        .map_err(db_error)?;
+    let model = lookup::find_model(state, by, model_name).await?;
+    let all_changes = timeline::model_changes(pool, model.id, None, None).await?;
     let in_version = |v: &str| scope.version.as_deref().is_none_or(|want| want == v);
     let changes: Vec<StageChange> = all_changes
         .iter()
@@ -114,7 +110,7 @@ pub async fn compliance_report(
     version_ids.dedup();
     let mut report_versions = Vec::with_capacity(version_ids.len());
     for (_, id) in version_ids {
-        if let Some(row) = versions::by_id(pool, id).await.map_err(db_error)? {
+        if let Some(row) = versions::by_id(pool, id).await? {
             report_versions.push(report_version(state, by, &model.name, row).await?);
         }
     }
@@ -151,15 +147,12 @@ async fn report_version(
     let pool = state.db.pool();
     let parent = match row.parent_version_id {
         Some(id) => versions::name_and_version(pool, id)
-            .await
-            .map_err(db_error)?
+            .await?
             .map(|(model, version)| crate::dto::VersionRef { model, version }),
         None => None,
     };
-    let params = versions::map_of(pool, "version_params", row.id)
-        .await
-        .map_err(db_error)?;
-    let metrics = versions::metrics(pool, row.id).await.map_err(db_error)?;
+    let params = versions::map_of(pool, "version_params", row.id).await?;
+    let metrics = versions::metrics(pool, row.id).await?;
     let artifacts = super::artifacts::list_for(state, model, &row)
         .await?
         .into_iter()
@@ -172,9 +165,7 @@ async fn report_version(
             created_at: a.created_at,
         })
         .collect();
-    let request_rows = workflow_repo::requests_for_version(pool, row.id)
-        .await
-        .map_err(db_error)?;
+    let request_rows = workflow_repo::requests_for_version(pool, row.id).await?;
     let requests = workflow_views::views(state, by, &request_rows).await?;
     let evaluations = super::evaluations::list_for(state, row.id).await?;
     Ok(ReportVersion {

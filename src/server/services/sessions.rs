@@ -8,7 +8,8 @@ use crate::{
     error::AppError,
     server::{
         auth::principal::{
-            verify_credentials, Principal, SESSION_SIGNED_IN_AT_KEY, SESSION_USER_KEY,
+            audit_failed_sign_in, verify_credentials, Principal, SESSION_SIGNED_IN_AT_KEY,
+            SESSION_USER_KEY,
         },
         db::now_ms,
         repo::audit::{Actor, Origin},
@@ -26,7 +27,7 @@ pub async fn sign_in(
     let user = match verify_credentials(state, username, password, origin).await {
         Ok(user) => user,
         Err(AppError::InvalidCredentials) => {
-            audit_failed_sign_in(state, origin, username, "form").await?;
+            audit_failed_sign_in(&state.db, origin, username, "form").await?;
             return Err(AppError::InvalidCredentials);
         }
         // Throttled: the throttle audits the first refusal of each burst.
@@ -91,34 +92,6 @@ pub async fn sign_out(
         commit(tx).await?;
     }
     Ok(())
-}
-
-/// Records a failed password check (a verified wrong password or unknown
-/// user). The throttle bounds how many a client can cause.
-pub async fn audit_failed_sign_in(
-    state: &AppState,
-    origin: &Origin,
-    username: &str,
-    via: &str,
-) -> Result<(), AppError> {
-    let attempted: String = username
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(64)
-        .collect();
-    let mut tx = begin(state).await?;
-    let details = json!({ "username": attempted, "reason": "invalid_credentials", "via": via });
-    audit(
-        state,
-        &mut tx,
-        None,
-        origin,
-        "auth.sign_in_failed",
-        ("user", &attempted),
-        details,
-    )
-    .await?;
-    commit(tx).await
 }
 
 fn session_error(e: tower_sessions::session::Error) -> AppError {

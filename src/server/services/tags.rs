@@ -3,12 +3,12 @@
 
 use serde_json::json;
 
-use super::{audit, begin, catalog, commit};
+use super::{audit, begin, commit, lookup};
 use crate::{
     domain::{catalog as limits, ModelName, Permission, SemVer},
     error::AppError,
     server::{
-        auth::{principal::db_error, Principal},
+        auth::Principal,
         db::now_ms,
         repo::{
             audit::Origin,
@@ -76,7 +76,7 @@ async fn change(
     let mut tx = begin(state).await?;
     let (owner, model_id, action, target) = match subject {
         Subject::Model(name) => {
-            let model = catalog::lock_model(&mut tx, state, name).await?;
+            let model = lookup::lock_model(&mut tx, state, name).await?;
             let action = if value.is_some() {
                 "model.tag_set"
             } else {
@@ -90,16 +90,14 @@ async fn change(
             )
         }
         Subject::Version(name, version) => {
-            let (model, row) = catalog::lock_version(&mut tx, state, name, version).await?;
+            let (model, row) = lookup::lock_version(&mut tx, state, name, version).await?;
             let action = if value.is_some() {
                 "version.tag_set"
             } else {
                 "version.tag_delete"
             };
             let target = format!("{}@{}", model.name, row.version);
-            versions::touch(&mut tx, row.id, now)
-                .await
-                .map_err(db_error)?;
+            versions::touch(&mut tx, row.id, now).await?;
             (
                 Owner::Version(row.id),
                 model.id,
@@ -110,7 +108,7 @@ async fn change(
     };
     let before = match value {
         Some(v) => {
-            let before = tags::set(&mut tx, owner, key, v).await.map_err(db_error)?;
+            let before = tags::set(&mut tx, owner, key, v).await?;
             // The same limit as a whole tag map: one tag at a time must not
             // grow an owner past it.
             if before.is_none() && tags::count(&mut tx, owner).await? > limits::MAX_TAGS as i64 {
@@ -122,19 +120,14 @@ async fn change(
             before
         }
         None => tags::delete(&mut tx, owner, key)
-            .await
-            .map_err(db_error)?
+            .await?
             .map(Some)
             .ok_or_else(|| AppError::NotFound(format!("tag {key}")))?,
     };
     if matches!(owner, Owner::Model(_)) {
-        models::reindex(&mut tx, state.db.backend(), model_id)
-            .await
-            .map_err(db_error)?;
+        models::reindex(&mut tx, state.db.backend(), model_id).await?;
     }
-    models::touch(&mut tx, model_id, now)
-        .await
-        .map_err(db_error)?;
+    models::touch(&mut tx, model_id, now).await?;
     let details = json!({ "key": key, "before": before, "after": value });
     audit(
         state,

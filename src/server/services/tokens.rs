@@ -7,7 +7,7 @@ use crate::{
     domain::{Permission, TokenScope},
     error::AppError,
     server::{
-        auth::{principal::db_error, token, Principal},
+        auth::{token, Principal},
         db::now_ms,
         repo::{audit::Origin, tokens},
         state::AppState,
@@ -94,8 +94,7 @@ pub async fn create(
             expires_at: expires_in_days.map(|d| now + d * 86_400_000),
         },
     )
-    .await
-    .map_err(db_error)?;
+    .await?;
     let details = json!({ "name": name, "scope": scope, "expires_at": row.expires_at });
     audit(
         state,
@@ -115,7 +114,7 @@ pub async fn list_own(state: &AppState, by: &Principal) -> Result<Vec<tokens::To
     by.require(Permission::Read)?;
     tokens::list_for_user(state.db.pool(), by.user_id)
         .await
-        .map_err(db_error)
+        .map_err(AppError::from)
 }
 
 /// Owners revoke their own tokens; admins revoke anyone's.
@@ -128,16 +127,13 @@ pub async fn revoke(
     by.require(Permission::Read)?;
     let mut tx = begin(state).await?;
     let row = tokens::find(&mut tx, id)
-        .await
-        .map_err(db_error)?
+        .await?
         .filter(|t| t.user_id == by.user_id || by.can(Permission::Administer))
         .ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
     if row.revoked_at.is_some() {
         return Ok(());
     }
-    tokens::revoke(&mut tx, id, now_ms())
-        .await
-        .map_err(db_error)?;
+    tokens::revoke(&mut tx, id, now_ms()).await?;
     let details = json!({ "name": row.name, "owner_user_id": row.user_id });
     audit(
         state,

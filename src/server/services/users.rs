@@ -7,16 +7,16 @@ use crate::{
     domain::{Password, Permission, Role, Username},
     error::AppError,
     server::{
-        auth::{password, principal::db_error, Principal},
-        db::now_ms,
-        repo::{audit::Origin, is_unique_violation, users},
+        auth::{password, Principal},
+        db::{is_unique_violation, now_ms, OnUnique},
+        repo::{audit::Origin, users},
         state::AppState,
     },
 };
 
 pub async fn list(state: &AppState, by: &Principal) -> Result<Vec<users::User>, AppError> {
     by.require(Permission::Administer)?;
-    users::list(state.db.pool()).await.map_err(db_error)
+    users::list(state.db.pool()).await.map_err(AppError::from)
 }
 
 pub async fn create(
@@ -31,15 +31,9 @@ pub async fn create(
     let hash = password::hash(password.expose().to_owned()).await?;
     let mut tx = begin(state).await?;
     let now = now_ms();
-    let id = match users::insert(&mut tx, &username, &hash, role, now).await {
-        Ok(id) => id,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(format!(
-                "user {username} already exists"
-            )))
-        }
-        Err(e) => return Err(db_error(e)),
-    };
+    let id = users::insert(&mut tx, &username, &hash, role, now)
+        .await
+        .on_unique(|| AppError::Conflict(format!("user {username} already exists")))?;
     let details = json!({ "role": role });
     audit(
         state,
@@ -68,7 +62,7 @@ pub async fn bootstrap_admin(
     username: Username,
     password: Password,
 ) -> Result<bool, AppError> {
-    if users::count(state.db.pool()).await.map_err(db_error)? > 0 {
+    if users::count(state.db.pool()).await? > 0 {
         return Ok(false);
     }
     let hash = password::hash(password.expose().to_owned()).await?;
@@ -78,7 +72,7 @@ pub async fn bootstrap_admin(
         Ok(_) => {}
         // Another server instance bootstrapped at the same moment.
         Err(e) if is_unique_violation(&e) => return Ok(false),
-        Err(e) => return Err(db_error(e)),
+        Err(e) => return Err(e.into()),
     }
     let details = json!({ "role": Role::Admin });
     audit(
@@ -112,9 +106,7 @@ pub async fn set_role(
     if user.role == Role::Admin && user.active {
         ensure_another_admin(&mut tx).await?;
     }
-    users::set_role(&mut tx, user.id, role, now_ms())
-        .await
-        .map_err(db_error)?;
+    users::set_role(&mut tx, user.id, role, now_ms()).await?;
     let details = json!({ "before": user.role, "after": role });
     audit(
         state,
@@ -143,14 +135,10 @@ pub async fn reset_password(
     let now = now_ms();
     let mut tx = begin(state).await?;
     let user = find_for_update(&mut tx, &username).await?;
-    users::set_password_hash(&mut tx, user.id, &hash, now)
-        .await
-        .map_err(db_error)?;
+    users::set_password_hash(&mut tx, user.id, &hash, now).await?;
     // A reset password ends the user's sessions and revokes their tokens:
     // whoever had the account before the reset has nothing left of it.
-    users::delete_sessions(&mut tx, user.id)
-        .await
-        .map_err(db_error)?;
+    users::delete_sessions(&mut tx, user.id).await?;
     let revoked = crate::server::repo::tokens::revoke_all_for_user(&mut tx, user.id, now).await?;
     audit(
         state,
@@ -182,13 +170,9 @@ pub async fn set_active(
     if !active && user.role == Role::Admin {
         ensure_another_admin(&mut tx).await?;
     }
-    users::set_active(&mut tx, user.id, active, now_ms())
-        .await
-        .map_err(db_error)?;
+    users::set_active(&mut tx, user.id, active, now_ms()).await?;
     if !active {
-        users::delete_sessions(&mut tx, user.id)
-            .await
-            .map_err(db_error)?;
+        users::delete_sessions(&mut tx, user.id).await?;
     }
     let action = if active {
         "user.reactivate"
@@ -218,8 +202,7 @@ pub async fn change_own_password(
     // A leaked token must not be enough to take over the account.
     by.require_password_sign_in("changing a password")?;
     let user = crate::server::repo::users::find_by_id(state.db.pool(), by.user_id)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or(AppError::Unauthenticated)?;
     if !password::verify(current.to_owned(), Some(user.password_hash)).await? {
         return Err(AppError::invalid(
@@ -229,9 +212,7 @@ pub async fn change_own_password(
     }
     let hash = password::hash(new_password.expose().to_owned()).await?;
     let mut tx = begin(state).await?;
-    users::set_password_hash(&mut tx, by.user_id, &hash, now_ms())
-        .await
-        .map_err(db_error)?;
+    users::set_password_hash(&mut tx, by.user_id, &hash, now_ms()).await?;
     audit(
         state,
         &mut tx,
@@ -250,14 +231,13 @@ async fn find_for_update(
     username: &Username,
 ) -> Result<users::User, AppError> {
     users::lock_by_username(conn, username)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| AppError::NotFound(format!("user {username}")))
 }
 
 /// The registry must always keep one active admin.
 async fn ensure_another_admin(conn: &mut sqlx::AnyConnection) -> Result<(), AppError> {
-    if users::count_active_admins(conn).await.map_err(db_error)? <= 1 {
+    if users::count_active_admins(conn).await? <= 1 {
         return Err(AppError::Conflict(
             "this is the last active admin; make another admin first".into(),
         ));

@@ -10,7 +10,7 @@ use crate::{
     domain::{Permission, WebhookEvent, WebhookUrl},
     error::AppError,
     server::{
-        auth::{principal::db_error, Principal},
+        auth::Principal,
         db::now_ms,
         repo::{
             audit::Origin,
@@ -139,8 +139,7 @@ pub async fn create(
             now: now_ms(),
         },
     )
-    .await
-    .map_err(db_error)?;
+    .await?;
     let details = json!({ "host": audit_host(&row.url), "events": events });
     audit(
         state,
@@ -158,14 +157,13 @@ pub async fn create(
 
 pub async fn list(state: &AppState, by: &Principal) -> Result<Vec<WebhookRow>, AppError> {
     by.require(Permission::Administer)?;
-    repo::list(state.db.pool()).await.map_err(db_error)
+    repo::list(state.db.pool()).await.map_err(AppError::from)
 }
 
 pub async fn get(state: &AppState, by: &Principal, id: i64) -> Result<WebhookRow, AppError> {
     by.require(Permission::Administer)?;
     repo::find(state.db.pool(), id)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| not_found(id))
 }
 
@@ -183,8 +181,7 @@ pub async fn update(
     by.require(Permission::Administer)?;
     let mut tx = begin(state).await?;
     let current = repo::find(&mut *tx, id)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| not_found(id))?;
     let url = patch
         .url
@@ -216,8 +213,7 @@ pub async fn update(
             now: now_ms(),
         },
     )
-    .await
-    .map_err(db_error)?;
+    .await?;
     // What changed, never the secret itself.
     let details = json!({
         "host": audit_host(&row.url),
@@ -252,10 +248,9 @@ pub async fn delete(
     by.require(Permission::Administer)?;
     let mut tx = begin(state).await?;
     let current = repo::find(&mut *tx, id)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| not_found(id))?;
-    repo::delete(&mut tx, id).await.map_err(db_error)?;
+    repo::delete(&mut tx, id).await?;
     let details = json!({ "host": audit_host(&current.url), "events": current.events });
     audit(
         state,
@@ -281,7 +276,7 @@ pub async fn deliveries(
     get(state, by, id).await?;
     repo::list_deliveries(state.db.pool(), id, before, limit)
         .await
-        .map_err(db_error)
+        .map_err(AppError::from)
 }
 
 /// Resends a delivery as a NEW pending delivery: same event, time and data,
@@ -298,8 +293,7 @@ pub async fn resend(
     by.require(Permission::Administer)?;
     let mut tx = begin(state).await?;
     let original = repo::find_delivery(&mut tx, webhook_id, delivery_id)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or_else(|| {
             AppError::NotFound(format!("delivery {delivery_id} of webhook {webhook_id}"))
         })?;
@@ -320,8 +314,7 @@ pub async fn resend(
             now: now_ms(),
         },
     )
-    .await
-    .map_err(db_error)?;
+    .await?;
     let details = json!({
         "event": original.event_type,
         "original_delivery": original.delivery_uuid,

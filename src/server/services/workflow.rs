@@ -1,7 +1,7 @@
 //! The promotion workflow: opening, reviewing and cancelling transition
 //! requests, and applying a stage change once the policy is met.
 //!
-//! Every write locks the model row first (`catalog::lock_model`: `FOR UPDATE`
+//! Every write locks the model row first (`lookup::lock_model`: `FOR UPDATE`
 //! on Postgres, the single writer on SQLite). Approvals of one request and
 //! promotions of two versions of one model therefore run one after another,
 //! and each sees what the previous one committed: a request is applied once,
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::{
     alias_moves::{self, AliasMove},
-    audit, begin, catalog, commit, content, stored,
+    audit, begin, commit, content, lookup, stored,
 };
 use crate::{
     domain::{
@@ -24,11 +24,10 @@ use crate::{
     dto::{RequestView, ReviewView},
     error::AppError,
     server::{
-        auth::{principal::db_error, Principal},
-        db::{now_ms, Tx},
+        auth::Principal,
+        db::{now_ms, OnUnique, Tx},
         repo::{
             audit::{Actor, Origin},
-            is_unique_violation,
             models::ModelRow,
             versions::VersionRow,
             workflow::{
@@ -114,14 +113,11 @@ pub async fn effective_policy(
     conn: &mut sqlx::AnyConnection,
     model_id: i64,
 ) -> Result<ApprovalPolicy, AppError> {
-    let base = match repo::policy_json(conn, repo::REGISTRY_SCOPE)
-        .await
-        .map_err(db_error)?
-    {
+    let base = match repo::policy_json(conn, repo::REGISTRY_SCOPE).await? {
         Some(json) => decode::<ApprovalPolicy>(&json)?,
         None => ApprovalPolicy::default(),
     };
-    let pinned = match repo::policy_json(conn, model_id).await.map_err(db_error)? {
+    let pinned = match repo::policy_json(conn, model_id).await? {
         Some(json) => decode::<PolicyOverride>(&json)?,
         None => PolicyOverride::default(),
     };
@@ -223,12 +219,11 @@ pub(crate) async fn reload(
     reader: &Principal,
     id: i64,
 ) -> Result<RequestView, AppError> {
-    let mut conn = state.db.pool().acquire().await.map_err(db_error)?;
+    let mut conn = state.db.pool().acquire().await?;
     let row = repo::find_request(&mut conn, id)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or(AppError::Internal)?;
-    let reviews = repo::reviews_of(&mut conn, &[id]).await.map_err(db_error)?;
+    let reviews = repo::reviews_of(&mut conn, &[id]).await?;
     view(&row, &reviews, reader, now_ms())
 }
 
@@ -236,7 +231,7 @@ pub(crate) async fn reload(
 async fn emit(tx: &mut Tx, event: WebhookEvent, data: Value, now: i64) -> Result<(), AppError> {
     crate::server::events::emit(tx, event, data, now)
         .await
-        .map_err(db_error)
+        .map_err(AppError::from)
 }
 
 // ------------------------------------------------------------ opening
@@ -253,7 +248,7 @@ pub async fn open_request(
     by.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = begin(state).await?;
-    let (model, row) = catalog::lock_version(&mut tx, state, model_name, version).await?;
+    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
     let current: Stage = stored("stage", &row.stage)?;
     can_open(current, to).map_err(workflow_error)?;
     if let Some(open) = repo::open_request_for_version(&mut tx, row.id).await? {
@@ -399,16 +394,12 @@ async fn insert(
         },
     )
     .await;
-    let id = match inserted {
-        Ok(id) => id,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(format!(
-                "{} {} already has an open request",
-                o.model.name, o.row.version
-            )))
-        }
-        Err(e) => return Err(db_error(e)),
-    };
+    let id = inserted.on_unique(|| {
+        AppError::Conflict(format!(
+            "{} {} already has an open request",
+            o.model.name, o.row.version
+        ))
+    })?;
     let alias = o.alias.map(AliasName::as_str);
     let target = format!("{}@{}", o.model.name, o.row.version);
     let details = json!({
@@ -523,13 +514,7 @@ pub async fn review(
         },
     )
     .await;
-    match inserted {
-        Ok(()) => {}
-        Err(e) if is_unique_violation(&e) => {
-            return Err(workflow_error(WorkflowError::AlreadySignedOff))
-        }
-        Err(e) => return Err(db_error(e)),
-    }
+    inserted.on_unique(|| workflow_error(WorkflowError::AlreadySignedOff))?;
     let target = format!("{}@{}", model.name, req.version);
     let action = match decision {
         Decision::Approve => "transition.approve",
@@ -705,7 +690,7 @@ async fn lock_request(
     model_name: &ModelName,
     id: i64,
 ) -> Result<(ModelRow, RequestRow), AppError> {
-    let model = catalog::lock_model(tx, state, model_name).await?;
+    let model = lookup::lock_model(tx, state, model_name).await?;
     let req = repo::find_request(tx, id)
         .await?
         .filter(|r| r.model_id == model.id)
@@ -920,18 +905,15 @@ async fn move_stage(
     m: Move<'_>,
     now: i64,
 ) -> Result<(), AppError> {
-    let moved = repo::set_stage(tx, m.version_id, m.to.as_str(), now).await;
-    match moved {
-        Ok(()) => {}
-        // The database's own guard: one production version per model.
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(format!(
+    // The database's own guard: one production version per model.
+    repo::set_stage(tx, m.version_id, m.to.as_str(), now)
+        .await
+        .on_unique(|| {
+            AppError::Conflict(format!(
                 "{} already has a version in production",
                 m.model.name
-            )))
-        }
-        Err(e) => return Err(db_error(e)),
-    }
+            ))
+        })?;
     repo::insert_history(
         tx,
         NewStageChange {

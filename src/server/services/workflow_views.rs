@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{
-    audit, begin, catalog, commit, stored,
+    audit, begin, catalog, commit, lookup, stored,
     workflow::{decode, effective_policy, view},
 };
 use crate::{
@@ -20,7 +20,7 @@ use crate::{
     },
     error::AppError,
     server::{
-        auth::{principal::db_error, Principal},
+        auth::Principal,
         db::now_ms,
         repo::{
             aliases,
@@ -53,7 +53,7 @@ pub async fn list_requests(
 ) -> Result<RequestPage, AppError> {
     by.require(Permission::Read)?;
     let model_id = match &query.model {
-        Some(name) => Some(catalog::find_model(state, by, name.as_str()).await?.id),
+        Some(name) => Some(lookup::find_model(state, by, name.as_str()).await?.id),
         None => None,
     };
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
@@ -64,9 +64,7 @@ pub async fn list_requests(
         before_id: query.before,
         limit: limit + 1,
     };
-    let mut rows = repo::list_requests(state.db.pool(), &filter)
-        .await
-        .map_err(db_error)?;
+    let mut rows = repo::list_requests(state.db.pool(), &filter).await?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(50));
     let requests = views(state, by, &rows).await?;
@@ -86,8 +84,8 @@ pub(crate) async fn views(
     rows: &[RequestRow],
 ) -> Result<Vec<RequestView>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut conn = state.db.pool().acquire().await.map_err(db_error)?;
-    let reviews = repo::reviews_of(&mut conn, &ids).await.map_err(db_error)?;
+    let mut conn = state.db.pool().acquire().await?;
+    let reviews = repo::reviews_of(&mut conn, &ids).await?;
     let now = now_ms();
     rows.iter()
         .map(|row| view(row, &reviews, by, now))
@@ -99,7 +97,7 @@ pub async fn pending_count(state: &AppState, by: &Principal) -> Result<i64, AppE
     by.require(Permission::Read)?;
     repo::count_live_pending(state.db.pool(), now_ms())
         .await
-        .map_err(db_error)
+        .map_err(AppError::from)
 }
 
 /// The approvals page: every live pending request with the lineage and the
@@ -112,9 +110,7 @@ pub async fn inbox(state: &AppState, by: &Principal) -> Result<Inbox, AppError> 
         limit: MAX_PAGE,
         ..Default::default()
     };
-    let mut pending_rows = repo::list_requests(pool, &pending_filter)
-        .await
-        .map_err(db_error)?;
+    let mut pending_rows = repo::list_requests(pool, &pending_filter).await?;
     pending_rows.reverse();
     let mut pending = Vec::new();
     for request in views(state, by, &pending_rows).await? {
@@ -131,9 +127,7 @@ pub async fn inbox(state: &AppState, by: &Principal) -> Result<Inbox, AppError> 
         limit: 20,
         ..Default::default()
     };
-    let mine_rows = repo::list_requests(pool, &mine_filter)
-        .await
-        .map_err(db_error)?;
+    let mine_rows = repo::list_requests(pool, &mine_filter).await?;
     Ok(Inbox {
         pending,
         mine: views(state, by, &mine_rows).await?,
@@ -148,33 +142,27 @@ async fn card(
 ) -> Result<ReviewCard, AppError> {
     let pool = state.db.pool();
     let version = versions::by_id(pool, row.version_id)
-        .await
-        .map_err(db_error)?
+        .await?
         .ok_or(AppError::Internal)?;
     let parent = match version.parent_version_id {
         Some(id) => versions::name_and_version(pool, id)
-            .await
-            .map_err(db_error)?
+            .await?
             .map(|(model, version)| VersionRef { model, version }),
         None => None,
     };
     let candidate = MetricsOf {
         version: version.version.clone(),
-        metrics: versions::metrics(pool, version.id)
-            .await
-            .map_err(db_error)?,
+        metrics: versions::metrics(pool, version.id).await?,
     };
     // Never hold one pooled connection while waiting for another: under
     // load every request would hold one and wait forever for a second.
-    let mut conn = pool.acquire().await.map_err(db_error)?;
-    let in_production = repo::production_version(&mut conn, row.model_id)
-        .await
-        .map_err(db_error)?;
+    let mut conn = pool.acquire().await?;
+    let in_production = repo::production_version(&mut conn, row.model_id).await?;
     drop(conn);
     let production = match in_production {
         Some((id, v)) if id != version.id => Some(MetricsOf {
             version: v,
-            metrics: versions::metrics(pool, id).await.map_err(db_error)?,
+            metrics: versions::metrics(pool, id).await?,
         }),
         _ => None,
     };
@@ -204,7 +192,7 @@ pub async fn version_workflow(
         request_id: None,
     };
     let mut history = vec![registered];
-    for h in repo::history(pool, row.id).await.map_err(db_error)? {
+    for h in repo::history(pool, row.id).await? {
         history.push(StageEventView {
             from: h.from_stage.map(|s| stored("stage", &s)).transpose()?,
             to: stored("stage", &h.to_stage)?,
@@ -214,18 +202,15 @@ pub async fn version_workflow(
             request_id: h.request_id,
         });
     }
-    let request_rows = repo::requests_for_version(pool, row.id)
-        .await
-        .map_err(db_error)?;
+    let request_rows = repo::requests_for_version(pool, row.id).await?;
     let requests = views(state, by, &request_rows).await?;
     let aliases: Vec<String> = aliases::list_for_model(pool, model.id)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .filter(|a| a.version == row.version)
         .map(|a| a.alias)
         .collect();
-    let mut conn = pool.acquire().await.map_err(db_error)?;
+    let mut conn = pool.acquire().await?;
     let policy = effective_policy(&mut conn, model.id).await?;
     drop(conn);
     let protected_aliases = aliases
@@ -250,17 +235,14 @@ pub async fn version_workflow(
 
 pub async fn policy(state: &AppState, by: &Principal) -> Result<PolicyView, AppError> {
     by.require(Permission::Read)?;
-    let mut conn = state.db.pool().acquire().await.map_err(db_error)?;
-    let registry = match repo::policy_json(&mut conn, repo::REGISTRY_SCOPE)
-        .await
-        .map_err(db_error)?
-    {
+    let mut conn = state.db.pool().acquire().await?;
+    let registry = match repo::policy_json(&mut conn, repo::REGISTRY_SCOPE).await? {
         Some(json) => decode(&json)?,
         None => ApprovalPolicy::default(),
     };
     drop(conn);
     let mut overrides = BTreeMap::new();
-    for (name, json) in repo::overrides(state.db.pool()).await.map_err(db_error)? {
+    for (name, json) in repo::overrides(state.db.pool()).await? {
         overrides.insert(name, decode::<PolicyOverride>(&json)?);
     }
     Ok(PolicyView {
@@ -281,9 +263,7 @@ pub async fn set_registry_policy(
     policy.validate()?;
     let json = serde_json::to_string(&policy).map_err(|_| AppError::Internal)?;
     let mut tx = begin(state).await?;
-    repo::put_policy(&mut tx, repo::REGISTRY_SCOPE, &json, &by.username, now_ms())
-        .await
-        .map_err(db_error)?;
+    repo::put_policy(&mut tx, repo::REGISTRY_SCOPE, &json, &by.username, now_ms()).await?;
     audit(
         state,
         &mut tx,
@@ -308,16 +288,12 @@ pub async fn set_model_policy(
     by.require(Permission::Administer)?;
     pinned.validate()?;
     let mut tx = begin(state).await?;
-    let model = catalog::lock_model(&mut tx, state, model_name).await?;
+    let model = lookup::lock_model(&mut tx, state, model_name).await?;
     if pinned.is_empty() {
-        repo::delete_policy(&mut tx, model.id)
-            .await
-            .map_err(db_error)?;
+        repo::delete_policy(&mut tx, model.id).await?;
     } else {
         let json = serde_json::to_string(&pinned).map_err(|_| AppError::Internal)?;
-        repo::put_policy(&mut tx, model.id, &json, &by.username, now_ms())
-            .await
-            .map_err(db_error)?;
+        repo::put_policy(&mut tx, model.id, &json, &by.username, now_ms()).await?;
     }
     audit(
         state,
@@ -339,13 +315,12 @@ pub async fn get_request(
     model_name: &str,
     id: i64,
 ) -> Result<RequestView, AppError> {
-    let model = catalog::find_model(state, by, model_name).await?;
-    let mut conn = state.db.pool().acquire().await.map_err(db_error)?;
+    let model = lookup::find_model(state, by, model_name).await?;
+    let mut conn = state.db.pool().acquire().await?;
     let row = repo::find_request(&mut conn, id)
-        .await
-        .map_err(db_error)?
+        .await?
         .filter(|r| r.model_id == model.id)
         .ok_or_else(|| AppError::NotFound(format!("request {id} of model {}", model.name)))?;
-    let reviews = repo::reviews_of(&mut conn, &[id]).await.map_err(db_error)?;
+    let reviews = repo::reviews_of(&mut conn, &[id]).await?;
     view(&row, &reviews, by, now_ms())
 }

@@ -1,0 +1,87 @@
+//! Finding what a request names: a model by name (following renames for
+//! reads), a version of it, and the same under a row lock for writes. Every
+//! other service addresses models and versions through these, so "not
+//! found" reads the same everywhere.
+
+use crate::{
+    domain::{ModelName, Permission, SemVer},
+    error::AppError,
+    server::{
+        auth::Principal,
+        db::Tx,
+        repo::{
+            models::{self, ModelRow},
+            versions::{self, VersionRow},
+        },
+        state::AppState,
+    },
+};
+
+/// A model by name; `Moved` when the name is an old name of a renamed model.
+pub enum Lookup {
+    Found(ModelRow),
+    Moved(String),
+}
+
+pub async fn lookup(state: &AppState, by: &Principal, name: &str) -> Result<Lookup, AppError> {
+    by.require(Permission::Read)?;
+    let pool = state.db.pool();
+    if let Some(model) = models::find_by_name(pool, name).await? {
+        return Ok(Lookup::Found(model));
+    }
+    match models::renamed_to(pool, name).await? {
+        Some(new_name) => Ok(Lookup::Moved(new_name)),
+        None => Err(AppError::NotFound(format!("model {name}"))),
+    }
+}
+
+/// Like `lookup`, but an old name resolves to the model it now names.
+pub async fn find_model(
+    state: &AppState,
+    by: &Principal,
+    name: &str,
+) -> Result<ModelRow, AppError> {
+    match lookup(state, by, name).await? {
+        Lookup::Found(m) => Ok(m),
+        Lookup::Moved(new_name) => models::find_by_name(state.db.pool(), &new_name)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("model {name}"))),
+    }
+}
+
+/// A model (locked, see `lock_model`) and one of its live versions, inside a write transaction.
+pub(crate) async fn lock_version(
+    tx: &mut Tx,
+    state: &AppState,
+    model_name: &ModelName,
+    version: &SemVer,
+) -> Result<(ModelRow, VersionRow), AppError> {
+    let model = lock_model(tx, state, model_name).await?;
+    let row = versions::find_in_tx(tx, model.id, &version.identity_key())
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
+    Ok((model, row))
+}
+
+pub(crate) async fn lock_model(
+    tx: &mut Tx,
+    state: &AppState,
+    name: &ModelName,
+) -> Result<ModelRow, AppError> {
+    models::lock_by_name(tx, state.db.backend(), name.as_str())
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("model {name}")))
+}
+
+pub async fn find_version(
+    state: &AppState,
+    by: &Principal,
+    model_name: &str,
+    version: &SemVer,
+) -> Result<(ModelRow, VersionRow), AppError> {
+    let model = find_model(state, by, model_name).await?;
+    let row = versions::find(state.db.pool(), model.id, &version.identity_key())
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {}", model.name)))?;
+    Ok((model, row))
+}
