@@ -22,7 +22,10 @@ use model_registry::{
         config::Config,
         repo::{audit::Origin, versions::MetricPoint},
         seed::{seed, SeedSize},
-        services::catalog::{self, LineageInput, NewVersionInput, VersionSpec, VersionStatus},
+        services::{
+            catalog::{self, LineageInput, NewVersionInput, VersionSpec, VersionStatus},
+            Ctx,
+        },
         startup,
         state::AppState,
     },
@@ -111,7 +114,7 @@ async fn run(label: &str, config: Config, models: u64) {
 }
 
 async fn search(label: &str, state: &AppState) {
-    let who = admin();
+    let cx = Ctx::new(state.clone(), admin(), Origin::default());
     let mut times = Vec::new();
     let mut hits = 0;
     for i in 0..300 {
@@ -120,7 +123,7 @@ async fn search(label: &str, state: &AppState) {
         let query =
             CatalogQuery::from_pairs([("q", q), ("team", team), ("stage", "production")]).unwrap();
         let t = Instant::now();
-        let page = catalog::search(state, &who, query).await.expect("search");
+        let page = catalog::search(&cx, query).await.expect("search");
         times.push(t.elapsed());
         hits += page.models.len();
     }
@@ -197,7 +200,7 @@ async fn registrations(label: &str, state: &AppState) {
     for name in names {
         let state = state.clone();
         tasks.spawn(async move {
-            let who = admin();
+            let cx = Ctx::new(state.clone(), admin(), Origin::default());
             let model = ModelName::parse(&name).unwrap();
             let mut n = 0u64;
             while Instant::now() < deadline {
@@ -223,7 +226,7 @@ async fn registrations(label: &str, state: &AppState) {
                     tags: Default::default(),
                     status: VersionStatus::Ready,
                 };
-                catalog::register_version(&state, &who, &Origin::default(), &model, input)
+                catalog::register_version(&cx, &model, input)
                     .await
                     .expect("register");
                 n += 1;

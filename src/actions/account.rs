@@ -33,7 +33,7 @@ pub async fn change_password(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let new = Password::parse("new_password", &new_password)?;
             if new_password != confirm_password {
                 return Err(AppError::invalid(
@@ -41,14 +41,7 @@ pub async fn change_password(
                     "does not match the new password",
                 ));
             }
-            users::change_own_password(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                &current_password,
-                new,
-            )
-            .await
+            users::change_own_password(&cx, &current_password, new).await
         }
         .await,
     )
@@ -59,8 +52,8 @@ pub async fn list_my_tokens() -> Result<Vec<TokenView>, AppError> {
     use crate::server::{context, services::tokens};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            let rows = tokens::list_own(&context::state()?, &principal).await?;
+            let cx = context::ctx().await?;
+            let rows = tokens::list_own(&cx).await?;
             Ok(rows.into_iter().map(TokenView::from).collect())
         }
         .await,
@@ -76,19 +69,11 @@ pub async fn create_token(
     use crate::server::{context, services::tokens};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let name = tokens::parse_name(&name)?;
             let days = tokens::parse_expiry_days(expires_in_days.as_deref())?;
             let scope = tokens::parse_scope(scope.as_deref())?;
-            let (row, secret) = tokens::create(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                name,
-                scope,
-                days,
-            )
-            .await?;
+            let (row, secret) = tokens::create(&cx, name, scope, days).await?;
             Ok(CreatedTokenView {
                 token: row.into(),
                 secret,
@@ -103,8 +88,8 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     use crate::server::{context, services::tokens};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            tokens::revoke(&context::state()?, &principal, &context::origin()?, id).await
+            let cx = context::ctx().await?;
+            tokens::revoke(&cx, id).await
         }
         .await,
     )

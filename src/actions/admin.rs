@@ -7,8 +7,8 @@ pub async fn list_users() -> Result<Vec<UserRowView>, AppError> {
     use crate::server::{context, services::users};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            let rows = users::list(&context::state()?, &principal).await?;
+            let cx = context::ctx().await?;
+            let rows = users::list(&cx).await?;
             Ok(rows
                 .into_iter()
                 .map(|u| UserRowView {
@@ -31,20 +31,12 @@ pub async fn create_user(username: String, password: String, role: String) -> Re
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            principal.require(Permission::Administer)?;
+            let cx = context::ctx().await?;
+            cx.require(Permission::Administer)?;
             let username = Username::parse(&username)?;
             let password = Password::parse("password", &password)?;
             let role: Role = role.parse()?;
-            users::create(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                username,
-                password,
-                role,
-            )
-            .await?;
+            users::create(&cx, username, password, role).await?;
             Ok(())
         }
         .await,
@@ -59,18 +51,11 @@ pub async fn set_role(username: String, role: String) -> Result<(), AppError> {
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            principal.require(Permission::Administer)?;
+            let cx = context::ctx().await?;
+            cx.require(Permission::Administer)?;
             let username = Username::parse(&username)?;
             let role: Role = role.parse()?;
-            users::set_role(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                username,
-                role,
-            )
-            .await
+            users::set_role(&cx, username, role).await
         }
         .await,
     )
@@ -84,18 +69,11 @@ pub async fn reset_password(username: String, new_password: String) -> Result<()
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            principal.require(Permission::Administer)?;
+            let cx = context::ctx().await?;
+            cx.require(Permission::Administer)?;
             let username = Username::parse(&username)?;
             let password = Password::parse("new_password", &new_password)?;
-            users::reset_password(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                username,
-                password,
-            )
-            .await
+            users::reset_password(&cx, username, password).await
         }
         .await,
     )
@@ -110,22 +88,15 @@ pub async fn set_active(username: String, active: String) -> Result<(), AppError
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            principal.require(Permission::Administer)?;
+            let cx = context::ctx().await?;
+            cx.require(Permission::Administer)?;
             let username = Username::parse(&username)?;
             let active = match active.as_str() {
                 "true" => true,
                 "false" => false,
                 _ => return Err(AppError::invalid("active", "must be true or false")),
             };
-            users::set_active(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                username,
-                active,
-            )
-            .await
+            users::set_active(&cx, username, active).await
         }
         .await,
     )

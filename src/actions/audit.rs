@@ -30,7 +30,7 @@ pub async fn list_audit_events(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let clean = |s: Option<String>, field: &str| -> Result<Option<String>, AppError> {
                 match s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
                     Some(s) if s.len() > 128 => {
@@ -48,7 +48,7 @@ pub async fn list_audit_events(
                 ..EventFilter::default()
             };
             let page = query.page.unwrap_or(1).clamp(1, 100_000);
-            let mut rows = audit_log::list(&context::state()?, &principal, &filter, page).await?;
+            let mut rows = audit_log::list(&cx, &filter, page).await?;
             let has_next = rows.len() > audit_log::PAGE_SIZE as usize;
             rows.truncate(audit_log::PAGE_SIZE as usize);
             Ok(AuditPage {
@@ -80,8 +80,8 @@ pub async fn verify_audit_chain() -> Result<ChainStatus, AppError> {
     use crate::server::{context, services::audit_log};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            let report = audit_log::verify(&context::state()?, &principal).await?;
+            let cx = context::ctx().await?;
+            let report = audit_log::verify(&cx).await?;
             Ok(ChainStatus {
                 intact: report.first_broken_id.is_none(),
                 events_checked: report.checked,

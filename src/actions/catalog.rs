@@ -14,13 +14,13 @@ pub async fn search_models(query: String) -> Result<SearchPage, AppError> {
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let pairs: Vec<(String, String)> =
                 serde_urlencoded::from_str(query.trim_start_matches('?'))
                     .map_err(|_| AppError::invalid("query", "is not a valid query string"))?;
             let query =
                 CatalogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-            catalog::search(&context::state()?, &principal, query).await
+            catalog::search(&cx, query).await
         }
         .await,
     )
@@ -34,19 +34,14 @@ pub async fn get_model(name: String, metric: Option<String>) -> Result<ModelDeta
         services::{catalog, lookup},
     };
     let found = async {
-        let principal = context::require_principal().await?;
-        let state = context::state()?;
-        Ok::<_, AppError>((
-            lookup::lookup(&state, &principal, &name).await?,
-            principal,
-            state,
-        ))
+        let cx = context::ctx().await?;
+        Ok::<_, AppError>((lookup::lookup(&cx, &name).await?, cx))
     };
     match context::respond(found.await)? {
-        (lookup::Lookup::Found(model), principal, state) => context::respond(
-            catalog::model_detail(&state, &principal, model, metric.as_deref()).await,
-        ),
-        (lookup::Lookup::Moved(new_name), _, _) => {
+        (lookup::Lookup::Found(model), cx) => {
+            context::respond(catalog::model_detail(&cx, model, metric.as_deref()).await)
+        }
+        (lookup::Lookup::Moved(new_name), _) => {
             // A redirect, not an error status: old links keep working.
             leptos_axum::redirect(&format!("/models/{new_name}"));
             Err(AppError::NotFound(format!(
@@ -67,14 +62,14 @@ pub async fn get_version(name: String, version: String) -> Result<VersionDetail,
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            let state = context::state()?;
+            let cx = context::ctx().await?;
+            let _state = context::state()?;
             let version = SemVer::parse(&version)?;
-            let (model, row) = lookup::find_version(&state, &principal, &name, &version).await?;
+            let (model, row) = lookup::find_version(&cx, &name, &version).await?;
             if model.name != name {
                 leptos_axum::redirect(&format!("/models/{}/versions/{}", model.name, row.version));
             }
-            catalog::version_detail(&state, &principal, &model, row).await
+            catalog::version_detail(&cx, &model, row).await
         }
         .await,
     )
@@ -92,8 +87,8 @@ pub async fn compare_versions(name: String, versions: String) -> Result<CompareV
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            let state = context::state()?;
+            let cx = context::ctx().await?;
+            let _state = context::state()?;
             let wanted: Vec<&str> = versions
                 .split(',')
                 .map(str::trim)
@@ -105,9 +100,8 @@ pub async fn compare_versions(name: String, versions: String) -> Result<CompareV
             let mut details = Vec::new();
             for v in wanted {
                 let version = SemVer::parse(v).map_err(|e| AppError::invalid("v", e.message))?;
-                let (model, row) =
-                    lookup::find_version(&state, &principal, &name, &version).await?;
-                details.push(catalog::version_detail(&state, &principal, &model, row).await?);
+                let (model, row) = lookup::find_version(&cx, &name, &version).await?;
+                details.push(catalog::version_detail(&cx, &model, row).await?);
             }
             Ok(CompareView {
                 model: name,
@@ -126,8 +120,8 @@ pub async fn create_model(name: String, team: String, description: String) -> Re
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            principal.require(Permission::Contribute)?;
+            let cx = context::ctx().await?;
+            cx.require(Permission::Contribute)?;
             let input = catalog::NewModelInput {
                 name: ModelName::parse(&name)?,
                 description: limits::text(
@@ -138,9 +132,7 @@ pub async fn create_model(name: String, team: String, description: String) -> Re
                 team: limits::team(&team)?,
                 tags: Default::default(),
             };
-            let model =
-                catalog::create_model(&context::state()?, &principal, &context::origin()?, input)
-                    .await?;
+            let model = catalog::create_model(&cx, input).await?;
             leptos_axum::redirect(&format!("/models/{}", model.name));
             Ok(())
         }
@@ -163,8 +155,8 @@ pub async fn update_model(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            principal.require(Permission::Contribute)?;
+            let cx = context::ctx().await?;
+            cx.require(Permission::Contribute)?;
             let name = ModelName::parse(&name)?;
             let new_name = ModelName::parse(&new_name)?;
             let mut tag_map = std::collections::BTreeMap::new();
@@ -190,14 +182,7 @@ pub async fn update_model(
                 )?),
                 headline_metric: None,
             };
-            let model = catalog::update_model(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                &name,
-                patch,
-            )
-            .await?;
+            let model = catalog::update_model(&cx, &name, patch).await?;
             leptos_axum::redirect(&format!("/models/{}", model.name));
             Ok(())
         }
@@ -222,7 +207,7 @@ pub async fn record_evaluation(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let model = ModelName::parse(&model)?;
             let version = SemVer::parse(&version)?;
             let metrics = parse_metric_lines(&metrics)?;
@@ -232,15 +217,7 @@ pub async fn record_evaluation(
                 &metrics,
                 notes.as_deref().unwrap_or(""),
             )?;
-            evaluations::record(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                &model,
-                &version,
-                input,
-            )
-            .await
+            evaluations::record(&cx, &model, &version, input).await
         }
         .await,
     )

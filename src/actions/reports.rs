@@ -25,9 +25,9 @@ pub async fn get_stages_at(name: String, at: Option<String>) -> Result<StagesAt,
     use crate::server::{context, db::now_ms, services::reports};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let at = optional_instant(at, "at")?.unwrap_or_else(now_ms);
-            reports::stages_at(&context::state()?, &principal, &name, at).await
+            reports::stages_at(&cx, &name, at).await
         }
         .await,
     )
@@ -47,7 +47,7 @@ pub async fn get_compliance_report(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let scope = ReportScope {
                 version: match version.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
                     Some(v) => Some(SemVer::parse(v)?.to_string()),
@@ -56,7 +56,7 @@ pub async fn get_compliance_report(
                 from: optional_instant(from, "from")?,
                 to: optional_instant(to, "to")?,
             };
-            reports::compliance_report(&context::state()?, &principal, &name, scope).await
+            reports::compliance_report(&cx, &name, scope).await
         }
         .await,
     )

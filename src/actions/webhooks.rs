@@ -13,8 +13,8 @@ pub async fn list_webhooks() -> Result<Vec<WebhookView>, AppError> {
     use crate::server::{context, services::webhooks};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            let rows = webhooks::list(&context::state()?, &principal).await?;
+            let cx = context::ctx().await?;
+            let rows = webhooks::list(&cx).await?;
             Ok(rows.into_iter().map(WebhookView::from).collect())
         }
         .await,
@@ -38,8 +38,8 @@ pub async fn create_webhook(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            principal.require(Permission::Administer)?;
+            let cx = context::ctx().await?;
+            cx.require(Permission::Administer)?;
             let state = context::state()?;
             let input = NewWebhookInput {
                 url: WebhookUrl::parse(&url, state.config.webhooks.allow_link_local)?,
@@ -48,8 +48,7 @@ pub async fn create_webhook(
                 description: webhooks::parse_description(description.as_deref())?
                     .unwrap_or_default(),
             };
-            let (row, secret) =
-                webhooks::create(&state, &principal, &context::origin()?, input).await?;
+            let (row, secret) = webhooks::create(&cx, input).await?;
             Ok(CreatedWebhookView {
                 webhook: row.into(),
                 secret,
@@ -64,10 +63,8 @@ pub async fn get_webhook(id: i64) -> Result<WebhookView, AppError> {
     use crate::server::{context, services::webhooks};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            Ok(webhooks::get(&context::state()?, &principal, id)
-                .await?
-                .into())
+            let cx = context::ctx().await?;
+            Ok(webhooks::get(&cx, id).await?.into())
         }
         .await,
     )
@@ -79,8 +76,8 @@ pub async fn list_deliveries(id: i64) -> Result<Vec<DeliveryView>, AppError> {
     use crate::server::{context, services::webhooks};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            let rows = webhooks::deliveries(&context::state()?, &principal, id, None, 100).await?;
+            let cx = context::ctx().await?;
+            let rows = webhooks::deliveries(&cx, id, None, 100).await?;
             Ok(rows.into_iter().map(DeliveryView::from).collect())
         }
         .await,
@@ -99,8 +96,8 @@ pub async fn set_webhook_active(id: i64, active: String) -> Result<(), AppError>
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            principal.require(Permission::Administer)?;
+            let cx = context::ctx().await?;
+            cx.require(Permission::Administer)?;
             let active = match active.as_str() {
                 "true" => true,
                 "false" => false,
@@ -110,15 +107,7 @@ pub async fn set_webhook_active(id: i64, active: String) -> Result<(), AppError>
                 active: Some(active),
                 ..WebhookPatch::default()
             };
-            webhooks::update(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                id,
-                patch,
-            )
-            .await
-            .map(drop)
+            webhooks::update(&cx, id, patch).await.map(drop)
         }
         .await,
     )
@@ -130,8 +119,8 @@ pub async fn delete_webhook(id: i64) -> Result<(), AppError> {
     use crate::server::{context, services::webhooks};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            webhooks::delete(&context::state()?, &principal, &context::origin()?, id).await?;
+            let cx = context::ctx().await?;
+            webhooks::delete(&cx, id).await?;
             leptos_axum::redirect("/admin/webhooks");
             Ok(())
         }
@@ -144,16 +133,8 @@ pub async fn resend_delivery(id: i64, delivery_id: i64) -> Result<(), AppError> 
     use crate::server::{context, services::webhooks};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            webhooks::resend(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                id,
-                delivery_id,
-            )
-            .await
-            .map(drop)
+            let cx = context::ctx().await?;
+            webhooks::resend(&cx, id, delivery_id).await.map(drop)
         }
         .await,
     )

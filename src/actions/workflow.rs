@@ -23,8 +23,8 @@ pub async fn get_inbox() -> Result<Inbox, AppError> {
     use crate::server::{context, services::workflow_views};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            workflow_views::inbox(&context::state()?, &principal).await
+            let cx = context::ctx().await?;
+            workflow_views::inbox(&cx).await
         }
         .await,
     )
@@ -36,9 +36,10 @@ pub async fn pending_count() -> Result<i64, AppError> {
     use crate::server::{context, services::workflow_views};
     context::respond(
         async move {
-            match context::principal().await? {
-                Some(p) => workflow_views::pending_count(&context::state()?, &p).await,
-                None => Ok(0),
+            match context::ctx().await {
+                Ok(cx) => workflow_views::pending_count(&cx).await,
+                Err(AppError::Unauthenticated) => Ok(0),
+                Err(e) => Err(e),
             }
         }
         .await,
@@ -59,11 +60,11 @@ pub async fn get_version_workflow(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            let state = context::state()?;
+            let cx = context::ctx().await?;
+            let _state = context::state()?;
             let version = SemVer::parse(&version)?;
-            let (model, row) = lookup::find_version(&state, &principal, &name, &version).await?;
-            workflow_views::version_workflow(&state, &principal, &model, &row).await
+            let (model, row) = lookup::find_version(&cx, &name, &version).await?;
+            workflow_views::version_workflow(&cx, &model, &row).await
         }
         .await,
     )
@@ -85,23 +86,14 @@ pub async fn open_transition(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let model = ModelName::parse(&model)?;
             let version = SemVer::parse(&version)?;
             let to: Stage = to
                 .parse()
                 .map_err(|e: FieldError| AppError::invalid("to", e.message))?;
             let justification = Justification::parse(&justification)?;
-            workflow::open_request(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                &model,
-                &version,
-                to,
-                justification,
-            )
-            .await
+            workflow::open_request(&cx, &model, &version, to, justification).await
         }
         .await,
     )
@@ -124,7 +116,7 @@ pub async fn review_request(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let model = ModelName::parse(&model)?;
             let id = request_id(&id)?;
             let decision: Decision = decision.parse()?;
@@ -132,17 +124,7 @@ pub async fn review_request(
                 .filter(|d| !d.trim().is_empty())
                 .map(|d| ContentDigest::parse(&d))
                 .transpose()?;
-            workflow::review(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                &model,
-                id,
-                decision,
-                &comment,
-                seen.as_ref(),
-            )
-            .await
+            workflow::review(&cx, &model, id, decision, &comment, seen.as_ref()).await
         }
         .await,
     )
@@ -160,18 +142,10 @@ pub async fn cancel_request(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let model = ModelName::parse(&model)?;
             let id = request_id(&id)?;
-            workflow::cancel(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                &model,
-                id,
-                &reason,
-            )
-            .await
+            workflow::cancel(&cx, &model, id, &reason).await
         }
         .await,
     )
@@ -201,23 +175,12 @@ pub async fn set_alias(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let model = ModelName::parse(&model)?;
             let version = SemVer::parse(&version)?;
             let alias = AliasName::parse(&alias)?;
             let justification = optional_justification(justification)?;
-            let state = context::state()?;
-            let origin = context::origin()?;
-            aliases::set_alias(
-                &state,
-                &principal,
-                &origin,
-                &model,
-                &alias,
-                &version,
-                justification,
-            )
-            .await
+            aliases::set_alias(&cx, &model, &alias, &version, justification).await
         }
         .await,
     )
@@ -235,20 +198,11 @@ pub async fn remove_alias(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
+            let cx = context::ctx().await?;
             let model = ModelName::parse(&model)?;
             let alias = AliasName::parse(&alias)?;
             let justification = optional_justification(justification)?;
-            let state = context::state()?;
-            aliases::remove_alias(
-                &state,
-                &principal,
-                &context::origin()?,
-                &model,
-                &alias,
-                justification,
-            )
-            .await
+            aliases::remove_alias(&cx, &model, &alias, justification).await
         }
         .await,
     )
@@ -259,8 +213,8 @@ pub async fn get_policy() -> Result<PolicyView, AppError> {
     use crate::server::{context, services::workflow_views};
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            workflow_views::policy(&context::state()?, &principal).await
+            let cx = context::ctx().await?;
+            workflow_views::policy(&cx).await
         }
         .await,
     )
@@ -283,8 +237,8 @@ pub async fn save_policy(
     };
     context::respond(
         async move {
-            let principal = context::require_principal().await?;
-            principal.require(Permission::Administer)?;
+            let cx = context::ctx().await?;
+            cx.require(Permission::Administer)?;
             let mut pairs = vec![
                 ("staging", staging),
                 ("production", production),
@@ -300,13 +254,7 @@ pub async fn save_policy(
                 pairs.push(("protected_aliases", rules));
             }
             let policy = ApprovalPolicy::from_pairs(pairs)?;
-            workflow_views::set_registry_policy(
-                &context::state()?,
-                &principal,
-                &context::origin()?,
-                policy,
-            )
-            .await
+            workflow_views::set_registry_policy(&cx, policy).await
         }
         .await,
     )

@@ -11,6 +11,7 @@ use super::{
     auth::{principal, Principal},
     http::client_origin,
     repo::audit::Origin,
+    services::Ctx,
     state::AppState,
 };
 use crate::error::AppError;
@@ -53,6 +54,17 @@ pub async fn principal() -> Result<Option<Principal>, AppError> {
 /// The signed-in user, or `Unauthenticated`.
 pub async fn require_principal() -> Result<Principal, AppError> {
     principal().await?.ok_or(AppError::Unauthenticated)
+}
+
+/// The request context for a service call: the app, the signed-in caller
+/// (or `Unauthenticated`) and where the call came from.
+pub async fn ctx() -> Result<Ctx, AppError> {
+    let state = state()?;
+    let by = principal::from_session(&state, &session()?)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let origin = client_origin(&parts()?, &state.config.trusted_proxies);
+    Ok(Ctx::new(state, by, origin))
 }
 
 /// Maps a server function's result for the HTTP response: sets the status

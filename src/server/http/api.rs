@@ -2,7 +2,7 @@
 //! extract the caller, call the service, map the result.
 
 use axum::{
-    extract::{Path, State},
+    extract::Path,
     http::StatusCode,
     response::IntoResponse,
     routing::{delete, get, patch},
@@ -14,8 +14,9 @@ use utoipa::ToSchema;
 use super::{
     desc,
     errors::ErrorBody,
-    extract::{ApiJson, Caller, RequestOrigin},
+    extract::{ApiJson, Caller},
 };
+use crate::server::services::Ctx;
 use crate::{
     domain::{Password, Role, TokenScope, Username},
     error::AppError,
@@ -119,11 +120,8 @@ impl From<TokenRow> for TokenJson {
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn list_tokens(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-) -> Result<Json<Vec<TokenJson>>, AppError> {
-    let rows = services::tokens::list_own(&state, &p).await?;
+async fn list_tokens(cx: Ctx) -> Result<Json<Vec<TokenJson>>, AppError> {
+    let rows = services::tokens::list_own(&cx).await?;
     Ok(Json(rows.into_iter().map(TokenJson::from).collect()))
 }
 
@@ -165,9 +163,7 @@ struct CreatedToken {
     security(("basic" = [])),
 )]
 async fn create_token(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     ApiJson(body): ApiJson<CreateTokenBody>,
 ) -> Result<impl IntoResponse, AppError> {
     let name = services::tokens::parse_name(&body.name)?;
@@ -175,7 +171,7 @@ async fn create_token(
         body.expires_in_days.map(|d| d.to_string()).as_deref(),
     )?;
     let scope = services::tokens::parse_scope(body.scope.as_deref())?;
-    let (row, secret) = services::tokens::create(&state, &p, &origin, name, scope, days).await?;
+    let (row, secret) = services::tokens::create(&cx, name, scope, days).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
@@ -201,16 +197,11 @@ async fn create_token(
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn revoke_token(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
-    Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+async fn revoke_token(cx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {
     let id = id
         .parse::<i64>()
         .map_err(|_| AppError::invalid("id", "must be a token id"))?;
-    services::tokens::revoke(&state, &p, &origin, id).await?;
+    services::tokens::revoke(&cx, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -248,11 +239,8 @@ impl From<User> for UserJson {
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn list_users(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-) -> Result<Json<Vec<UserJson>>, AppError> {
-    let users = services::users::list(&state, &p).await?;
+async fn list_users(cx: Ctx) -> Result<Json<Vec<UserJson>>, AppError> {
+    let users = services::users::list(&cx).await?;
     Ok(Json(users.into_iter().map(UserJson::from).collect()))
 }
 
@@ -286,17 +274,15 @@ struct CreateUserBody {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn create_user(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     ApiJson(body): ApiJson<CreateUserBody>,
 ) -> Result<impl IntoResponse, AppError> {
     // Authorize before parsing, so a viewer learns nothing from validation errors.
-    p.require(crate::domain::Permission::Administer)?;
+    cx.require(crate::domain::Permission::Administer)?;
     let username = Username::parse(&body.username)?;
     let password = Password::parse("password", &body.password)?;
     let role: Role = body.role.parse()?;
-    let user = services::users::create(&state, &p, &origin, username, password, role).await?;
+    let user = services::users::create(&cx, username, password, role).await?;
     Ok((StatusCode::CREATED, Json(UserJson::from(user))))
 }
 
@@ -334,13 +320,11 @@ struct UpdateUserBody {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn update_user(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path(username): Path<String>,
     ApiJson(body): ApiJson<UpdateUserBody>,
 ) -> Result<StatusCode, AppError> {
-    p.require(crate::domain::Permission::Administer)?;
+    cx.require(crate::domain::Permission::Administer)?;
     let username = Username::parse(&username)?;
     // Parse everything before changing anything.
     let role = body.role.as_deref().map(str::parse::<Role>).transpose()?;
@@ -350,13 +334,13 @@ async fn update_user(
         .map(|pw| Password::parse("password", pw))
         .transpose()?;
     if let Some(role) = role {
-        services::users::set_role(&state, &p, &origin, username.clone(), role).await?;
+        services::users::set_role(&cx, username.clone(), role).await?;
     }
     if let Some(password) = password {
-        services::users::reset_password(&state, &p, &origin, username.clone(), password).await?;
+        services::users::reset_password(&cx, username.clone(), password).await?;
     }
     if let Some(active) = body.active {
-        services::users::set_active(&state, &p, &origin, username, active).await?;
+        services::users::set_active(&cx, username, active).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,7 @@
 
 use axum::{
     body::Body,
-    extract::{DefaultBodyLimit, Multipart, Path, Query, State},
+    extract::{DefaultBodyLimit, Multipart, Path, Query},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Redirect, Response},
     routing::get,
@@ -12,11 +12,8 @@ use axum::{
 use futures_util::TryStreamExt;
 use serde::Deserialize;
 
-use super::{
-    desc,
-    errors::ErrorBody,
-    extract::{Caller, RequestOrigin},
-};
+use super::{desc, errors::ErrorBody};
+use crate::server::services::Ctx;
 use crate::{
     domain::{parse_sha256, ArtifactPath, ModelName, Permission, SemVer},
     dto::ArtifactView,
@@ -85,14 +82,12 @@ fn checksum(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn upload(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, version, path)): Path<(String, String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<impl IntoResponse, AppError> {
-    p.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     let (name, version) = parse(&name, &version)?;
     let request = UploadRequest {
         path: ArtifactPath::parse(&path)?,
@@ -103,7 +98,7 @@ async fn upload(
             .and_then(|v| v.parse().ok()),
     };
     let stream = body.into_data_stream();
-    let view = artifacts::upload(&state, &p, &origin, &name, &version, request, stream).await?;
+    let view = artifacts::upload(&cx, &name, &version, request, stream).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -125,12 +120,11 @@ async fn upload(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn list(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, AppError> {
     let version = SemVer::parse(&version)?;
-    Ok(Json(artifacts::list(&state, &p, &name, &version).await?))
+    Ok(Json(artifacts::list(&cx, &name, &version).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -167,14 +161,12 @@ struct LinkBody {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn create(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, version)): Path<(String, String)>,
     headers: HeaderMap,
     request: axum::extract::Request,
 ) -> Result<Response, AppError> {
-    p.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     let (name, version) = parse(&name, &version)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -182,19 +174,17 @@ async fn create(
         .unwrap_or("");
     if content_type.starts_with("multipart/form-data") {
         let page = format!("/models/{name}/versions/{version}");
-        let multipart = Multipart::from_request(request, &state)
+        let multipart = Multipart::from_request(request, &cx.state)
             .await
             .map_err(|e| AppError::BadRequest(e.body_text()))?;
-        return Ok(
-            match form_upload(&state, &p, &origin, &name, &version, multipart).await {
-                Ok(()) => Redirect::to(&page).into_response(),
-                Err(e) => Redirect::to(&format!(
-                    "{page}?error={}",
-                    crate::components::guard::encode_component(&e.to_string())
-                ))
-                .into_response(),
-            },
-        );
+        return Ok(match form_upload(&cx, &name, &version, multipart).await {
+            Ok(()) => Redirect::to(&page).into_response(),
+            Err(e) => Redirect::to(&format!(
+                "{page}?error={}",
+                crate::components::guard::encode_component(&e.to_string())
+            ))
+            .into_response(),
+        });
     }
     // The route takes unlimited bodies (uploads stream); a link is a small
     // JSON document, so it is read with a limit of its own.
@@ -215,19 +205,14 @@ async fn create(
         .as_deref()
         .map(|s| parse_sha256("sha256", s))
         .transpose()?;
-    let view = artifacts::link(
-        &state, &p, &origin, &name, &version, path, body.uri, sha, body.size,
-    )
-    .await?;
+    let view = artifacts::link(&cx, &name, &version, path, body.uri, sha, body.size).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 use axum::extract::FromRequest;
 
 async fn form_upload(
-    state: &AppState,
-    p: &crate::server::auth::Principal,
-    origin: &crate::server::repo::audit::Origin,
+    cx: &Ctx,
     name: &ModelName,
     version: &SemVer,
     mut multipart: Multipart,
@@ -257,7 +242,7 @@ async fn form_upload(
             declared_length: None,
         };
         let stream = field.map_err(|e| e.body_text());
-        artifacts::upload(state, p, origin, name, version, request, Box::pin(stream)).await?;
+        artifacts::upload(cx, name, version, request, Box::pin(stream)).await?;
         uploaded += 1;
     }
     if uploaded == 0 {
@@ -297,8 +282,7 @@ struct DownloadQuery {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn download(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path((name, version, path)): Path<(String, String, String)>,
     Query(query): Query<DownloadQuery>,
     headers: HeaderMap,
@@ -307,8 +291,7 @@ async fn download(
     let path = ArtifactPath::parse(&path)?;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let outcome = artifacts::download(
-        &state,
-        &p,
+        &cx,
         &name,
         &version,
         &path,
@@ -394,14 +377,12 @@ async fn download(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn delete(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, version, path)): Path<(String, String, String)>,
 ) -> Result<StatusCode, AppError> {
-    p.require(Permission::Administer)?;
+    cx.require(Permission::Administer)?;
     let (name, version) = parse(&name, &version)?;
     let path = ArtifactPath::parse(&path)?;
-    artifacts::delete(&state, &p, &origin, &name, &version, &path).await?;
+    artifacts::delete(&cx, &name, &version, &path).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,7 @@
 
 use axum::{
     body::Body,
-    extract::{Path, RawQuery, State},
+    extract::{Path, RawQuery},
     http::header,
     response::{IntoResponse, Response},
     routing::get,
@@ -13,7 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{desc, errors::ErrorBody, extract::Caller};
+use super::{desc, errors::ErrorBody};
+use crate::server::services::Ctx;
 use crate::{
     domain::{Instant, Permission, SemVer},
     dto::{ComplianceReport, ReportScope, StagesAt},
@@ -124,11 +125,7 @@ struct EventPage {
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn list_events(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<EventPage>, AppError> {
+async fn list_events(cx: Ctx, RawQuery(raw): RawQuery) -> Result<Json<EventPage>, AppError> {
     let mut keys = FILTER_KEYS.to_vec();
     keys.push("page");
     let q = Query::parse(raw.as_deref(), &keys)?;
@@ -140,7 +137,7 @@ async fn list_events(
             .filter(|p| (1..=100_000).contains(p))
             .ok_or_else(|| AppError::invalid("page", "must be a page number from 1"))?,
     };
-    let mut rows = audit_log::list(&state, &p, &q.filter()?, page).await?;
+    let mut rows = audit_log::list(&cx, &q.filter()?, page).await?;
     let has_next = rows.len() > audit_log::PAGE_SIZE as usize;
     rows.truncate(audit_log::PAGE_SIZE as usize);
     Ok(Json(EventPage {
@@ -180,11 +177,7 @@ struct VerifyReport {
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn verify(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<VerifyReport>, AppError> {
+async fn verify(cx: Ctx, RawQuery(raw): RawQuery) -> Result<Json<VerifyReport>, AppError> {
     let q = Query::parse(raw.as_deref(), &["full"])?;
     let full = match q.text("full")?.as_deref() {
         None | Some("false") => false,
@@ -192,9 +185,9 @@ async fn verify(
         Some(_) => return Err(AppError::invalid("full", "must be true or false")),
     };
     let report = if full {
-        audit_log::verify_full(&state, &p).await?
+        audit_log::verify_full(&cx).await?
     } else {
-        audit_log::verify(&state, &p).await?
+        audit_log::verify(&cx).await?
     };
     Ok(Json(VerifyReport {
         intact: report.first_broken_id.is_none(),
@@ -246,11 +239,8 @@ impl From<crate::server::repo::audit::VerifyJobRow> for VerifyJob {
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn start_full_verification(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-) -> Result<impl IntoResponse, AppError> {
-    let job = audit_log::start_full_verification(&state, &p).await?;
+async fn start_full_verification(cx: Ctx) -> Result<impl IntoResponse, AppError> {
+    let job = audit_log::start_full_verification(&cx).await?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(VerifyJob::from(job))))
 }
 
@@ -271,14 +261,13 @@ async fn start_full_verification(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn verification_job(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Json<VerifyJob>, AppError> {
     let id = id
         .parse::<i64>()
         .map_err(|_| AppError::invalid("id", "must be a job number"))?;
-    Ok(Json(audit_log::job(&state, &p, id).await?.into()))
+    Ok(Json(audit_log::job(&cx, id).await?.into()))
 }
 
 fn format_param(q: &Query, allowed: &[&'static str]) -> Result<&'static str, AppError> {
@@ -333,12 +322,8 @@ fn attachment(content_type: &str, filename: &str, body: Body) -> Response {
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn export_events(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, AppError> {
-    p.require(Permission::ReadAudit)?;
+async fn export_events(cx: Ctx, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
+    cx.require(Permission::ReadAudit)?;
     let mut keys = FILTER_KEYS.to_vec();
     keys.push("format");
     let q = Query::parse(raw.as_deref(), &keys)?;
@@ -348,7 +333,7 @@ async fn export_events(
         "json" => (ExportFormat::Json, "application/json"),
         _ => (ExportFormat::Csv, "text/csv; charset=utf-8"),
     };
-    let stream = export::audit_stream(state.db.pool().clone(), filter, format);
+    let stream = export::audit_stream(cx.state.db.pool().clone(), filter, format);
     let filename = format!(
         "audit-events.{}",
         if format == ExportFormat::Json {
@@ -382,14 +367,13 @@ async fn export_events(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn stages_at(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<StagesAt>, AppError> {
     let q = Query::parse(raw.as_deref(), &["at"])?;
     let at = q.instant("at")?.unwrap_or_else(crate::server::db::now_ms);
-    Ok(Json(reports::stages_at(&state, &p, &name, at).await?))
+    Ok(Json(reports::stages_at(&cx, &name, at).await?))
 }
 
 /// The compliance report of a model (auditors and admins)
@@ -419,8 +403,7 @@ async fn stages_at(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn report(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
@@ -435,7 +418,7 @@ async fn report(
         from: q.instant("from")?,
         to: q.instant("to")?,
     };
-    let report = reports::compliance_report(&state, &p, &name, scope).await?;
+    let report = reports::compliance_report(&cx, &name, scope).await?;
     let stem = format!("report-{}", report.model.name);
     Ok(match format {
         "csv" => attachment(
@@ -445,7 +428,7 @@ async fn report(
         ),
         "html" => (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            super::report_html::render(&state, report),
+            super::report_html::render(&cx.state, report),
         )
             .into_response(),
         _ => Json(report).into_response(),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::{
-    extract::{DefaultBodyLimit, Path, RawQuery, State},
+    extract::{DefaultBodyLimit, Path, RawQuery},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -16,11 +16,8 @@ use utoipa::{
     ToSchema,
 };
 
-use super::{
-    desc,
-    errors::ErrorBody,
-    extract::{ApiJson, Caller, RequestOrigin},
-};
+use super::{desc, errors::ErrorBody, extract::ApiJson};
+use crate::server::services::Ctx;
 use crate::{
     domain::{catalog as limits, Bump, CatalogQuery, ModelName, SemVer, Sort, Stage},
     dto::{ModelDetail, SearchPage, VersionDetail, VersionSummary},
@@ -124,15 +121,11 @@ fn moved(new_path: String) -> Response {
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn search_models(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<impl IntoResponse, AppError> {
+async fn search_models(cx: Ctx, RawQuery(raw): RawQuery) -> Result<impl IntoResponse, AppError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|_| AppError::invalid("query", "is not a valid query string"))?;
     let query = CatalogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    Ok(Json(catalog::search(&state, &p, query).await?))
+    Ok(Json(catalog::search(&cx, query).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -165,20 +158,18 @@ struct CreateModelBody {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn create_model(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     ApiJson(body): ApiJson<CreateModelBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    p.require(crate::domain::Permission::Contribute)?;
+    cx.require(crate::domain::Permission::Contribute)?;
     let input = NewModelInput {
         name: model_name(&body.name)?,
         description: description(body.description.as_deref())?.unwrap_or_default(),
         team: limits::team(body.team.as_deref().unwrap_or(""))?,
         tags: tags(body.tags.as_ref())?.unwrap_or_default(),
     };
-    let model = catalog::create_model(&state, &p, &origin, input).await?;
-    let detail = catalog::model_detail(&state, &p, model, None).await?;
+    let model = catalog::create_model(&cx, input).await?;
+    let detail = catalog::model_detail(&cx, model, None).await?;
     Ok((StatusCode::CREATED, Json(detail)))
 }
 
@@ -198,14 +189,10 @@ async fn create_model(
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn get_model(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(name): Path<String>,
-) -> Result<Response, AppError> {
-    match lookup::lookup(&state, &p, &name).await? {
+async fn get_model(cx: Ctx, Path(name): Path<String>) -> Result<Response, AppError> {
+    match lookup::lookup(&cx, &name).await? {
         Lookup::Found(model) => {
-            Ok(Json(catalog::model_detail(&state, &p, model, None).await?).into_response())
+            Ok(Json(catalog::model_detail(&cx, model, None).await?).into_response())
         }
         Lookup::Moved(new_name) => Ok(moved(format!("/api/v1/models/{new_name}"))),
     }
@@ -245,13 +232,11 @@ struct PatchModelBody {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn patch_model(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<PatchModelBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    p.require(crate::domain::Permission::Contribute)?;
+    cx.require(crate::domain::Permission::Contribute)?;
     let name = model_name(&name)?;
     let patch = ModelPatch {
         new_name: body.name.as_deref().map(model_name).transpose()?,
@@ -270,8 +255,8 @@ async fn patch_model(
             })
             .transpose()?,
     };
-    let model = catalog::update_model(&state, &p, &origin, &name, patch).await?;
-    Ok(Json(catalog::model_detail(&state, &p, model, None).await?))
+    let model = catalog::update_model(&cx, &name, patch).await?;
+    Ok(Json(catalog::model_detail(&cx, model, None).await?))
 }
 
 // ------------------------------------------------------------ versions
@@ -292,18 +277,11 @@ async fn patch_model(
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn list_versions(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(name): Path<String>,
-) -> Result<Response, AppError> {
-    match lookup::lookup(&state, &p, &name).await? {
-        Lookup::Found(model) => Ok(Json(
-            catalog::model_detail(&state, &p, model, None)
-                .await?
-                .versions,
-        )
-        .into_response()),
+async fn list_versions(cx: Ctx, Path(name): Path<String>) -> Result<Response, AppError> {
+    match lookup::lookup(&cx, &name).await? {
+        Lookup::Found(model) => {
+            Ok(Json(catalog::model_detail(&cx, model, None).await?.versions).into_response())
+        }
         Lookup::Moved(new_name) => Ok(moved(format!("/api/v1/models/{new_name}/versions"))),
     }
 }
@@ -517,13 +495,11 @@ fn series(raw: Option<BTreeMap<String, Vec<PointBody>>>) -> Result<Vec<MetricPoi
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn register_version(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<RegisterVersionBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    p.require(crate::domain::Permission::Contribute)?;
+    cx.require(crate::domain::Permission::Contribute)?;
     let name = model_name(&name)?;
     let spec = match (body.version.as_deref(), body.bump.as_deref()) {
         (Some(_), Some(_)) => {
@@ -563,8 +539,8 @@ async fn register_version(
             .transpose()?
             .unwrap_or(VersionStatus::Ready),
     };
-    let (model, row) = catalog::register_version(&state, &p, &origin, &name, input).await?;
-    let detail = catalog::version_detail(&state, &p, &model, row).await?;
+    let (model, row) = catalog::register_version(&cx, &name, input).await?;
+    let detail = catalog::version_detail(&cx, &model, row).await?;
     Ok((StatusCode::CREATED, Json(detail)))
 }
 
@@ -588,15 +564,12 @@ async fn register_version(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn get_version(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, AppError> {
     let version = semver("version", &version)?;
-    let (model, row) = lookup::find_version(&state, &p, &name, &version).await?;
-    Ok(Json(
-        catalog::version_detail(&state, &p, &model, row).await?,
-    ))
+    let (model, row) = lookup::find_version(&cx, &name, &version).await?;
+    Ok(Json(catalog::version_detail(&cx, &model, row).await?))
 }
 
 /// Only the fields given change.
@@ -631,29 +604,23 @@ struct PatchVersionBody {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn patch_version(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, version)): Path<(String, String)>,
     ApiJson(body): ApiJson<PatchVersionBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    p.require(crate::domain::Permission::Contribute)?;
+    cx.require(crate::domain::Permission::Contribute)?;
     let name = model_name(&name)?;
     let version = semver("version", &version)?;
     catalog::update_version(
-        &state,
-        &p,
-        &origin,
+        &cx,
         &name,
         &version,
         description(body.description.as_deref())?,
         tags(body.tags.as_ref())?,
     )
     .await?;
-    let (model, row) = lookup::find_version(&state, &p, name.as_str(), &version).await?;
-    Ok(Json(
-        catalog::version_detail(&state, &p, &model, row).await?,
-    ))
+    let (model, row) = lookup::find_version(&cx, name.as_str(), &version).await?;
+    Ok(Json(catalog::version_detail(&cx, &model, row).await?))
 }
 
 /// Deletes a version (admins only)
@@ -679,15 +646,13 @@ async fn patch_version(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn delete_version(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<StatusCode, AppError> {
-    p.require(crate::domain::Permission::Administer)?;
+    cx.require(crate::domain::Permission::Administer)?;
     let name = model_name(&name)?;
     let version = semver("version", &version)?;
-    catalog::delete_version(&state, &p, &origin, &name, &version).await?;
+    catalog::delete_version(&cx, &name, &version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -730,16 +695,14 @@ struct Appended {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn append_metrics(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, version)): Path<(String, String)>,
     ApiJson(body): ApiJson<AppendMetricsBody>,
 ) -> Result<impl IntoResponse, AppError> {
-    p.require(crate::domain::Permission::Contribute)?;
+    cx.require(crate::domain::Permission::Contribute)?;
     let name = model_name(&name)?;
     let version = semver("version", &version)?;
     let points = series(Some(body.metric_series))?;
-    let appended = catalog::append_points(&state, &p, &origin, &name, &version, points).await?;
+    let appended = catalog::append_points(&cx, &name, &version, points).await?;
     Ok((StatusCode::CREATED, Json(Appended { appended })))
 }

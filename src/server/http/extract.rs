@@ -14,6 +14,7 @@ use crate::{
     server::{
         auth::{principal, Principal},
         repo::audit::Origin,
+        services::Ctx,
         state::AppState,
     },
 };
@@ -38,6 +39,17 @@ impl FromRequestParts<AppState> for Caller {
                 .ok_or(AppError::Unauthenticated),
             None => Err(AppError::Unauthenticated),
         }
+    }
+}
+
+/// The request context of an authenticated API route (see [`Caller`]).
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Caller(by) = Caller::from_request_parts(parts, state).await?;
+        let origin = client_origin(parts, &state.config.trusted_proxies);
+        Ok(Ctx::new(state.clone(), by, origin))
     }
 }
 

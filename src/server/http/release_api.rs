@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use axum::{
-    extract::{Path, State},
+    extract::Path,
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
@@ -14,11 +14,8 @@ use axum::{
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{
-    desc,
-    errors::ErrorBody,
-    extract::{ApiJson, Caller, RequestOrigin},
-};
+use super::{desc, errors::ErrorBody, extract::ApiJson};
+use crate::server::services::Ctx;
 use crate::{
     domain::{ModelName, NewEvaluation, SemVer},
     dto::EvaluationView,
@@ -64,12 +61,11 @@ pub fn routes() -> Router<AppState> {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn get_content(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let version = SemVer::parse(&version)?;
-    let (digest, document) = content::document(&state, &p, &name, &version).await?;
+    let (digest, document) = content::document(&cx, &name, &version).await?;
     let digest = HeaderValue::from_str(&digest.to_string()).map_err(|_| AppError::Internal)?;
     Ok((
         [
@@ -123,9 +119,7 @@ struct EvaluationBody {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn create_evaluation(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, version)): Path<(String, String)>,
     ApiJson(body): ApiJson<EvaluationBody>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -137,7 +131,7 @@ async fn create_evaluation(
         &body.metrics,
         &body.notes,
     )?;
-    let view = evaluations::record(&state, &p, &origin, &name, &version, input).await?;
+    let view = evaluations::record(&cx, &name, &version, input).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -160,10 +154,9 @@ async fn create_evaluation(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn list_evaluations(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Json<Vec<EvaluationView>>, AppError> {
     let version = SemVer::parse(&version)?;
-    Ok(Json(evaluations::list(&state, &p, &name, &version).await?))
+    Ok(Json(evaluations::list(&cx, &name, &version).await?))
 }

@@ -1,7 +1,7 @@
 //! REST API for webhooks (admins only): endpoints, their delivery log, resend.
 
 use axum::{
-    extract::{Path, RawQuery, State},
+    extract::{Path, RawQuery},
     http::StatusCode,
     response::IntoResponse,
     routing::{get, post},
@@ -10,11 +10,8 @@ use axum::{
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{
-    desc,
-    errors::ErrorBody,
-    extract::{ApiJson, Caller, RequestOrigin},
-};
+use super::{desc, errors::ErrorBody, extract::ApiJson};
+use crate::server::services::Ctx;
 use crate::{
     domain::{Permission, WebhookEvent, WebhookUrl},
     dto::{CreatedWebhookView, DeliveryView, WebhookView},
@@ -64,11 +61,8 @@ fn url(state: &AppState, raw: &str) -> Result<WebhookUrl, AppError> {
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn list(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-) -> Result<Json<Vec<WebhookView>>, AppError> {
-    let rows = webhooks::list(&state, &p).await?;
+async fn list(cx: Ctx) -> Result<Json<Vec<WebhookView>>, AppError> {
+    let rows = webhooks::list(&cx).await?;
     Ok(Json(rows.into_iter().map(WebhookView::from).collect()))
 }
 
@@ -107,20 +101,18 @@ struct CreateWebhookBody {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn create(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     ApiJson(body): ApiJson<CreateWebhookBody>,
 ) -> Result<impl IntoResponse, AppError> {
     // Authorize before parsing, so a non-admin learns nothing from validation errors.
-    p.require(Permission::Administer)?;
+    cx.require(Permission::Administer)?;
     let input = NewWebhookInput {
-        url: url(&state, body.url.as_deref().unwrap_or(""))?,
+        url: url(&cx.state, body.url.as_deref().unwrap_or(""))?,
         events: WebhookEvent::parse_set(&body.events.unwrap_or_default())?,
         secret: webhooks::parse_secret(body.secret.as_deref())?,
         description: webhooks::parse_description(body.description.as_deref())?.unwrap_or_default(),
     };
-    let (row, secret) = webhooks::create(&state, &p, &origin, input).await?;
+    let (row, secret) = webhooks::create(&cx, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedWebhookView {
@@ -147,13 +139,9 @@ async fn create(
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn show(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(raw_id): Path<String>,
-) -> Result<Json<WebhookView>, AppError> {
-    p.require(Permission::Administer)?;
-    let row = webhooks::get(&state, &p, id("id", &raw_id)?).await?;
+async fn show(cx: Ctx, Path(raw_id): Path<String>) -> Result<Json<WebhookView>, AppError> {
+    cx.require(Permission::Administer)?;
+    let row = webhooks::get(&cx, id("id", &raw_id)?).await?;
     Ok(Json(row.into()))
 }
 
@@ -190,13 +178,11 @@ struct UpdateWebhookBody {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn update(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path(raw_id): Path<String>,
     ApiJson(body): ApiJson<UpdateWebhookBody>,
 ) -> Result<Json<WebhookView>, AppError> {
-    p.require(Permission::Administer)?;
+    cx.require(Permission::Administer)?;
     let webhook_id = id("id", &raw_id)?;
     let secret = match body.secret.as_deref() {
         None => None,
@@ -206,7 +192,7 @@ async fn update(
         ),
     };
     let patch = WebhookPatch {
-        url: body.url.as_deref().map(|u| url(&state, u)).transpose()?,
+        url: body.url.as_deref().map(|u| url(&cx.state, u)).transpose()?,
         events: body
             .events
             .as_deref()
@@ -216,7 +202,7 @@ async fn update(
         active: body.active,
         description: webhooks::parse_description(body.description.as_deref())?,
     };
-    let row = webhooks::update(&state, &p, &origin, webhook_id, patch).await?;
+    let row = webhooks::update(&cx, webhook_id, patch).await?;
     Ok(Json(row.into()))
 }
 
@@ -237,14 +223,9 @@ async fn update(
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn remove(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
-    Path(raw_id): Path<String>,
-) -> Result<StatusCode, AppError> {
-    p.require(Permission::Administer)?;
-    webhooks::delete(&state, &p, &origin, id("id", &raw_id)?).await?;
+async fn remove(cx: Ctx, Path(raw_id): Path<String>) -> Result<StatusCode, AppError> {
+    cx.require(Permission::Administer)?;
+    webhooks::delete(&cx, id("id", &raw_id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -270,12 +251,11 @@ async fn remove(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn deliveries(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path(raw_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<DeliveryView>>, AppError> {
-    p.require(Permission::Administer)?;
+    cx.require(Permission::Administer)?;
     let webhook_id = id("id", &raw_id)?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|_| AppError::invalid("query", "is not a valid query string"))?;
@@ -293,7 +273,7 @@ async fn deliveries(
         }
     }
     let limit = webhooks::parse_limit(limit)?;
-    let rows = webhooks::deliveries(&state, &p, webhook_id, before, limit).await?;
+    let rows = webhooks::deliveries(&cx, webhook_id, before, limit).await?;
     Ok(Json(rows.into_iter().map(DeliveryView::from).collect()))
 }
 
@@ -321,14 +301,12 @@ async fn deliveries(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn resend(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((raw_id, raw_delivery)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, AppError> {
-    p.require(Permission::Administer)?;
+    cx.require(Permission::Administer)?;
     let webhook_id = id("id", &raw_id)?;
     let delivery_id = id("delivery_id", &raw_delivery)?;
-    let row = webhooks::resend(&state, &p, &origin, webhook_id, delivery_id).await?;
+    let row = webhooks::resend(&cx, webhook_id, delivery_id).await?;
     Ok((StatusCode::CREATED, Json(DeliveryView::from(row))))
 }

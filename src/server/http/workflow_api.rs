@@ -3,7 +3,7 @@
 
 use axum::{
     body::Bytes,
-    extract::{Path, RawQuery, State},
+    extract::{Path, RawQuery},
     http::{header, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post, put},
@@ -12,11 +12,8 @@ use axum::{
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{
-    desc,
-    errors::ErrorBody,
-    extract::{ApiJson, Caller, RequestOrigin},
-};
+use super::{desc, errors::ErrorBody, extract::ApiJson};
+use crate::server::services::Ctx;
 use crate::{
     domain::{
         AliasName, ApprovalPolicy, ContentDigest, Decision, ModelName, PolicyOverride,
@@ -121,15 +118,13 @@ fn resolved(resolution: Resolution, rest: &str) -> Response {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn stage_lookup(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path((name, stage)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let stage: Stage = stage.parse()?;
     let matches = matches_param(raw.as_deref())?;
-    let found =
-        aliases::resolve(&state, &p, &name, &Target::Stage(stage), matches.as_ref()).await?;
+    let found = aliases::resolve(&cx, &name, &Target::Stage(stage), matches.as_ref()).await?;
     Ok(resolved(found, &format!("stages/{stage}")))
 }
 
@@ -157,8 +152,7 @@ async fn stage_lookup(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn alias_lookup(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path((name, alias)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
@@ -170,7 +164,7 @@ async fn alias_lookup(
             "applies only to a stage or `latest`; an alias names one version",
         ));
     }
-    let found = aliases::resolve(&state, &p, &name, &target, matches.as_ref()).await?;
+    let found = aliases::resolve(&cx, &name, &target, matches.as_ref()).await?;
     Ok(resolved(found, &format!("aliases/{alias}")))
 }
 
@@ -188,12 +182,8 @@ async fn alias_lookup(
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn list_aliases(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    Path(name): Path<String>,
-) -> Result<Json<Vec<AliasView>>, AppError> {
-    Ok(Json(aliases::list_aliases(&state, &p, &name).await?))
+async fn list_aliases(cx: Ctx, Path(name): Path<String>) -> Result<Json<Vec<AliasView>>, AppError> {
+    Ok(Json(aliases::list_aliases(&cx, &name).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -246,9 +236,7 @@ fn justification(raw: Option<String>) -> Result<Option<Justification>, AppError>
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn set_alias(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, alias)): Path<(String, String)>,
     ApiJson(body): ApiJson<SetAliasBody>,
 ) -> Result<Response, AppError> {
@@ -256,7 +244,7 @@ async fn set_alias(
     let alias = AliasName::parse(&alias)?;
     let version = SemVer::parse(&body.version)?;
     let why = justification(body.justification)?;
-    let outcome = aliases::set_alias(&state, &p, &origin, &name, &alias, &version, why).await?;
+    let outcome = aliases::set_alias(&cx, &name, &alias, &version, why).await?;
     Ok(alias_response(outcome))
 }
 
@@ -292,16 +280,14 @@ fn alias_response(outcome: AliasOutcome) -> Response {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn delete_alias(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, alias)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, AppError> {
     let name = model_name(&name)?;
     let alias = AliasName::parse(&alias)?;
     let why = justification(optional_json::<RemoveAliasBody>(&body)?.justification)?;
-    let outcome = aliases::remove_alias(&state, &p, &origin, &name, &alias, why).await?;
+    let outcome = aliases::remove_alias(&cx, &name, &alias, why).await?;
     Ok(alias_response(outcome))
 }
 
@@ -342,9 +328,7 @@ struct OpenRequestBody {
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn open_request(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, version)): Path<(String, String)>,
     ApiJson(body): ApiJson<OpenRequestBody>,
 ) -> Result<impl IntoResponse, AppError> {
@@ -355,8 +339,7 @@ async fn open_request(
         .parse()
         .map_err(|e: crate::domain::FieldError| AppError::invalid("to", e.message))?;
     let justification = Justification::parse(&body.justification)?;
-    let view =
-        workflow::open_request(&state, &p, &origin, &name, &version, to, justification).await?;
+    let view = workflow::open_request(&cx, &name, &version, to, justification).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -378,14 +361,11 @@ async fn open_request(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn get_request(
-    State(state): State<AppState>,
-    Caller(p): Caller,
+    cx: Ctx,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<RequestView>, AppError> {
     let id = request_id(&id)?;
-    Ok(Json(
-        workflow_views::get_request(&state, &p, &name, id).await?,
-    ))
+    Ok(Json(workflow_views::get_request(&cx, &name, id).await?))
 }
 
 /// A JSON body that may be left out entirely (`curl -X POST` with no data).
@@ -427,9 +407,7 @@ struct CancelBody {
 }
 
 async fn decide(
-    state: AppState,
-    p: crate::server::auth::Principal,
-    origin: crate::server::repo::audit::Origin,
+    cx: Ctx,
     (name, id): (String, String),
     decision: Decision,
     body: ReviewBody,
@@ -442,17 +420,7 @@ async fn decide(
         .map(ContentDigest::parse)
         .transpose()?;
     Ok(Json(
-        workflow::review(
-            &state,
-            &p,
-            &origin,
-            &name,
-            id,
-            decision,
-            &body.comment,
-            seen.as_ref(),
-        )
-        .await?,
+        workflow::review(&cx, &name, id, decision, &body.comment, seen.as_ref()).await?,
     ))
 }
 
@@ -482,14 +450,12 @@ async fn decide(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn approve(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path(path): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<RequestView>, AppError> {
     let body: ReviewBody = optional_json(&body)?;
-    decide(state, p, origin, path, Decision::Approve, body).await
+    decide(cx, path, Decision::Approve, body).await
 }
 
 /// Rejects a request with a reason (approvers); this closes it
@@ -514,13 +480,11 @@ async fn approve(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn reject(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path(path): Path<(String, String)>,
     ApiJson(body): ApiJson<ReviewBody>,
 ) -> Result<Json<RequestView>, AppError> {
-    decide(state, p, origin, path, Decision::Reject, body).await
+    decide(cx, path, Decision::Reject, body).await
 }
 
 /// Withdraws a request (its requester, or an admin)
@@ -545,18 +509,14 @@ async fn reject(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn cancel(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path((name, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<RequestView>, AppError> {
     let name = model_name(&name)?;
     let id = request_id(&id)?;
     let reason = optional_json::<CancelBody>(&body)?.reason;
-    Ok(Json(
-        workflow::cancel(&state, &p, &origin, &name, id, &reason).await?,
-    ))
+    Ok(Json(workflow::cancel(&cx, &name, id, &reason).await?))
 }
 
 /// Lists requests, newest first
@@ -580,11 +540,7 @@ async fn cancel(
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn list_requests(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RawQuery(raw): RawQuery,
-) -> Result<Json<RequestPage>, AppError> {
+async fn list_requests(cx: Ctx, RawQuery(raw): RawQuery) -> Result<Json<RequestPage>, AppError> {
     let mut query = RequestQuery::default();
     for (key, value) in query_pairs(raw.as_deref())? {
         match key.as_str() {
@@ -613,9 +569,7 @@ async fn list_requests(
             }
         }
     }
-    Ok(Json(
-        workflow_views::list_requests(&state, &p, query).await?,
-    ))
+    Ok(Json(workflow_views::list_requests(&cx, query).await?))
 }
 
 fn positive(field: &'static str, raw: &str) -> Result<i64, AppError> {
@@ -639,11 +593,8 @@ fn positive(field: &'static str, raw: &str) -> Result<i64, AppError> {
     ),
     security(("bearer" = []), ("basic" = [])),
 )]
-async fn get_policy(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-) -> Result<Json<PolicyView>, AppError> {
-    Ok(Json(workflow_views::policy(&state, &p).await?))
+async fn get_policy(cx: Ctx) -> Result<Json<PolicyView>, AppError> {
+    Ok(Json(workflow_views::policy(&cx).await?))
 }
 
 /// Replaces the registry-wide approval policy (admins)
@@ -664,12 +615,10 @@ async fn get_policy(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn put_policy(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     ApiJson(policy): ApiJson<ApprovalPolicy>,
 ) -> Result<StatusCode, AppError> {
-    workflow_views::set_registry_policy(&state, &p, &origin, policy).await?;
+    workflow_views::set_registry_policy(&cx, policy).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -691,13 +640,11 @@ async fn put_policy(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn put_model_policy(
-    State(state): State<AppState>,
-    Caller(p): Caller,
-    RequestOrigin(origin): RequestOrigin,
+    cx: Ctx,
     Path(name): Path<String>,
     ApiJson(pinned): ApiJson<PolicyOverride>,
 ) -> Result<StatusCode, AppError> {
     let name = model_name(&name)?;
-    workflow_views::set_model_policy(&state, &p, &origin, &name, pinned).await?;
+    workflow_views::set_model_policy(&cx, &name, pinned).await?;
     Ok(StatusCode::NO_CONTENT)
 }

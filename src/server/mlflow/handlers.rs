@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::{extract::State, http::HeaderMap, Json};
+use axum::{http::HeaderMap, Json};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::{json, Value};
 
@@ -19,8 +19,6 @@ use crate::{
     dto::AliasOutcome,
     error::AppError,
     server::{
-        auth::Principal,
-        http::extract::{Caller, RequestOrigin},
         repo::versions::Lineage,
         services::{
             aliases,
@@ -30,21 +28,22 @@ use crate::{
             },
             tags::{self, Subject, Tag},
             workflow::{self, Justification},
+            Ctx,
         },
         state::AppState,
     },
 };
 
-type Who = Result<Caller, AppError>;
+type Who = Result<Ctx, AppError>;
 
 fn db(e: sqlx::Error) -> MlflowError {
     AppError::from(e).into()
 }
 
-fn reader(who: Who) -> MlResult<Principal> {
-    let p = who?.0;
-    p.require(Permission::Read)?;
-    Ok(p)
+fn reader(who: Who) -> MlResult<Ctx> {
+    let cx = who?;
+    cx.require(Permission::Read)?;
+    Ok(cx)
 }
 
 /// A name as our services take it; a name we could never have stored does not exist.
@@ -131,13 +130,8 @@ fn description(args: &Args) -> MlResult<Option<String>> {
 
 // ------------------------------------------------------------ registered models
 
-pub async fn create_model(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn create_model(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let raw = args.required("name")?;
     let name = ModelName::parse(&raw).map_err(|e| MlflowError::invalid(e.to_string()))?;
     let input = NewModelInput {
@@ -146,8 +140,8 @@ pub async fn create_model(
         team: String::new(),
         tags: tag_map(args.tags()?)?,
     };
-    match catalog::create_model(&state, &p, &origin, input).await {
-        Ok(_) => model_json(&state, name.as_str()).await,
+    match catalog::create_model(&cx, input).await {
+        Ok(_) => model_json(&cx.state, name.as_str()).await,
         Err(AppError::Conflict(_)) => Err(MlflowError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "RESOURCE_ALREADY_EXISTS",
@@ -157,63 +151,44 @@ pub async fn create_model(
     }
 }
 
-pub async fn rename_model(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn rename_model(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let name = args.required("name")?;
     let new_name = ModelName::parse(&args.required("new_name")?)
         .map_err(|e| MlflowError::invalid(e.to_string()))?;
-    find_model(&state, &name).await?;
+    find_model(&cx.state, &name).await?;
     let patch = ModelPatch {
         new_name: Some(new_name.clone()),
         ..ModelPatch::default()
     };
-    catalog::update_model(&state, &p, &origin, &model_name(&name)?, patch).await?;
-    model_json(&state, new_name.as_str()).await
+    catalog::update_model(&cx, &model_name(&name)?, patch).await?;
+    model_json(&cx.state, new_name.as_str()).await
 }
 
-pub async fn update_model(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn update_model(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let name = args.required("name")?;
-    find_model(&state, &name).await?;
+    find_model(&cx.state, &name).await?;
     let patch = ModelPatch {
         description: description(&args)?,
         ..ModelPatch::default()
     };
-    catalog::update_model(&state, &p, &origin, &model_name(&name)?, patch).await?;
-    model_json(&state, &name).await
+    catalog::update_model(&cx, &model_name(&name)?, patch).await?;
+    model_json(&cx.state, &name).await
 }
 
-pub async fn delete_model(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn delete_model(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let name = args.required("name")?;
-    p.require(Permission::Administer)?;
-    find_model(&state, &name).await?;
-    catalog::delete_model(&state, &p, &origin, &model_name(&name)?).await?;
+    cx.require(Permission::Administer)?;
+    find_model(&cx.state, &name).await?;
+    catalog::delete_model(&cx, &model_name(&name)?).await?;
     Ok(empty())
 }
 
-pub async fn get_model(
-    State(state): State<AppState>,
-    who: Who,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    reader(who)?;
-    model_json(&state, &args.required("name")?).await
+pub async fn get_model(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = reader(who)?;
+    model_json(&cx.state, &args.required("name")?).await
 }
 
 /// `order_by` entries such as `name ASC` or `last_updated_timestamp DESC`.
@@ -284,21 +259,17 @@ fn max_results(args: &Args, default: i64, max: i64) -> MlResult<i64> {
     }
 }
 
-pub async fn search_models(
-    State(state): State<AppState>,
-    who: Who,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    reader(who)?;
+pub async fn search_models(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = reader(who)?;
     let clauses = filter::parse(&args.text("filter")?.unwrap_or_default(), Entity::Models)
         .map_err(MlflowError::invalid)?;
     let limit = max_results(&args, 100, 1_000)?;
     let orders = orders(&args, false)?;
     let offset = page_offset(&args)?;
-    let pool = state.db.pool();
+    let pool = cx.state.db.pool();
     let mut records = store::search_models(
         pool,
-        state.db.backend(),
+        cx.state.db.backend(),
         &clauses,
         &orders,
         limit + 1,
@@ -316,13 +287,9 @@ pub async fn search_models(
     Ok(Json(body))
 }
 
-pub async fn latest_versions(
-    State(state): State<AppState>,
-    who: Who,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    reader(who)?;
-    let model = find_model(&state, &args.required("name")?).await?;
+pub async fn latest_versions(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = reader(who)?;
+    let model = find_model(&cx.state, &args.required("name")?).await?;
     let stages = args
         .list("stages")?
         .iter()
@@ -331,7 +298,7 @@ pub async fn latest_versions(
                 .ok_or_else(|| MlflowError::invalid(format!("Invalid Model Version stage: {s}.")))
         })
         .collect::<MlResult<Vec<_>>>()?;
-    let pool = state.db.pool();
+    let pool = cx.state.db.pool();
     let latest: Vec<VersionRecord> = store::latest_versions(pool, &[model.id])
         .await
         .map_err(db)?
@@ -342,48 +309,24 @@ pub async fn latest_versions(
     Ok(Json(json!({ "model_versions": versions })))
 }
 
-pub async fn set_model_tag(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn set_model_tag(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let name = args.required("name")?;
     let tag = Tag::parse(
         &args.required("key")?,
         &args.text("value")?.unwrap_or_default(),
     )?;
-    find_model(&state, &name).await?;
-    tags::set(
-        &state,
-        &p,
-        &origin,
-        Subject::Model(&model_name(&name)?),
-        tag,
-    )
-    .await?;
+    find_model(&cx.state, &name).await?;
+    tags::set(&cx, Subject::Model(&model_name(&name)?), tag).await?;
     Ok(empty())
 }
 
-pub async fn delete_model_tag(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn delete_model_tag(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let name = args.required("name")?;
     let key = args.required("key")?;
-    find_model(&state, &name).await?;
-    tags::delete(
-        &state,
-        &p,
-        &origin,
-        Subject::Model(&model_name(&name)?),
-        &key,
-    )
-    .await?;
+    find_model(&cx.state, &name).await?;
+    tags::delete(&cx, Subject::Model(&model_name(&name)?), &key).await?;
     Ok(empty())
 }
 
@@ -402,18 +345,12 @@ fn alias_name(raw: &str) -> MlResult<AliasName> {
     AliasName::parse(raw).map_err(|e| MlflowError::invalid(e.to_string()))
 }
 
-pub async fn set_alias(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn set_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let alias = alias_name(&args.required("alias")?)?;
-    let (name, semver, _) = address(&state, &args).await?;
+    let (name, semver, _) = address(&cx.state, &args).await?;
     let why = Justification::stated_by_edge("Requested through the MLflow API (set alias).");
-    let outcome =
-        aliases::set_alias(&state, &p, &origin, &name, &alias, &semver, Some(why)).await?;
+    let outcome = aliases::set_alias(&cx, &name, &alias, &semver, Some(why)).await?;
     alias_outcome(&name, &alias, outcome)?;
     Ok(empty())
 }
@@ -438,37 +375,28 @@ fn alias_outcome(name: &ModelName, alias: &AliasName, outcome: AliasOutcome) -> 
     }
 }
 
-pub async fn delete_alias(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn delete_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let name = args.required("name")?;
     let alias = alias_name(&args.required("alias")?)?;
-    find_model(&state, &name).await?;
+    find_model(&cx.state, &name).await?;
     let name = model_name(&name)?;
     let why = Justification::stated_by_edge("Requested through the MLflow API (delete alias).");
-    let outcome = aliases::remove_alias(&state, &p, &origin, &name, &alias, Some(why)).await?;
+    let outcome = aliases::remove_alias(&cx, &name, &alias, Some(why)).await?;
     alias_outcome(&name, &alias, outcome)?;
     Ok(empty())
 }
 
-pub async fn get_by_alias(
-    State(state): State<AppState>,
-    who: Who,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    reader(who)?;
+pub async fn get_by_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = reader(who)?;
     let name = args.required("name")?;
     let alias = args.required("alias")?;
-    let pool = state.db.pool();
+    let pool = cx.state.db.pool();
     let Some(record) = store::version_by_alias(pool, &name, &alias)
         .await
         .map_err(db)?
     else {
-        find_model(&state, &name).await?;
+        find_model(&cx.state, &name).await?;
         return Err(MlflowError::invalid(format!(
             "Registered model alias {alias} not found."
         )));
@@ -479,13 +407,8 @@ pub async fn get_by_alias(
 
 // ------------------------------------------------------------ model versions
 
-pub async fn create_version(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn create_version(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let raw_name = args.required("name")?;
     let source = args.required("source")?;
     let optional = |key: &'static str| -> MlResult<Option<String>> {
@@ -516,7 +439,7 @@ pub async fn create_version(
         run_link: optional("run_link")?,
         ..Lineage::default()
     };
-    find_model(&state, &raw_name).await?;
+    find_model(&cx.state, &raw_name).await?;
     let input = NewVersionInput {
         spec,
         description: description(&args)?.unwrap_or_default(),
@@ -530,51 +453,30 @@ pub async fn create_version(
         tags: tag_map(tag_pairs)?,
         status: VersionStatus::Ready,
     };
-    let (model, row) =
-        catalog::register_version(&state, &p, &origin, &model_name(&raw_name)?, input).await?;
-    version_json(&state, &model.name, row.seq).await
+    let (model, row) = catalog::register_version(&cx, &model_name(&raw_name)?, input).await?;
+    version_json(&cx.state, &model.name, row.seq).await
 }
 
-pub async fn update_version(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
-    let (name, semver, record) = address(&state, &args).await?;
-    catalog::update_version(
-        &state,
-        &p,
-        &origin,
-        &name,
-        &semver,
-        description(&args)?,
-        None,
-    )
-    .await?;
-    version_json(&state, name.as_str(), record.seq).await
+pub async fn update_version(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
+    let (name, semver, record) = address(&cx.state, &args).await?;
+    catalog::update_version(&cx, &name, &semver, description(&args)?, None).await?;
+    version_json(&cx.state, name.as_str(), record.seq).await
 }
 
 /// Opens a transition request. Where the policy needs no sign-off it
 /// applies at once; otherwise the answer names the request to approve.
-pub async fn transition_stage(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn transition_stage(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let raw_stage = args.required("stage")?;
     let stage = our_stage(&raw_stage)
         .ok_or_else(|| MlflowError::invalid(format!("Invalid Model Version stage: {raw_stage}. Value must be one of None, Staging, Production, Archived.")))?;
     // The registry's policy decides whether the previous Production version is archived.
     args.boolean("archive_existing_versions")?;
-    let (name, semver, record) = address(&state, &args).await?;
+    let (name, semver, record) = address(&cx.state, &args).await?;
     let justification =
         Justification::parse("Requested through the MLflow API (transition-stage).")?;
-    let request =
-        workflow::open_request(&state, &p, &origin, &name, &semver, stage, justification).await?;
+    let request = workflow::open_request(&cx, &name, &semver, stage, justification).await?;
     if request.state == RequestState::Pending {
         return Err(MlflowError::new(
             axum::http::StatusCode::FORBIDDEN,
@@ -587,50 +489,39 @@ pub async fn transition_stage(
             ),
         ));
     }
-    version_json(&state, name.as_str(), record.seq).await
+    version_json(&cx.state, name.as_str(), record.seq).await
 }
 
-pub async fn delete_version(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
-    p.require(Permission::Administer)?;
-    let (name, semver, _) = address(&state, &args).await?;
-    catalog::delete_version(&state, &p, &origin, &name, &semver).await?;
+pub async fn delete_version(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
+    cx.require(Permission::Administer)?;
+    let (name, semver, _) = address(&cx.state, &args).await?;
+    catalog::delete_version(&cx, &name, &semver).await?;
     Ok(empty())
 }
 
-pub async fn get_version(
-    State(state): State<AppState>,
-    who: Who,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    reader(who)?;
+pub async fn get_version(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = reader(who)?;
     let name = args.required("name")?;
     let version = args.required("version")?;
-    let record = find_version(&state, &name, &version).await?;
-    let json = views::version(state.db.pool(), &record).await.map_err(db)?;
+    let record = find_version(&cx.state, &name, &version).await?;
+    let json = views::version(cx.state.db.pool(), &record)
+        .await
+        .map_err(db)?;
     Ok(Json(json!({ "model_version": json })))
 }
 
-pub async fn search_versions(
-    State(state): State<AppState>,
-    who: Who,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    reader(who)?;
+pub async fn search_versions(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = reader(who)?;
     let clauses = filter::parse(&args.text("filter")?.unwrap_or_default(), Entity::Versions)
         .map_err(MlflowError::invalid)?;
     let limit = max_results(&args, 10_000, 200_000)?;
     let orders = orders(&args, true)?;
     let offset = page_offset(&args)?;
-    let pool = state.db.pool();
+    let pool = cx.state.db.pool();
     let mut records = store::search_versions(
         pool,
-        state.db.backend(),
+        cx.state.db.backend(),
         &clauses,
         &orders,
         limit + 1,
@@ -651,14 +542,13 @@ pub async fn search_versions(
 /// Our artifact endpoint for the version: `GET` lists its files (JSON),
 /// `GET …/artifacts/{path}` downloads one, with the same credentials.
 pub async fn download_uri(
-    State(state): State<AppState>,
     who: Who,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     args: Args,
 ) -> MlResult<Json<Value>> {
-    reader(who)?;
-    let (name, semver, _) = address(&state, &args).await?;
+    let cx = reader(who)?;
+    let (name, semver, _) = address(&cx.state, &args).await?;
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -667,13 +557,13 @@ pub async fn download_uri(
                 .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         })
         .map(str::to_owned)
-        .unwrap_or_else(|| state.config.site_addr.to_string());
+        .unwrap_or_else(|| cx.state.config.site_addr.to_string());
     let scheme = match headers
         .get("x-forwarded-proto")
         .and_then(|h| h.to_str().ok())
     {
-        Some("https") if state.config.trusted_proxies.contains(&peer.ip()) => "https",
-        _ if state.config.secure_cookies => "https",
+        Some("https") if cx.state.config.trusted_proxies.contains(&peer.ip()) => "https",
+        _ if cx.state.config.secure_cookies => "https",
         _ => "http",
     };
     Ok(Json(json!({
@@ -681,13 +571,8 @@ pub async fn download_uri(
     })))
 }
 
-pub async fn set_version_tag(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn set_version_tag(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let key = args.required("key")?;
     if key == SEMVER_TAG {
         return Err(MlflowError::invalid(format!(
@@ -695,20 +580,15 @@ pub async fn set_version_tag(
         )));
     }
     let tag = Tag::parse(&key, &args.text("value")?.unwrap_or_default())?;
-    let (name, semver, _) = address(&state, &args).await?;
-    tags::set(&state, &p, &origin, Subject::Version(&name, &semver), tag).await?;
+    let (name, semver, _) = address(&cx.state, &args).await?;
+    tags::set(&cx, Subject::Version(&name, &semver), tag).await?;
     Ok(empty())
 }
 
-pub async fn delete_version_tag(
-    State(state): State<AppState>,
-    who: Who,
-    RequestOrigin(origin): RequestOrigin,
-    args: Args,
-) -> MlResult<Json<Value>> {
-    let p = who?.0;
+pub async fn delete_version_tag(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
     let key = args.required("key")?;
-    let (name, semver, _) = address(&state, &args).await?;
-    tags::delete(&state, &p, &origin, Subject::Version(&name, &semver), &key).await?;
+    let (name, semver, _) = address(&cx.state, &args).await?;
+    tags::delete(&cx, Subject::Version(&name, &semver), &key).await?;
     Ok(empty())
 }

@@ -7,23 +7,21 @@
 
 use super::{
     alias_moves::{self, AliasMove},
-    artifacts, begin, commit, lookup, stored,
+    artifacts, commit, lookup, stored,
     workflow::{self, effective_policy, Justification},
+    Ctx,
 };
 use crate::{
     domain::{AliasName, ModelName, Permission, RequestKind, SemVer, Stage, VersionRequirement},
     dto::{AliasOutcome, AliasView, ResolvedVersion},
     error::AppError,
     server::{
-        auth::Principal,
         db::now_ms,
         repo::{
             aliases::{self, ResolvedRow, Selector},
             artifacts::ArtifactRow,
-            audit::Origin,
             models,
         },
-        state::AppState,
     },
 };
 
@@ -31,38 +29,36 @@ use crate::{
 /// request for a protected one (which applies at once only when its rule
 /// needs no sign-off).
 pub async fn set_alias(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     alias: &AliasName,
     version: &SemVer,
     justification: Option<Justification>,
 ) -> Result<AliasOutcome, AppError> {
-    by.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
-    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
+    let mut tx = cx.begin().await?;
+    let (model, row) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
     let current = aliases::find(&mut tx, model.id, alias.as_str()).await?;
     let policy = effective_policy(&mut tx, model.id).await?;
     let view = |protected| AliasView {
         alias: alias.to_string(),
         version: row.version.clone(),
-        updated_by: by.username.clone(),
+        updated_by: cx.by.username.clone(),
         updated_at: now,
         protected,
     };
     let Some(rule) = policy.alias_rule(alias) else {
         alias_moves::write(
-            state,
+            &cx.state,
             &mut tx,
-            origin,
+            &cx.origin,
             AliasMove {
                 model: &model,
                 alias,
                 to: Some((row.id, &row.version)),
-                actor: Some(&by.actor()),
-                by: &by.username,
+                actor: Some(&cx.by.actor()),
+                by: &cx.by.username,
                 request_id: None,
                 reason: None,
             },
@@ -70,7 +66,7 @@ pub async fn set_alias(
         )
         .await?;
         commit(tx).await?;
-        state.webhook_wake.notify_one();
+        cx.state.webhook_wake.notify_one();
         return Ok(AliasOutcome::Moved {
             alias: Some(view(false)),
         });
@@ -100,10 +96,10 @@ pub async fn set_alias(
         Justification::stated_by_edge("No justification was given for this alias move.")
     });
     let id = workflow::open_alias_request(
-        state,
+        &cx.state,
         &mut tx,
-        by,
-        origin,
+        &cx.by,
+        &cx.origin,
         &model,
         &row,
         RequestKind::AliasSet,
@@ -116,25 +112,23 @@ pub async fn set_alias(
     )
     .await?;
     commit(tx).await?;
-    state.webhook_wake.notify_one();
+    cx.state.webhook_wake.notify_one();
     Ok(AliasOutcome::Requested {
-        request: workflow::reload(state, by, id).await?,
+        request: workflow::reload(cx, id).await?,
     })
 }
 
 /// Removes `alias`: at once when unprotected, through a request when protected.
 pub async fn remove_alias(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     alias: &AliasName,
     justification: Option<Justification>,
 ) -> Result<AliasOutcome, AppError> {
-    by.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
-    let model = lookup::lock_model(&mut tx, state, model_name).await?;
+    let mut tx = cx.begin().await?;
+    let model = lookup::lock_model(&mut tx, &cx.state, model_name).await?;
     let missing = || AppError::NotFound(format!("alias {alias} of model {model_name}"));
     let current = aliases::find(&mut tx, model.id, alias.as_str())
         .await?
@@ -142,15 +136,15 @@ pub async fn remove_alias(
     let policy = effective_policy(&mut tx, model.id).await?;
     let Some(rule) = policy.alias_rule(alias) else {
         alias_moves::write(
-            state,
+            &cx.state,
             &mut tx,
-            origin,
+            &cx.origin,
             AliasMove {
                 model: &model,
                 alias,
                 to: None,
-                actor: Some(&by.actor()),
-                by: &by.username,
+                actor: Some(&cx.by.actor()),
+                by: &cx.by.username,
                 request_id: None,
                 reason: None,
             },
@@ -158,20 +152,20 @@ pub async fn remove_alias(
         )
         .await?;
         commit(tx).await?;
-        state.webhook_wake.notify_one();
+        cx.state.webhook_wake.notify_one();
         return Ok(AliasOutcome::Moved { alias: None });
     };
-    let row = crate::server::repo::versions::by_id(state.db.pool(), current)
+    let row = crate::server::repo::versions::by_id(cx.state.db.pool(), current)
         .await?
         .ok_or_else(missing)?;
     let justification = justification.unwrap_or_else(|| {
         Justification::stated_by_edge("No justification was given for removing this alias.")
     });
     let id = workflow::open_alias_request(
-        state,
+        &cx.state,
         &mut tx,
-        by,
-        origin,
+        &cx.by,
+        &cx.origin,
         &model,
         &row,
         RequestKind::AliasRemove,
@@ -184,20 +178,16 @@ pub async fn remove_alias(
     )
     .await?;
     commit(tx).await?;
-    state.webhook_wake.notify_one();
+    cx.state.webhook_wake.notify_one();
     Ok(AliasOutcome::Requested {
-        request: workflow::reload(state, by, id).await?,
+        request: workflow::reload(cx, id).await?,
     })
 }
 
-pub async fn list_aliases(
-    state: &AppState,
-    by: &Principal,
-    model_name: &str,
-) -> Result<Vec<AliasView>, AppError> {
-    let model = lookup::find_model(state, by, model_name).await?;
-    let rows = aliases::list_for_model(state.db.pool(), model.id).await?;
-    let mut conn = state.db.pool().acquire().await?;
+pub async fn list_aliases(cx: &Ctx, model_name: &str) -> Result<Vec<AliasView>, AppError> {
+    let model = lookup::find_model(cx, model_name).await?;
+    let rows = aliases::list_for_model(cx.state.db.pool(), model.id).await?;
+    let mut conn = cx.state.db.pool().acquire().await?;
     let policy = effective_policy(&mut conn, model.id).await?;
     drop(conn);
     rows.into_iter()
@@ -258,14 +248,13 @@ pub enum Resolution {
 /// Resolves a lookup in one indexed query (version and artifacts together).
 /// `matches` picks the highest version satisfying a semver requirement.
 pub async fn resolve(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     model_name: &str,
     target: &Target,
     matches: Option<&VersionRequirement>,
 ) -> Result<Resolution, AppError> {
-    by.require(Permission::Read)?;
-    let pool = state.db.pool();
+    cx.require(Permission::Read)?;
+    let pool = cx.state.db.pool();
     let selector = match target {
         Target::Stage(stage) => Selector::Stage(stage.as_str().to_owned()),
         Target::Alias(alias) => Selector::Alias(alias.as_str().to_owned()),

@@ -6,17 +6,15 @@ use futures_util::{Stream, StreamExt};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{audit, begin, commit, content, lookup};
+use super::{begin, commit, content, lookup, Ctx};
 use crate::{
     domain::{media_type, ArtifactFormat, ArtifactPath, ModelName, Permission, SemVer},
     dto::ArtifactView,
     error::AppError,
     server::{
-        auth::Principal,
         db::{now_ms, OnUnique},
         repo::{
             artifacts::{self, ArtifactRow, NewArtifact},
-            audit::Origin,
             pending_uploads,
             versions::VersionRow,
         },
@@ -309,9 +307,7 @@ impl Drop for ObjectGuard {
 /// recorded, and nothing stays stored, unless every byte arrived, the size
 /// limit held and the checksum (when given) matched.
 pub async fn upload<S, E>(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model: &ModelName,
     version: &SemVer,
     request: UploadRequest,
@@ -321,49 +317,47 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    by.require(Permission::Contribute)?;
-    let (model_row, version_row) = lookup::find_version(state, by, model.as_str(), version).await?;
+    cx.require(Permission::Contribute)?;
+    let (model_row, version_row) = lookup::find_version(cx, model.as_str(), version).await?;
     // Refuse a frozen version before streaming gigabytes; `record` checks
     // again under the lock, which is what guarantees it.
     {
-        let mut conn = state.db.pool().acquire().await?;
+        let mut conn = cx.state.db.pool().acquire().await?;
         content::ensure_thawed(&mut conn, &model_row.name, &version_row).await?;
     }
-    let max = state.config.max_artifact_bytes;
+    let max = cx.state.config.max_artifact_bytes;
     if request.declared_length.is_some_and(|n| n > max) {
         return Err(AppError::PayloadTooLarge);
     }
     let path = request.path.as_str();
-    if artifacts::path_taken(state.db.pool(), version_row.id, path).await? {
+    if artifacts::path_taken(cx.state.db.pool(), version_row.id, path).await? {
         return Err(AppError::Conflict(format!(
             "{path} already exists in this version; artifacts are immutable"
         )));
     }
     let key = format!("v/{}/{}", version_row.id, uuid::Uuid::new_v4());
-    let mut upload = state.store.begin(&key).await.map_err(store_error)?;
+    let mut upload = cx.state.store.begin(&key).await.map_err(store_error)?;
     let mut journal = Journal::new(&key);
-    let streamed = stream_body(state, &mut upload, body, max, &mut journal, path).await;
+    let streamed = stream_body(&cx.state, &mut upload, body, max, &mut journal, path).await;
     let streamed = match streamed.and_then(|s| s.check(request.expected_sha256.as_deref())) {
         Ok(streamed) => streamed,
         Err(e) => {
             upload.abort().await;
-            journal.close(state).await;
+            journal.close(&cx.state).await;
             return Err(e);
         }
     };
     let completed = upload.complete().await;
-    journal.close(state).await;
+    journal.close(&cx.state).await;
     completed.map_err(store_error)?;
     let Streamed { sha256, size, head } = streamed;
     let guard = ObjectGuard {
-        store: state.store.clone(),
+        store: cx.state.store.clone(),
         key: Some(key.clone()),
     };
     let format = ArtifactFormat::detect(&request.path, &head, Some(size));
     let row = record(
-        state,
-        by,
-        origin,
+        cx,
         (model, version),
         NewArtifact {
             version_id: version_row.id,
@@ -374,7 +368,7 @@ where
             format: format.as_str(),
             storage_key: Some(&key),
             external_uri: None,
-            created_by: &by.username,
+            created_by: &cx.by.username,
             now: now_ms(),
         },
     )
@@ -388,14 +382,12 @@ where
 /// checked for a freeze here: an upload that began before a request was
 /// opened, or before a promotion, is refused at the finish line.
 async fn record(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     (model_name, version): (&ModelName, &SemVer),
     new: NewArtifact<'_>,
 ) -> Result<ArtifactRow, AppError> {
-    let mut tx = begin(state).await?;
-    let (model, version) = lookup::lock_version(&mut tx, state, model_name, version).await?;
+    let mut tx = cx.begin().await?;
+    let (model, version) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
     content::ensure_thawed(&mut tx, &model.name, &version).await?;
     let new = NewArtifact {
         version_id: version.id,
@@ -417,16 +409,8 @@ async fn record(
         "size": row.size, "sha256": row.sha256, "format": row.format,
         "external_uri": row.external_uri, "content_digest": digest,
     });
-    audit(
-        state,
-        &mut tx,
-        Some(&by.actor()),
-        origin,
-        action,
-        ("artifact", &target),
-        details,
-    )
-    .await?;
+    cx.audit(&mut tx, action, ("artifact", &target), details)
+        .await?;
     commit(tx).await?;
     Ok(row)
 }
@@ -434,9 +418,7 @@ async fn record(
 /// A file that lives elsewhere (`s3://…`, `https://…`), with an optional checksum.
 #[allow(clippy::too_many_arguments)]
 pub async fn link(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model: &ModelName,
     version: &SemVer,
     path: ArtifactPath,
@@ -444,7 +426,7 @@ pub async fn link(
     sha256: Option<String>,
     size: Option<i64>,
 ) -> Result<ArtifactView, AppError> {
-    by.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     let valid_uri = (uri.starts_with("s3://")
         || uri.starts_with("https://")
         || uri.starts_with("http://")
@@ -457,11 +439,9 @@ pub async fn link(
     if size.is_some_and(|s| s < 0) {
         return Err(AppError::invalid("size", "must not be negative"));
     }
-    let (model_row, version_row) = lookup::find_version(state, by, model.as_str(), version).await?;
+    let (model_row, version_row) = lookup::find_version(cx, model.as_str(), version).await?;
     let row = record(
-        state,
-        by,
-        origin,
+        cx,
         (model, version),
         NewArtifact {
             version_id: version_row.id,
@@ -472,7 +452,7 @@ pub async fn link(
             format: ArtifactFormat::detect(&path, &[], None).as_str(),
             storage_key: None,
             external_uri: Some(&uri),
-            created_by: &by.username,
+            created_by: &cx.by.username,
             now: now_ms(),
         },
     )
@@ -480,14 +460,9 @@ pub async fn link(
     Ok(view(&model_row.name, &version_row.version, row))
 }
 
-pub async fn list(
-    state: &AppState,
-    by: &Principal,
-    model: &str,
-    version: &SemVer,
-) -> Result<Vec<ArtifactView>, AppError> {
-    let (model_row, version_row) = lookup::find_version(state, by, model, version).await?;
-    list_for(state, &model_row.name, &version_row).await
+pub async fn list(cx: &Ctx, model: &str, version: &SemVer) -> Result<Vec<ArtifactView>, AppError> {
+    let (model_row, version_row) = lookup::find_version(cx, model, version).await?;
+    list_for(&cx.state, &model_row.name, &version_row).await
 }
 
 pub async fn list_for(
@@ -514,17 +489,16 @@ pub enum Download {
 }
 
 pub async fn download(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     model: &str,
     version: &SemVer,
     path: &ArtifactPath,
     range: Option<&str>,
     presigned: bool,
 ) -> Result<Download, AppError> {
-    by.require(Permission::Read)?;
-    let (_, version_row) = lookup::find_version(state, by, model, version).await?;
-    let artifact = artifacts::find(state.db.pool(), version_row.id, path.as_str())
+    cx.require(Permission::Read)?;
+    let (_, version_row) = lookup::find_version(cx, model, version).await?;
+    let artifact = artifacts::find(cx.state.db.pool(), version_row.id, path.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;
     let key = match (&artifact.storage_key, &artifact.external_uri) {
@@ -533,14 +507,14 @@ pub async fn download(
         (None, None) => return Err(AppError::Internal),
     };
     if presigned {
-        if let Some(url) = state.store.presigned_get(&key, path.file_name()).await {
+        if let Some(url) = cx.state.store.presigned_get(&key, path.file_name()).await {
             return Ok(Download::Redirect(url));
         }
     }
     let size = u64::try_from(artifact.size.unwrap_or(0)).unwrap_or(0);
     let range =
         crate::domain::parse_range(range, size).map_err(|_| AppError::RangeNotSatisfiable(size))?;
-    let body = match state.store.read(&key, range).await {
+    let body = match cx.state.store.read(&key, range).await {
         Ok(body) => body,
         Err(StoreError::NotFound) => {
             tracing::error!(%key, "an artifact's object is missing from the store");
@@ -558,16 +532,14 @@ pub async fn download(
 /// Admins delete an artifact: the record is kept (soft) so the path is never
 /// reused; the stored bytes are removed.
 pub async fn delete(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model: &ModelName,
     version: &SemVer,
     path: &ArtifactPath,
 ) -> Result<(), AppError> {
-    by.require(Permission::Administer)?;
-    let mut tx = begin(state).await?;
-    let (model_row, version_row) = lookup::lock_version(&mut tx, state, model, version).await?;
+    cx.require(Permission::Administer)?;
+    let mut tx = cx.begin().await?;
+    let (model_row, version_row) = lookup::lock_version(&mut tx, &cx.state, model, version).await?;
     let artifact = artifacts::find(&mut *tx, version_row.id, path.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;
@@ -581,19 +553,11 @@ pub async fn delete(
     );
     let details =
         json!({ "sha256": artifact.sha256, "size": artifact.size, "content_digest": digest });
-    audit(
-        state,
-        &mut tx,
-        Some(&by.actor()),
-        origin,
-        "artifact.delete",
-        ("artifact", &target),
-        details,
-    )
-    .await?;
+    cx.audit(&mut tx, "artifact.delete", ("artifact", &target), details)
+        .await?;
     commit(tx).await?;
     if let Some(key) = artifact.storage_key {
-        if let Err(e) = state.store.delete(&key).await {
+        if let Err(e) = cx.state.store.delete(&key).await {
             tracing::warn!(%key, error = %e, "artifact record deleted but its object could not be removed");
         }
     }

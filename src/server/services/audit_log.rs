@@ -7,11 +7,11 @@
 //! Verifications on one server run one at a time: twenty at once share the
 //! work instead of each re-reading the chain.
 
+use super::Ctx;
 use crate::{
     domain::Permission,
     error::AppError,
     server::{
-        auth::Principal,
         db::now_ms,
         repo::audit::{self, ChainReport, Checkpoint, EventFilter, EventRow, VerifyJobRow},
         state::AppState,
@@ -20,31 +20,26 @@ use crate::{
 
 pub const PAGE_SIZE: i64 = 50;
 
-pub async fn list(
-    state: &AppState,
-    by: &Principal,
-    filter: &EventFilter,
-    page: u32,
-) -> Result<Vec<EventRow>, AppError> {
-    by.require(Permission::ReadAudit)?;
+pub async fn list(cx: &Ctx, filter: &EventFilter, page: u32) -> Result<Vec<EventRow>, AppError> {
+    cx.require(Permission::ReadAudit)?;
     let offset = i64::from(page.saturating_sub(1)) * PAGE_SIZE;
     // One extra row tells the caller whether a next page exists.
-    Ok(audit::list(state.db.pool(), filter, PAGE_SIZE + 1, offset).await?)
+    Ok(audit::list(cx.state.db.pool(), filter, PAGE_SIZE + 1, offset).await?)
 }
 
-pub async fn verify(state: &AppState, by: &Principal) -> Result<ChainReport, AppError> {
-    by.require(Permission::ReadAudit)?;
-    verify_incrementally(state).await
+pub async fn verify(cx: &Ctx) -> Result<ChainReport, AppError> {
+    cx.require(Permission::ReadAudit)?;
+    verify_incrementally(&cx.state).await
 }
 
 /// Verifies the whole chain from genesis, now (paged, one at a time), and
 /// records a full checkpoint when it is intact.
-pub async fn verify_full(state: &AppState, by: &Principal) -> Result<ChainReport, AppError> {
-    by.require(Permission::ReadAudit)?;
-    let _one_at_a_time = state.chain_verification.lock().await;
-    let report = audit::verify_from(state.db.pool(), None).await?;
+pub async fn verify_full(cx: &Ctx) -> Result<ChainReport, AppError> {
+    cx.require(Permission::ReadAudit)?;
+    let _one_at_a_time = cx.state.chain_verification.lock().await;
+    let report = audit::verify_from(cx.state.db.pool(), None).await?;
     if report.first_broken_id.is_none() {
-        record_checkpoint(state, None, &report, "full").await?;
+        record_checkpoint(&cx.state, None, &report, "full").await?;
     }
     Ok(report)
 }
@@ -84,15 +79,12 @@ async fn record_checkpoint(
 }
 
 /// Starts a full re-verification in the background; answers its job.
-pub async fn start_full_verification(
-    state: &AppState,
-    by: &Principal,
-) -> Result<VerifyJobRow, AppError> {
-    by.require(Permission::ReadAudit)?;
-    let pool = state.db.pool();
+pub async fn start_full_verification(cx: &Ctx) -> Result<VerifyJobRow, AppError> {
+    cx.require(Permission::ReadAudit)?;
+    let pool = cx.state.db.pool();
     let total = audit::count_events(pool).await?;
-    let id = audit::insert_job(pool, &by.username, total, now_ms()).await?;
-    let job_state = state.clone();
+    let id = audit::insert_job(pool, &cx.by.username, total, now_ms()).await?;
+    let job_state = cx.state.clone();
     tokio::spawn(async move {
         if let Err(e) = run_full_verification(&job_state, id).await {
             tracing::error!(job = id, error = %e, "full audit-chain verification failed");
@@ -137,9 +129,9 @@ async fn run_full_verification(state: &AppState, id: i64) -> Result<(), AppError
     Ok(())
 }
 
-pub async fn job(state: &AppState, by: &Principal, id: i64) -> Result<VerifyJobRow, AppError> {
-    by.require(Permission::ReadAudit)?;
-    audit::find_job(state.db.pool(), id)
+pub async fn job(cx: &Ctx, id: i64) -> Result<VerifyJobRow, AppError> {
+    cx.require(Permission::ReadAudit)?;
+    audit::find_job(cx.state.db.pool(), id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("verification job {id}")))
 }

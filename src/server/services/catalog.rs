@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{audit, begin, commit, content, evaluations, lookup, stored};
+use super::{commit, content, evaluations, lookup, stored, Ctx};
 use crate::{
     domain::{
         catalog as limits, next_version, Bump, CatalogQuery, ModelName, Permission, SemVer, Stage,
@@ -129,22 +129,17 @@ pub fn check_points(points: &[MetricPoint]) -> Result<(), AppError> {
 
 // ---------------------------------------------------------------- models
 
-pub async fn create_model(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    input: NewModelInput,
-) -> Result<ModelRow, AppError> {
-    by.require(Permission::Contribute)?;
+pub async fn create_model(cx: &Ctx, input: NewModelInput) -> Result<ModelRow, AppError> {
+    cx.require(Permission::Contribute)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
+    let mut tx = cx.begin().await?;
     let inserted = models::insert(
         &mut tx,
         models::NewModel {
             name: input.name.as_str(),
             description: &input.description,
             team: &input.team,
-            created_by: &by.username,
+            created_by: &cx.by.username,
             now,
         },
     )
@@ -152,36 +147,31 @@ pub async fn create_model(
     let id = inserted
         .on_unique(|| AppError::Conflict(format!("a model named {} already exists", input.name)))?;
     models::replace_tags(&mut tx, id, &input.tags).await?;
-    models::reindex(&mut tx, state.db.backend(), id).await?;
+    models::reindex(&mut tx, cx.state.db.backend(), id).await?;
     let details = json!({ "team": input.team, "tags": input.tags });
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "model.create",
         ("model", input.name.as_str()),
         details,
     )
     .await?;
     commit(tx).await?;
-    models::find_by_id(state.db.pool(), id)
+    models::find_by_id(cx.state.db.pool(), id)
         .await?
         .ok_or(AppError::Internal)
 }
 
 pub async fn update_model(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     name: &ModelName,
     patch: ModelPatch,
 ) -> Result<ModelRow, AppError> {
-    by.require(Permission::Contribute)?;
-    let backend = state.db.backend();
+    cx.require(Permission::Contribute)?;
+    let backend = cx.state.db.backend();
     let now = now_ms();
-    let mut tx = begin(state).await?;
-    let model = lookup::lock_model(&mut tx, state, name).await?;
+    let mut tx = cx.begin().await?;
+    let model = lookup::lock_model(&mut tx, &cx.state, name).await?;
     let description = patch
         .description
         .clone()
@@ -214,11 +204,8 @@ pub async fn update_model(
                     AppError::Conflict(format!("a model named {new_name} already exists"))
                 })?;
             let details = json!({ "before": model.name, "after": new_name.as_str() });
-            audit(
-                state,
+            cx.audit(
                 &mut tx,
-                Some(&by.actor()),
-                origin,
                 "model.rename",
                 ("model", new_name.as_str()),
                 details,
@@ -238,11 +225,8 @@ pub async fn update_model(
         || patch.tags.is_some()
         || patch.headline_metric.is_some();
     if edited {
-        audit(
-            state,
+        cx.audit(
             &mut tx,
-            Some(&by.actor()),
-            origin,
             "model.update",
             ("model", &current_name),
             changed_fields,
@@ -251,19 +235,15 @@ pub async fn update_model(
     }
     models::reindex(&mut tx, backend, model.id).await?;
     commit(tx).await?;
-    models::find_by_id(state.db.pool(), model.id)
+    models::find_by_id(cx.state.db.pool(), model.id)
         .await?
         .ok_or(AppError::Internal)
 }
 
-pub async fn search(
-    state: &AppState,
-    by: &Principal,
-    query: CatalogQuery,
-) -> Result<SearchPage, AppError> {
-    by.require(Permission::Read)?;
-    let pool = state.db.pool();
-    let (hits, has_next) = search::search(pool, state.db.backend(), &query).await?;
+pub async fn search(cx: &Ctx, query: CatalogQuery) -> Result<SearchPage, AppError> {
+    cx.require(Permission::Read)?;
+    let pool = cx.state.db.pool();
+    let (hits, has_next) = search::search(pool, cx.state.db.backend(), &query).await?;
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
     let mut details = search::details(pool, &ids).await?;
     let models = hits
@@ -318,12 +298,11 @@ fn summarize(markdown: &str) -> String {
 
 /// A model's page data; `metric` picks the metric shown per version (default: the headline).
 pub async fn model_detail(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     model: ModelRow,
     metric: Option<&str>,
 ) -> Result<ModelDetail, AppError> {
-    let pool = state.db.pool();
+    let pool = cx.state.db.pool();
     let tags = models::tags(pool, model.id).await?;
     let rows = versions::list_for_model(pool, model.id).await?;
     let metric_keys = versions::metric_keys(pool, model.id).await?;
@@ -363,27 +342,25 @@ pub async fn model_detail(
         headline_metric: headline_key,
         metric_keys,
         versions,
-        can_edit: by.can(Permission::Contribute),
-        can_audit: by.can(Permission::ReadAudit),
+        can_edit: cx.by.can(Permission::Contribute),
+        can_audit: cx.by.can(Permission::ReadAudit),
     })
 }
 
 // ---------------------------------------------------------------- versions
 
 pub async fn register_version(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     input: NewVersionInput,
 ) -> Result<(ModelRow, VersionRow), AppError> {
-    by.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     check_points(&input.points)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
+    let mut tx = cx.begin().await?;
     // Locks the model row on Postgres (SQLite has one writer): concurrent
     // registrations on one model queue here, so "next patch" never collides.
-    let model = lookup::lock_model(&mut tx, state, model_name).await?;
+    let model = lookup::lock_model(&mut tx, &cx.state, model_name).await?;
     let version = match input.spec {
         VersionSpec::Exact(v) => v,
         VersionSpec::Next(bump) => {
@@ -430,7 +407,7 @@ pub async fn register_version(
             sort_key: &version.sort_key(),
             status: input.status.as_str(),
             description: &input.description,
-            created_by: &by.username,
+            created_by: &cx.by.username,
             now,
             lineage: &lineage,
             content_digest: &digest,
@@ -453,35 +430,26 @@ pub async fn register_version(
     });
     let event = json!({
         "model": model_name.as_str(), "version": version_string, "seq": seq,
-        "created_by": by.username, "content_digest": digest,
+        "created_by": cx.by.username, "content_digest": digest,
     });
     crate::server::webhooks::enqueue(&mut tx, WebhookEvent::VersionRegistered, event, now).await?;
     let target = format!("{model_name}@{version_string}");
-    audit(
-        state,
-        &mut tx,
-        Some(&by.actor()),
-        origin,
-        "version.register",
-        ("version", &target),
-        details,
-    )
-    .await?;
+    cx.audit(&mut tx, "version.register", ("version", &target), details)
+        .await?;
     commit(tx).await?;
-    state.webhook_wake.notify_one();
-    let row = versions::find(state.db.pool(), model.id, &key)
+    cx.state.webhook_wake.notify_one();
+    let row = versions::find(cx.state.db.pool(), model.id, &key)
         .await?
         .ok_or(AppError::Internal)?;
     Ok((model, row))
 }
 
 pub async fn version_detail(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     model: &ModelRow,
     row: VersionRow,
 ) -> Result<VersionDetail, AppError> {
-    let pool = state.db.pool();
+    let pool = cx.state.db.pool();
     let parent = match row.parent_version_id {
         Some(id) => versions::name_and_version(pool, id).await?,
         None => None,
@@ -497,11 +465,11 @@ pub async fn version_detail(
             value: p.value,
         });
     }
-    let artifacts = super::artifacts::list_for(state, &model.name, &row).await?;
+    let artifacts = super::artifacts::list_for(&cx.state, &model.name, &row).await?;
     let mut conn = pool.acquire().await?;
     let frozen = content::freeze_of(&mut conn, &row).await?;
     drop(conn);
-    let evaluations = evaluations::list_for(state, row.id).await?;
+    let evaluations = evaluations::list_for(&cx.state, row.id).await?;
     let to_ref = |(model, version): (String, String)| VersionRef { model, version };
     Ok(VersionDetail {
         model: model.name.clone(),
@@ -524,7 +492,7 @@ pub async fn version_detail(
         series,
         tags,
         artifacts,
-        can_edit: by.can(Permission::Contribute),
+        can_edit: cx.by.can(Permission::Contribute),
     })
 }
 
@@ -547,18 +515,16 @@ pub(crate) fn lineage_view(row: &VersionRow, parent: Option<VersionRef>) -> Line
 
 /// Description and tags are the only editable parts of a registered version.
 pub async fn update_version(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     version: &SemVer,
     description: Option<String>,
     tags: Option<BTreeMap<String, String>>,
 ) -> Result<(), AppError> {
-    by.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
-    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
+    let mut tx = cx.begin().await?;
+    let (model, row) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
     if let Some(d) = &description {
         versions::update_description(&mut tx, row.id, d, now).await?;
     }
@@ -571,32 +537,22 @@ pub async fn update_version(
         "tags": tags,
     });
     let target = format!("{model_name}@{}", row.version);
-    audit(
-        state,
-        &mut tx,
-        Some(&by.actor()),
-        origin,
-        "version.update",
-        ("version", &target),
-        details,
-    )
-    .await?;
+    cx.audit(&mut tx, "version.update", ("version", &target), details)
+        .await?;
     commit(tx).await
 }
 
 /// Appends metric points; a (key, step) that already exists is a conflict.
 pub async fn append_points(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     version: &SemVer,
     points: Vec<MetricPoint>,
 ) -> Result<usize, AppError> {
-    by.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     check_points(&points)?;
-    let mut tx = begin(state).await?;
-    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
+    let mut tx = cx.begin().await?;
+    let (model, row) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
     content::ensure_thawed(&mut tx, &model.name, &row).await?;
     let held = versions::point_count(&mut tx, row.id).await?;
     if held + points.len() as i64 > limits::MAX_POINTS_PER_VERSION {
@@ -626,11 +582,8 @@ pub async fn append_points(
     let digest = content::refresh(&mut tx, row.id).await?;
     let target = format!("{model_name}@{}", row.version);
     let details = json!({ "points": points.len(), "keys": keys, "content_digest": digest });
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "version.metrics_append",
         ("version", &target),
         details,
@@ -642,32 +595,27 @@ pub async fn append_points(
 
 /// Soft deletion (admins): the version disappears from listings, its number stays taken.
 pub async fn delete_version(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     version: &SemVer,
 ) -> Result<(), AppError> {
-    by.require(Permission::Administer)?;
+    cx.require(Permission::Administer)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
-    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
+    let mut tx = cx.begin().await?;
+    let (model, row) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
     versions::soft_delete(&mut tx, row.id, now).await?;
     models::touch(&mut tx, model.id, now).await?;
     let target = format!("{model_name}@{}", row.version);
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "version.delete",
         ("version", &target),
         json!({ "seq": row.seq, "stage": row.stage, "content_digest": row.content_digest }),
     )
     .await?;
-    retire_deleted_version(state, &mut tx, by, origin, &model, row.id, now).await?;
+    retire_deleted_version(&cx.state, &mut tx, &cx.by, &cx.origin, &model, row.id, now).await?;
     commit(tx).await?;
-    state.webhook_wake.notify_one();
+    cx.state.webhook_wake.notify_one();
     Ok(())
 }
 
@@ -708,27 +656,25 @@ async fn retire_deleted_version(
 
 /// Soft deletion of a model and all its versions (admins). The name becomes
 /// free for a new model; the audit trail keeps the history.
-pub async fn delete_model(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    model_name: &ModelName,
-) -> Result<(), AppError> {
-    by.require(Permission::Administer)?;
+pub async fn delete_model(cx: &Ctx, model_name: &ModelName) -> Result<(), AppError> {
+    cx.require(Permission::Administer)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
-    let model = lookup::lock_model(&mut tx, state, model_name).await?;
+    let mut tx = cx.begin().await?;
+    let model = lookup::lock_model(&mut tx, &cx.state, model_name).await?;
     let live_versions = versions::list_for_model_in(&mut tx, model.id).await?;
     for req in crate::server::repo::workflow::open_requests_of_model(&mut tx, model.id).await? {
-        super::workflow::cancel_for_deleted_version(state, &mut tx, origin, req.version_id, now)
-            .await?;
+        super::workflow::cancel_for_deleted_version(
+            &cx.state,
+            &mut tx,
+            &cx.origin,
+            req.version_id,
+            now,
+        )
+        .await?;
     }
     models::soft_delete(&mut tx, model.id, now).await?;
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "model.delete",
         ("model", &model.name),
         json!({ "versions": live_versions }),

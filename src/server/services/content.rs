@@ -13,18 +13,16 @@ use crate::{
     domain::{ContentDigest, Freeze, ReleaseContent, SemVer, Stage},
     error::AppError,
     server::{
-        auth::Principal,
         db::Db,
         repo::{
             content,
             versions::{Lineage, MetricPoint, VersionRow},
             workflow as workflow_repo,
         },
-        state::AppState,
     },
 };
 
-use super::{lookup, stored};
+use super::{lookup, stored, Ctx};
 
 /// The digest of a version about to be registered, from its input.
 pub fn of_new_version(
@@ -104,13 +102,12 @@ pub async fn ensure_thawed(
 /// The canonical content document of a version and its digest, for anyone
 /// who wants to check a digest themselves.
 pub async fn document(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     model: &str,
     version: &SemVer,
 ) -> Result<(ContentDigest, String), AppError> {
-    let (_, row) = lookup::find_version(state, by, model, version).await?;
-    let mut conn = state.db.pool().acquire().await?;
+    let (_, row) = lookup::find_version(cx, model, version).await?;
+    let mut conn = cx.state.db.pool().acquire().await?;
     let mut loaded = content::load(&mut conn, &[row.id]).await?;
     let content = loaded.remove(&row.id).ok_or(AppError::Internal)?;
     Ok((content.digest(), content.canonical()))

@@ -3,18 +3,14 @@
 
 use serde_json::json;
 
-use super::{audit, begin, commit, content, lookup};
+use super::{commit, content, lookup, Ctx};
 use crate::{
     domain::{ModelName, NewEvaluation, Permission, SemVer, WebhookEvent},
     dto::EvaluationView,
     error::AppError,
     server::{
-        auth::Principal,
         db::now_ms,
-        repo::{
-            audit::Origin,
-            evaluations::{self as repo, EvaluationRow},
-        },
+        repo::evaluations::{self as repo, EvaluationRow},
         state::AppState,
     },
 };
@@ -39,17 +35,15 @@ pub fn view(row: EvaluationRow) -> Result<EvaluationView, AppError> {
 /// Records an evaluation (contributors). The digest is the one the version
 /// has now, recomputed from its rows inside the transaction.
 pub async fn record(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     version: &SemVer,
     input: NewEvaluation,
 ) -> Result<EvaluationView, AppError> {
-    by.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
-    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
+    let mut tx = cx.begin().await?;
+    let (model, row) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
     let digest = content::compute(&mut tx, row.id).await?;
     let metrics = serde_json::to_string(&input.metrics).map_err(|_| AppError::Internal)?;
     let digest_text = digest.to_string();
@@ -62,17 +56,14 @@ pub async fn record(
             metrics: &metrics,
             notes: &input.notes,
             content_digest: &digest_text,
-            created_by: &by.username,
+            created_by: &cx.by.username,
             now,
         },
     )
     .await?;
     let target = format!("{}@{}", model.name, row.version);
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "version.evaluate",
         ("version", &target),
         json!({
@@ -87,24 +78,23 @@ pub async fn record(
         json!({
             "model": model.name, "version": row.version, "evaluation_id": inserted.id,
             "name": input.name, "metrics": input.metrics, "content_digest": digest_text,
-            "recorded_by": by.username,
+            "recorded_by": cx.by.username,
         }),
         now,
     )
     .await?;
     commit(tx).await?;
-    state.webhook_wake.notify_one();
+    cx.state.webhook_wake.notify_one();
     view(inserted)
 }
 
 pub async fn list(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     model: &str,
     version: &SemVer,
 ) -> Result<Vec<EvaluationView>, AppError> {
-    let (_, row) = lookup::find_version(state, by, model, version).await?;
-    list_for(state, row.id).await
+    let (_, row) = lookup::find_version(cx, model, version).await?;
+    list_for(&cx.state, row.id).await
 }
 
 pub async fn list_for(state: &AppState, version_id: i64) -> Result<Vec<EvaluationView>, AppError> {

@@ -3,11 +3,11 @@
 //! other service addresses models and versions through these, so "not
 //! found" reads the same everywhere.
 
+use super::Ctx;
 use crate::{
     domain::{ModelName, Permission, SemVer},
     error::AppError,
     server::{
-        auth::Principal,
         db::Tx,
         repo::{
             models::{self, ModelRow},
@@ -23,9 +23,9 @@ pub enum Lookup {
     Moved(String),
 }
 
-pub async fn lookup(state: &AppState, by: &Principal, name: &str) -> Result<Lookup, AppError> {
-    by.require(Permission::Read)?;
-    let pool = state.db.pool();
+pub async fn lookup(cx: &Ctx, name: &str) -> Result<Lookup, AppError> {
+    cx.require(Permission::Read)?;
+    let pool = cx.state.db.pool();
     if let Some(model) = models::find_by_name(pool, name).await? {
         return Ok(Lookup::Found(model));
     }
@@ -36,14 +36,10 @@ pub async fn lookup(state: &AppState, by: &Principal, name: &str) -> Result<Look
 }
 
 /// Like `lookup`, but an old name resolves to the model it now names.
-pub async fn find_model(
-    state: &AppState,
-    by: &Principal,
-    name: &str,
-) -> Result<ModelRow, AppError> {
-    match lookup(state, by, name).await? {
+pub async fn find_model(cx: &Ctx, name: &str) -> Result<ModelRow, AppError> {
+    match lookup(cx, name).await? {
         Lookup::Found(m) => Ok(m),
-        Lookup::Moved(new_name) => models::find_by_name(state.db.pool(), &new_name)
+        Lookup::Moved(new_name) => models::find_by_name(cx.state.db.pool(), &new_name)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("model {name}"))),
     }
@@ -74,13 +70,12 @@ pub(crate) async fn lock_model(
 }
 
 pub async fn find_version(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     model_name: &str,
     version: &SemVer,
 ) -> Result<(ModelRow, VersionRow), AppError> {
-    let model = find_model(state, by, model_name).await?;
-    let row = versions::find(state.db.pool(), model.id, &version.identity_key())
+    let model = find_model(cx, model_name).await?;
+    let row = versions::find(cx.state.db.pool(), model.id, &version.identity_key())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("version {version} of model {}", model.name)))?;
     Ok((model, row))

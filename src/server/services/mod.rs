@@ -7,6 +7,7 @@ pub mod artifacts;
 pub mod audit_log;
 pub mod catalog;
 pub mod content;
+mod ctx;
 pub mod evaluations;
 pub mod lookup;
 pub mod reports;
@@ -17,6 +18,8 @@ pub mod users;
 pub mod webhooks;
 pub mod workflow;
 pub mod workflow_views;
+
+pub use ctx::Ctx;
 
 use serde_json::Value;
 

@@ -11,24 +11,17 @@ use crate::{
     },
     error::AppError,
     server::{
-        auth::Principal,
         db::now_ms,
         repo::{timeline, versions, workflow as workflow_repo},
-        state::AppState,
     },
 };
 
-use super::{catalog, lookup, workflow_views};
+use super::{catalog, lookup, workflow_views, Ctx};
 
 /// Which version was in each stage of the model at `at` (one query).
-pub async fn stages_at(
-    state: &AppState,
-    by: &Principal,
-    model_name: &str,
-    at: i64,
-) -> Result<StagesAt, AppError> {
-    let model = lookup::find_model(state, by, model_name).await?;
-    let rows = timeline::stages_at(state.db.pool(), model.id, at).await?;
+pub async fn stages_at(cx: &Ctx, model_name: &str, at: i64) -> Result<StagesAt, AppError> {
+    let model = lookup::find_model(cx, model_name).await?;
+    let rows = timeline::stages_at(cx.state.db.pool(), model.id, at).await?;
     let mut stages: BTreeMap<Stage, Vec<VersionInStage>> =
         Stage::ALL.iter().map(|s| (*s, Vec::new())).collect();
     for row in rows {
@@ -48,19 +41,18 @@ pub async fn stages_at(
 /// The compliance report of a model, optionally narrowed to one version
 /// and to `[from, to)`. Auditors and admins only.
 pub async fn compliance_report(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     model_name: &str,
     scope: ReportScope,
 ) -> Result<ComplianceReport, AppError> {
-    by.require(Permission::ReadAudit)?;
+    cx.require(Permission::ReadAudit)?;
     if let (Some(from), Some(to)) = (scope.from, scope.to) {
         if from >= to {
             return Err(AppError::invalid("to", "must be later than `from`"));
         }
     }
-    let pool = state.db.pool();
-    let model = lookup::find_model(state, by, model_name).await?;
+    let pool = cx.state.db.pool();
+    let model = lookup::find_model(cx, model_name).await?;
     let all_changes = timeline::model_changes(pool, model.id, None, None).await?;
     let in_version = |v: &str| scope.version.as_deref().is_none_or(|want| want == v);
     let changes: Vec<StageChange> = all_changes
@@ -111,14 +103,14 @@ pub async fn compliance_report(
     let mut report_versions = Vec::with_capacity(version_ids.len());
     for (_, id) in version_ids {
         if let Some(row) = versions::by_id(pool, id).await? {
-            report_versions.push(report_version(state, by, &model.name, row).await?);
+            report_versions.push(report_version(cx, &model.name, row).await?);
         }
     }
-    let chain = super::audit_log::verify_incrementally(state).await?;
+    let chain = super::audit_log::verify_incrementally(&cx.state).await?;
     Ok(ComplianceReport {
         schema: REPORT_SCHEMA.to_owned(),
         generated_at: now_ms(),
-        generated_by: by.username.clone(),
+        generated_by: cx.by.username.clone(),
         scope,
         model: ReportModel {
             name: model.name,
@@ -139,12 +131,11 @@ pub async fn compliance_report(
 }
 
 async fn report_version(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     model: &str,
     row: versions::VersionRow,
 ) -> Result<ReportVersion, AppError> {
-    let pool = state.db.pool();
+    let pool = cx.state.db.pool();
     let parent = match row.parent_version_id {
         Some(id) => versions::name_and_version(pool, id)
             .await?
@@ -153,7 +144,7 @@ async fn report_version(
     };
     let params = versions::map_of(pool, "version_params", row.id).await?;
     let metrics = versions::metrics(pool, row.id).await?;
-    let artifacts = super::artifacts::list_for(state, model, &row)
+    let artifacts = super::artifacts::list_for(&cx.state, model, &row)
         .await?
         .into_iter()
         .map(|a| ReportArtifact {
@@ -166,8 +157,8 @@ async fn report_version(
         })
         .collect();
     let request_rows = workflow_repo::requests_for_version(pool, row.id).await?;
-    let requests = workflow_views::views(state, by, &request_rows).await?;
-    let evaluations = super::evaluations::list_for(state, row.id).await?;
+    let requests = workflow_views::views(cx, &request_rows).await?;
+    let evaluations = super::evaluations::list_for(&cx.state, row.id).await?;
     Ok(ReportVersion {
         lineage: catalog::lineage_view(&row, parent),
         stage: super::stored("stage", &row.stage)?,

@@ -3,20 +3,17 @@
 
 use serde_json::json;
 
-use super::{audit, begin, commit, lookup};
+use super::{commit, lookup, Ctx};
 use crate::{
     domain::{catalog as limits, ModelName, Permission, SemVer},
     error::AppError,
     server::{
-        auth::Principal,
         db::now_ms,
         repo::{
-            audit::Origin,
             models,
             tags::{self, Owner},
             versions,
         },
-        state::AppState,
     },
 };
 
@@ -41,42 +38,28 @@ impl Tag {
     }
 }
 
-pub async fn set(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    subject: Subject<'_>,
-    tag: Tag,
-) -> Result<(), AppError> {
-    change(state, by, origin, subject, &tag.key, Some(&tag.value)).await
+pub async fn set(cx: &Ctx, subject: Subject<'_>, tag: Tag) -> Result<(), AppError> {
+    change(cx, subject, &tag.key, Some(&tag.value)).await
 }
 
 /// Removing a tag that is not there is `NotFound`.
-pub async fn delete(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    subject: Subject<'_>,
-    key: &str,
-) -> Result<(), AppError> {
+pub async fn delete(cx: &Ctx, subject: Subject<'_>, key: &str) -> Result<(), AppError> {
     let key = limits::key("key", key)?;
-    change(state, by, origin, subject, &key, None).await
+    change(cx, subject, &key, None).await
 }
 
 async fn change(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     subject: Subject<'_>,
     key: &str,
     value: Option<&str>,
 ) -> Result<(), AppError> {
-    by.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
+    let mut tx = cx.begin().await?;
     let (owner, model_id, action, target) = match subject {
         Subject::Model(name) => {
-            let model = lookup::lock_model(&mut tx, state, name).await?;
+            let model = lookup::lock_model(&mut tx, &cx.state, name).await?;
             let action = if value.is_some() {
                 "model.tag_set"
             } else {
@@ -90,7 +73,7 @@ async fn change(
             )
         }
         Subject::Version(name, version) => {
-            let (model, row) = lookup::lock_version(&mut tx, state, name, version).await?;
+            let (model, row) = lookup::lock_version(&mut tx, &cx.state, name, version).await?;
             let action = if value.is_some() {
                 "version.tag_set"
             } else {
@@ -125,19 +108,11 @@ async fn change(
             .ok_or_else(|| AppError::NotFound(format!("tag {key}")))?,
     };
     if matches!(owner, Owner::Model(_)) {
-        models::reindex(&mut tx, state.db.backend(), model_id).await?;
+        models::reindex(&mut tx, cx.state.db.backend(), model_id).await?;
     }
     models::touch(&mut tx, model_id, now).await?;
     let details = json!({ "key": key, "before": before, "after": value });
-    audit(
-        state,
-        &mut tx,
-        Some(&by.actor()),
-        origin,
-        action,
-        (target.0, &target.1),
-        details,
-    )
-    .await?;
+    cx.audit(&mut tx, action, (target.0, &target.1), details)
+        .await?;
     commit(tx).await
 }

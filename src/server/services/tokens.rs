@@ -2,16 +2,11 @@
 
 use serde_json::json;
 
-use super::{audit, begin, commit};
+use super::{commit, Ctx};
 use crate::{
     domain::{Permission, TokenScope},
     error::AppError,
-    server::{
-        auth::{token, Principal},
-        db::now_ms,
-        repo::{audit::Origin, tokens},
-        state::AppState,
-    },
+    server::{auth::token, db::now_ms, repo::tokens},
 };
 
 pub const TOKEN_NAME_MAX_LEN: usize = 100;
@@ -66,26 +61,24 @@ pub fn parse_expiry_days(raw: Option<&str>) -> Result<Option<i64>, AppError> {
 }
 
 pub async fn create(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     name: String,
     scope: TokenScope,
     expires_in_days: Option<i64>,
 ) -> Result<(tokens::TokenRow, String), AppError> {
-    by.require(Permission::Read)?;
+    cx.require(Permission::Read)?;
     // Tokens are minted from a signed-in session, never from another token.
-    by.require_password_sign_in("minting a token")?;
+    cx.by.require_password_sign_in("minting a token")?;
     if scope == TokenScope::Admin {
-        by.require(Permission::Administer)?;
+        cx.require(Permission::Administer)?;
     }
     let generated = token::generate();
     let now = now_ms();
-    let mut tx = begin(state).await?;
+    let mut tx = cx.begin().await?;
     let row = tokens::insert(
         &mut tx,
         tokens::NewToken {
-            user_id: by.user_id,
+            user_id: cx.by.user_id,
             name: &name,
             token_hash: &generated.hash,
             prefix: &generated.display_prefix,
@@ -96,11 +89,8 @@ pub async fn create(
     )
     .await?;
     let details = json!({ "name": name, "scope": scope, "expires_at": row.expires_at });
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "token.create",
         ("token", &row.id.to_string()),
         details,
@@ -110,41 +100,28 @@ pub async fn create(
     Ok((row, generated.secret))
 }
 
-pub async fn list_own(state: &AppState, by: &Principal) -> Result<Vec<tokens::TokenRow>, AppError> {
-    by.require(Permission::Read)?;
-    tokens::list_for_user(state.db.pool(), by.user_id)
+pub async fn list_own(cx: &Ctx) -> Result<Vec<tokens::TokenRow>, AppError> {
+    cx.require(Permission::Read)?;
+    tokens::list_for_user(cx.state.db.pool(), cx.by.user_id)
         .await
         .map_err(AppError::from)
 }
 
 /// Owners revoke their own tokens; admins revoke anyone's.
-pub async fn revoke(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    id: i64,
-) -> Result<(), AppError> {
-    by.require(Permission::Read)?;
-    let mut tx = begin(state).await?;
+pub async fn revoke(cx: &Ctx, id: i64) -> Result<(), AppError> {
+    cx.require(Permission::Read)?;
+    let mut tx = cx.begin().await?;
     let row = tokens::find(&mut tx, id)
         .await?
-        .filter(|t| t.user_id == by.user_id || by.can(Permission::Administer))
+        .filter(|t| t.user_id == cx.by.user_id || cx.by.can(Permission::Administer))
         .ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
     if row.revoked_at.is_some() {
         return Ok(());
     }
     tokens::revoke(&mut tx, id, now_ms()).await?;
     let details = json!({ "name": row.name, "owner_user_id": row.user_id });
-    audit(
-        state,
-        &mut tx,
-        Some(&by.actor()),
-        origin,
-        "token.revoke",
-        ("token", &id.to_string()),
-        details,
-    )
-    .await?;
+    cx.audit(&mut tx, "token.revoke", ("token", &id.to_string()), details)
+        .await?;
     commit(tx).await
 }
 

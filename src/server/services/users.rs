@@ -2,49 +2,41 @@
 
 use serde_json::json;
 
-use super::{audit, begin, commit};
+use super::{audit, begin, commit, Ctx};
 use crate::{
     domain::{Password, Permission, Role, Username},
     error::AppError,
     server::{
-        auth::{password, Principal},
+        auth::password,
         db::{is_unique_violation, now_ms, OnUnique},
         repo::{audit::Origin, users},
         state::AppState,
     },
 };
 
-pub async fn list(state: &AppState, by: &Principal) -> Result<Vec<users::User>, AppError> {
-    by.require(Permission::Administer)?;
-    users::list(state.db.pool()).await.map_err(AppError::from)
+pub async fn list(cx: &Ctx) -> Result<Vec<users::User>, AppError> {
+    cx.require(Permission::Administer)?;
+    users::list(cx.state.db.pool())
+        .await
+        .map_err(AppError::from)
 }
 
 pub async fn create(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     username: Username,
     password: Password,
     role: Role,
 ) -> Result<users::User, AppError> {
-    by.require(Permission::Administer)?;
+    cx.require(Permission::Administer)?;
     let hash = password::hash(password.expose().to_owned()).await?;
-    let mut tx = begin(state).await?;
+    let mut tx = cx.begin().await?;
     let now = now_ms();
     let id = users::insert(&mut tx, &username, &hash, role, now)
         .await
         .on_unique(|| AppError::Conflict(format!("user {username} already exists")))?;
     let details = json!({ "role": role });
-    audit(
-        state,
-        &mut tx,
-        Some(&by.actor()),
-        origin,
-        "user.create",
-        ("user", username.as_str()),
-        details,
-    )
-    .await?;
+    cx.audit(&mut tx, "user.create", ("user", username.as_str()), details)
+        .await?;
     commit(tx).await?;
     Ok(users::User {
         id,
@@ -89,16 +81,10 @@ pub async fn bootstrap_admin(
     Ok(true)
 }
 
-pub async fn set_role(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    username: Username,
-    role: Role,
-) -> Result<(), AppError> {
-    by.require(Permission::Administer)?;
-    let mut tx = begin(state).await?;
-    users::serialize_admin_changes(&mut tx, state.db.backend()).await?;
+pub async fn set_role(cx: &Ctx, username: Username, role: Role) -> Result<(), AppError> {
+    cx.require(Permission::Administer)?;
+    let mut tx = cx.begin().await?;
+    users::serialize_admin_changes(&mut tx, cx.state.db.backend()).await?;
     let user = find_for_update(&mut tx, &username).await?;
     if user.role == role {
         return Ok(());
@@ -108,11 +94,8 @@ pub async fn set_role(
     }
     users::set_role(&mut tx, user.id, role, now_ms()).await?;
     let details = json!({ "before": user.role, "after": role });
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "user.role_change",
         ("user", username.as_str()),
         details,
@@ -122,29 +105,24 @@ pub async fn set_role(
 }
 
 pub async fn reset_password(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     username: Username,
     new_password: Password,
 ) -> Result<(), AppError> {
-    by.require(Permission::Administer)?;
+    cx.require(Permission::Administer)?;
     // A leaked admin token must never be enough to take over an account.
-    by.require_password_sign_in("resetting a password")?;
+    cx.by.require_password_sign_in("resetting a password")?;
     let hash = password::hash(new_password.expose().to_owned()).await?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
+    let mut tx = cx.begin().await?;
     let user = find_for_update(&mut tx, &username).await?;
     users::set_password_hash(&mut tx, user.id, &hash, now).await?;
     // A reset password ends the user's sessions and revokes their tokens:
     // whoever had the account before the reset has nothing left of it.
     users::delete_sessions(&mut tx, user.id).await?;
     let revoked = crate::server::repo::tokens::revoke_all_for_user(&mut tx, user.id, now).await?;
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "user.password_reset",
         ("user", username.as_str()),
         json!({ "tokens_revoked": revoked }),
@@ -153,16 +131,10 @@ pub async fn reset_password(
     commit(tx).await
 }
 
-pub async fn set_active(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    username: Username,
-    active: bool,
-) -> Result<(), AppError> {
-    by.require(Permission::Administer)?;
-    let mut tx = begin(state).await?;
-    users::serialize_admin_changes(&mut tx, state.db.backend()).await?;
+pub async fn set_active(cx: &Ctx, username: Username, active: bool) -> Result<(), AppError> {
+    cx.require(Permission::Administer)?;
+    let mut tx = cx.begin().await?;
+    users::serialize_admin_changes(&mut tx, cx.state.db.backend()).await?;
     let user = find_for_update(&mut tx, &username).await?;
     if user.active == active {
         return Ok(());
@@ -179,29 +151,19 @@ pub async fn set_active(
     } else {
         "user.deactivate"
     };
-    audit(
-        state,
-        &mut tx,
-        Some(&by.actor()),
-        origin,
-        action,
-        ("user", username.as_str()),
-        json!({}),
-    )
-    .await?;
+    cx.audit(&mut tx, action, ("user", username.as_str()), json!({}))
+        .await?;
     commit(tx).await
 }
 
 pub async fn change_own_password(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     current: &str,
     new_password: Password,
 ) -> Result<(), AppError> {
     // A leaked token must not be enough to take over the account.
-    by.require_password_sign_in("changing a password")?;
-    let user = crate::server::repo::users::find_by_id(state.db.pool(), by.user_id)
+    cx.by.require_password_sign_in("changing a password")?;
+    let user = crate::server::repo::users::find_by_id(cx.state.db.pool(), cx.by.user_id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     if !password::verify(current.to_owned(), Some(user.password_hash)).await? {
@@ -211,15 +173,12 @@ pub async fn change_own_password(
         ));
     }
     let hash = password::hash(new_password.expose().to_owned()).await?;
-    let mut tx = begin(state).await?;
-    users::set_password_hash(&mut tx, by.user_id, &hash, now_ms()).await?;
-    audit(
-        state,
+    let mut tx = cx.begin().await?;
+    users::set_password_hash(&mut tx, cx.by.user_id, &hash, now_ms()).await?;
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "user.password_change",
-        ("user", &by.username),
+        ("user", &cx.by.username),
         json!({}),
     )
     .await?;

@@ -5,18 +5,13 @@
 
 use serde_json::json;
 
-use super::{audit, begin, commit};
+use super::{commit, Ctx};
 use crate::{
     domain::{Permission, WebhookEvent, WebhookUrl},
     error::AppError,
     server::{
-        auth::Principal,
         db::now_ms,
-        repo::{
-            audit::Origin,
-            webhooks::{self as repo, DeliveryRow, WebhookRow},
-        },
-        state::AppState,
+        repo::webhooks::{self as repo, DeliveryRow, WebhookRow},
     },
 };
 
@@ -118,16 +113,11 @@ fn audit_host(url: &str) -> String {
 }
 
 /// Creates an endpoint; returns it with its secret (shown only now).
-pub async fn create(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    input: NewWebhookInput,
-) -> Result<(WebhookRow, String), AppError> {
-    by.require(Permission::Administer)?;
+pub async fn create(cx: &Ctx, input: NewWebhookInput) -> Result<(WebhookRow, String), AppError> {
+    cx.require(Permission::Administer)?;
     let secret = input.secret.unwrap_or_else(generate_secret);
     let events = WebhookEvent::join(&input.events);
-    let mut tx = begin(state).await?;
+    let mut tx = cx.begin().await?;
     let row = repo::insert(
         &mut tx,
         repo::NewWebhook {
@@ -135,17 +125,14 @@ pub async fn create(
             secret: &secret,
             events: &events,
             description: &input.description,
-            created_by: &by.username,
+            created_by: &cx.by.username,
             now: now_ms(),
         },
     )
     .await?;
     let details = json!({ "host": audit_host(&row.url), "events": events });
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "webhook.create",
         ("webhook", &row.id.to_string()),
         details,
@@ -155,14 +142,14 @@ pub async fn create(
     Ok((row, secret))
 }
 
-pub async fn list(state: &AppState, by: &Principal) -> Result<Vec<WebhookRow>, AppError> {
-    by.require(Permission::Administer)?;
-    repo::list(state.db.pool()).await.map_err(AppError::from)
+pub async fn list(cx: &Ctx) -> Result<Vec<WebhookRow>, AppError> {
+    cx.require(Permission::Administer)?;
+    repo::list(cx.state.db.pool()).await.map_err(AppError::from)
 }
 
-pub async fn get(state: &AppState, by: &Principal, id: i64) -> Result<WebhookRow, AppError> {
-    by.require(Permission::Administer)?;
-    repo::find(state.db.pool(), id)
+pub async fn get(cx: &Ctx, id: i64) -> Result<WebhookRow, AppError> {
+    cx.require(Permission::Administer)?;
+    repo::find(cx.state.db.pool(), id)
         .await?
         .ok_or_else(|| not_found(id))
 }
@@ -171,15 +158,9 @@ fn not_found(id: i64) -> AppError {
     AppError::NotFound(format!("webhook {id}"))
 }
 
-pub async fn update(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    id: i64,
-    patch: WebhookPatch,
-) -> Result<WebhookRow, AppError> {
-    by.require(Permission::Administer)?;
-    let mut tx = begin(state).await?;
+pub async fn update(cx: &Ctx, id: i64, patch: WebhookPatch) -> Result<WebhookRow, AppError> {
+    cx.require(Permission::Administer)?;
+    let mut tx = cx.begin().await?;
     let current = repo::find(&mut *tx, id)
         .await?
         .ok_or_else(|| not_found(id))?;
@@ -223,11 +204,8 @@ pub async fn update(
         "secret_changed": secret != current.secret,
         "description_changed": description != current.description,
     });
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "webhook.update",
         ("webhook", &id.to_string()),
         details,
@@ -235,28 +213,20 @@ pub async fn update(
     .await?;
     commit(tx).await?;
     // Re-enabling may make held deliveries due.
-    state.webhook_wake.notify_one();
+    cx.state.webhook_wake.notify_one();
     Ok(row)
 }
 
-pub async fn delete(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    id: i64,
-) -> Result<(), AppError> {
-    by.require(Permission::Administer)?;
-    let mut tx = begin(state).await?;
+pub async fn delete(cx: &Ctx, id: i64) -> Result<(), AppError> {
+    cx.require(Permission::Administer)?;
+    let mut tx = cx.begin().await?;
     let current = repo::find(&mut *tx, id)
         .await?
         .ok_or_else(|| not_found(id))?;
     repo::delete(&mut tx, id).await?;
     let details = json!({ "host": audit_host(&current.url), "events": current.events });
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "webhook.delete",
         ("webhook", &id.to_string()),
         details,
@@ -267,14 +237,13 @@ pub async fn delete(
 
 /// An endpoint's deliveries, newest first; `before` (a delivery id) pages back.
 pub async fn deliveries(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     id: i64,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, AppError> {
-    get(state, by, id).await?;
-    repo::list_deliveries(state.db.pool(), id, before, limit)
+    get(cx, id).await?;
+    repo::list_deliveries(cx.state.db.pool(), id, before, limit)
         .await
         .map_err(AppError::from)
 }
@@ -283,15 +252,9 @@ pub async fn deliveries(
 /// but a new delivery id (in the body and the header), so a receiver that
 /// dedupes by id processes it again, and the original attempt stays in the
 /// log as it was.
-pub async fn resend(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    webhook_id: i64,
-    delivery_id: i64,
-) -> Result<DeliveryRow, AppError> {
-    by.require(Permission::Administer)?;
-    let mut tx = begin(state).await?;
+pub async fn resend(cx: &Ctx, webhook_id: i64, delivery_id: i64) -> Result<DeliveryRow, AppError> {
+    cx.require(Permission::Administer)?;
+    let mut tx = cx.begin().await?;
     let original = repo::find_delivery(&mut tx, webhook_id, delivery_id)
         .await?
         .ok_or_else(|| {
@@ -320,18 +283,15 @@ pub async fn resend(
         "original_delivery": original.delivery_uuid,
         "delivery": delivery_uuid,
     });
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "webhook.resend",
         ("webhook", &webhook_id.to_string()),
         details,
     )
     .await?;
     commit(tx).await?;
-    state.webhook_wake.notify_one();
+    cx.state.webhook_wake.notify_one();
     Ok(row)
 }
 

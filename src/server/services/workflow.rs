@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::{
     alias_moves::{self, AliasMove},
-    audit, begin, commit, content, lookup, stored,
+    audit, begin, commit, content, lookup, stored, Ctx,
 };
 use crate::{
     domain::{
@@ -213,18 +213,14 @@ pub(crate) fn view(
     })
 }
 
-/// Reads a request back after a write, as `reader` sees it.
-pub(crate) async fn reload(
-    state: &AppState,
-    reader: &Principal,
-    id: i64,
-) -> Result<RequestView, AppError> {
-    let mut conn = state.db.pool().acquire().await?;
+/// Reads a request back after a write, as the caller sees it.
+pub(crate) async fn reload(cx: &Ctx, id: i64) -> Result<RequestView, AppError> {
+    let mut conn = cx.state.db.pool().acquire().await?;
     let row = repo::find_request(&mut conn, id)
         .await?
         .ok_or(AppError::Internal)?;
     let reviews = repo::reviews_of(&mut conn, &[id]).await?;
-    view(&row, &reviews, reader, now_ms())
+    view(&row, &reviews, &cx.by, now_ms())
 }
 
 /// A webhook event, queued in the same transaction as the change it reports.
@@ -237,22 +233,20 @@ async fn emit(tx: &mut Tx, event: WebhookEvent, data: Value, now: i64) -> Result
 // ------------------------------------------------------------ opening
 
 pub async fn open_request(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     version: &SemVer,
     to: Stage,
     justification: Justification,
 ) -> Result<RequestView, AppError> {
-    by.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
-    let (model, row) = lookup::lock_version(&mut tx, state, model_name, version).await?;
+    let mut tx = cx.begin().await?;
+    let (model, row) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
     let current: Stage = stored("stage", &row.stage)?;
     can_open(current, to).map_err(workflow_error)?;
     if let Some(open) = repo::open_request_for_version(&mut tx, row.id).await? {
-        if !close_if_lapsed(state, &mut tx, origin, &open, now).await? {
+        if !close_if_lapsed(&cx.state, &mut tx, &cx.origin, &open, now).await? {
             return Err(AppError::Conflict(format!(
                 "{model_name} {} already has an open request (#{}) to move to {}; \
                  it must be decided or cancelled first",
@@ -262,10 +256,10 @@ pub async fn open_request(
     }
     let policy = effective_policy(&mut tx, model.id).await?;
     let id = insert(
-        state,
+        &cx.state,
         &mut tx,
-        by,
-        origin,
+        &cx.by,
+        &cx.origin,
         Opening {
             model: &model,
             row: &row,
@@ -282,8 +276,8 @@ pub async fn open_request(
     )
     .await?;
     commit(tx).await?;
-    state.webhook_wake.notify_one();
-    reload(state, by, id).await
+    cx.state.webhook_wake.notify_one();
+    reload(cx, id).await
 }
 
 /// Opens a request to point a protected alias at `row` (`AliasSet`) or to
@@ -461,31 +455,29 @@ async fn insert(
 /// a sign-off on anything else is refused.
 #[allow(clippy::too_many_arguments)]
 pub async fn review(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     id: i64,
     decision: Decision,
     comment: &str,
     seen_digest: Option<&ContentDigest>,
 ) -> Result<RequestView, AppError> {
-    by.require(Permission::Approve)?;
+    cx.require(Permission::Approve)?;
     let comment = parse_comment(comment, decision)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
-    let (model, req) = lock_request(state, &mut tx, model_name, id).await?;
+    let mut tx = cx.begin().await?;
+    let (model, req) = lock_request(&cx.state, &mut tx, model_name, id).await?;
     let reviews = repo::reviews_of(&mut tx, &[id]).await?;
     // Judge the content as it is in the rows now, not as the column says.
     let digest_now = content::compute(&mut tx, req.version_id).await?;
     let snap = snapshot(&req, &reviews, Some(digest_now.clone()))?;
-    let outcome = match decide(&snap, by.user_id, decision, now) {
+    let outcome = match decide(&snap, cx.by.user_id, decision, now) {
         Ok(outcome) => outcome,
         Err(e) => {
             if e.closes_request().is_some() {
                 // Record what we learnt, so the next visitor sees the truth.
                 if let Some(lapse) = snap.lapse(now) {
-                    close_lapsed(state, &mut tx, origin, &req, &lapse, now).await?;
+                    close_lapsed(&cx.state, &mut tx, &cx.origin, &req, &lapse, now).await?;
                     commit(tx).await?;
                 }
             }
@@ -505,8 +497,8 @@ pub async fn review(
         &mut tx,
         NewReview {
             request_id: id,
-            reviewer_id: by.user_id,
-            reviewer_name: &by.username,
+            reviewer_id: cx.by.user_id,
+            reviewer_name: &cx.by.username,
             decision: decision.as_str(),
             comment: &comment,
             now,
@@ -526,19 +518,11 @@ pub async fn review(
         "approvals": snap.approvals.len() + usize::from(decision == Decision::Approve),
         "required": snap.required, "content_digest": digest_text,
     });
-    audit(
-        state,
-        &mut tx,
-        Some(&by.actor()),
-        origin,
-        action,
-        ("version", &target),
-        details,
-    )
-    .await?;
+    cx.audit(&mut tx, action, ("version", &target), details)
+        .await?;
     let event = json!({
         "request_id": id, "kind": req.kind, "model": model.name, "version": req.version,
-        "from": snap.from, "to": snap.to, "alias": req.alias, "reviewer": by.username,
+        "from": snap.from, "to": snap.to, "alias": req.alias, "reviewer": cx.by.username,
         "comment": comment, "content_digest": digest_text,
     });
     match outcome {
@@ -554,17 +538,17 @@ pub async fn review(
                 .filter(|r| r.decision == Decision::Approve.as_str())
                 .map(|r| r.reviewer_name.as_str())
                 .collect();
-            approvers.push(&by.username);
+            approvers.push(&cx.by.username);
             let note = format!("approved by {}", approvers.join(", "));
             apply(
-                state,
+                &cx.state,
                 &mut tx,
-                origin,
+                &cx.origin,
                 Applying {
                     model: &model,
                     req: &req,
-                    by: &by.username,
-                    actor: Some(&by.actor()),
+                    by: &cx.by.username,
+                    actor: Some(&cx.by.actor()),
                     note: &note,
                 },
                 &policy,
@@ -577,7 +561,7 @@ pub async fn review(
                 &mut tx,
                 id,
                 RequestState::Rejected,
-                &by.username,
+                &cx.by.username,
                 &comment,
                 now,
             )
@@ -586,41 +570,36 @@ pub async fn review(
         }
     }
     commit(tx).await?;
-    state.webhook_wake.notify_one();
-    reload(state, by, id).await
+    cx.state.webhook_wake.notify_one();
+    reload(cx, id).await
 }
 
 /// Withdraws request `id` (its requester, or an admin).
 pub async fn cancel(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     id: i64,
     reason: &str,
 ) -> Result<RequestView, AppError> {
-    by.require(Permission::Contribute)?;
+    cx.require(Permission::Contribute)?;
     let reason = parse_comment(reason, Decision::Approve)?;
     let now = now_ms();
-    let mut tx = begin(state).await?;
-    let (model, req) = lock_request(state, &mut tx, model_name, id).await?;
+    let mut tx = cx.begin().await?;
+    let (model, req) = lock_request(&cx.state, &mut tx, model_name, id).await?;
     let snap = snapshot(&req, &[], None)?;
-    can_cancel(&snap, by.user_id, by.can(Permission::Administer)).map_err(workflow_error)?;
+    can_cancel(&snap, cx.by.user_id, cx.by.can(Permission::Administer)).map_err(workflow_error)?;
     close(
         &mut tx,
         id,
         RequestState::Cancelled,
-        &by.username,
+        &cx.by.username,
         &reason,
         now,
     )
     .await?;
     let target = format!("{}@{}", model.name, req.version);
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "transition.cancel",
         ("version", &target),
         json!({ "request_id": id, "kind": req.kind, "to": snap.to, "alias": req.alias,
@@ -628,8 +607,8 @@ pub async fn cancel(
     )
     .await?;
     commit(tx).await?;
-    state.webhook_wake.notify_one();
-    reload(state, by, id).await
+    cx.state.webhook_wake.notify_one();
+    reload(cx, id).await
 }
 
 /// Closes requests whose deadline passed; run periodically. Returns how many.

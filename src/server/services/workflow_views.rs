@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{
-    audit, begin, catalog, commit, lookup, stored,
+    catalog, commit, lookup, stored,
     workflow::{decode, effective_policy, view},
+    Ctx,
 };
 use crate::{
     domain::{
@@ -20,11 +21,9 @@ use crate::{
     },
     error::AppError,
     server::{
-        auth::Principal,
         db::now_ms,
         repo::{
             aliases,
-            audit::Origin,
             models::ModelRow,
             versions::{self, VersionRow},
             workflow::{self as repo, RequestFilter, RequestRow},
@@ -46,28 +45,24 @@ pub struct RequestQuery {
     pub limit: Option<i64>,
 }
 
-pub async fn list_requests(
-    state: &AppState,
-    by: &Principal,
-    query: RequestQuery,
-) -> Result<RequestPage, AppError> {
-    by.require(Permission::Read)?;
+pub async fn list_requests(cx: &Ctx, query: RequestQuery) -> Result<RequestPage, AppError> {
+    cx.require(Permission::Read)?;
     let model_id = match &query.model {
-        Some(name) => Some(lookup::find_model(state, by, name.as_str()).await?.id),
+        Some(name) => Some(lookup::find_model(cx, name.as_str()).await?.id),
         None => None,
     };
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
     let filter = RequestFilter {
         state: query.state.map(|s| s.as_str().to_owned()),
         model_id,
-        requested_by: query.mine.then_some(by.user_id),
+        requested_by: query.mine.then_some(cx.by.user_id),
         before_id: query.before,
         limit: limit + 1,
     };
-    let mut rows = repo::list_requests(state.db.pool(), &filter).await?;
+    let mut rows = repo::list_requests(cx.state.db.pool(), &filter).await?;
     let has_more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(50));
-    let requests = views(state, by, &rows).await?;
+    let requests = views(cx, &rows).await?;
     Ok(RequestPage {
         next_before: if has_more {
             rows.last().map(|r| r.id)
@@ -78,33 +73,29 @@ pub async fn list_requests(
     })
 }
 
-pub(crate) async fn views(
-    state: &AppState,
-    by: &Principal,
-    rows: &[RequestRow],
-) -> Result<Vec<RequestView>, AppError> {
+pub(crate) async fn views(cx: &Ctx, rows: &[RequestRow]) -> Result<Vec<RequestView>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let mut conn = state.db.pool().acquire().await?;
+    let mut conn = cx.state.db.pool().acquire().await?;
     let reviews = repo::reviews_of(&mut conn, &ids).await?;
     let now = now_ms();
     rows.iter()
-        .map(|row| view(row, &reviews, by, now))
+        .map(|row| view(row, &reviews, &cx.by, now))
         .collect()
 }
 
 /// Open requests still before their deadline (the navigation badge).
-pub async fn pending_count(state: &AppState, by: &Principal) -> Result<i64, AppError> {
-    by.require(Permission::Read)?;
-    repo::count_live_pending(state.db.pool(), now_ms())
+pub async fn pending_count(cx: &Ctx) -> Result<i64, AppError> {
+    cx.require(Permission::Read)?;
+    repo::count_live_pending(cx.state.db.pool(), now_ms())
         .await
         .map_err(AppError::from)
 }
 
 /// The approvals page: every live pending request with the lineage and the
 /// metrics a reviewer compares, and the reader's own requests.
-pub async fn inbox(state: &AppState, by: &Principal) -> Result<Inbox, AppError> {
-    by.require(Permission::Read)?;
-    let pool = state.db.pool();
+pub async fn inbox(cx: &Ctx) -> Result<Inbox, AppError> {
+    cx.require(Permission::Read)?;
+    let pool = cx.state.db.pool();
     let pending_filter = RequestFilter {
         state: Some(RequestState::Pending.as_str().to_owned()),
         limit: MAX_PAGE,
@@ -113,25 +104,25 @@ pub async fn inbox(state: &AppState, by: &Principal) -> Result<Inbox, AppError> 
     let mut pending_rows = repo::list_requests(pool, &pending_filter).await?;
     pending_rows.reverse();
     let mut pending = Vec::new();
-    for request in views(state, by, &pending_rows).await? {
+    for request in views(cx, &pending_rows).await? {
         if !request.state.is_open() {
             continue; // lapsed; the sweeper will close it
         }
         let Some(row) = pending_rows.iter().find(|r| r.id == request.id) else {
             continue;
         };
-        pending.push(card(state, row, request).await?);
+        pending.push(card(&cx.state, row, request).await?);
     }
     let mine_filter = RequestFilter {
-        requested_by: Some(by.user_id),
+        requested_by: Some(cx.by.user_id),
         limit: 20,
         ..Default::default()
     };
     let mine_rows = repo::list_requests(pool, &mine_filter).await?;
     Ok(Inbox {
         pending,
-        mine: views(state, by, &mine_rows).await?,
-        can_approve: by.can(Permission::Approve),
+        mine: views(cx, &mine_rows).await?,
+        can_approve: cx.by.can(Permission::Approve),
     })
 }
 
@@ -176,13 +167,12 @@ async fn card(
 
 /// A version's stage story for its page.
 pub async fn version_workflow(
-    state: &AppState,
-    by: &Principal,
+    cx: &Ctx,
     model: &ModelRow,
     row: &VersionRow,
 ) -> Result<VersionWorkflow, AppError> {
-    by.require(Permission::Read)?;
-    let pool = state.db.pool();
+    cx.require(Permission::Read)?;
+    let pool = cx.state.db.pool();
     let registered = StageEventView {
         from: None,
         to: Stage::Experimental,
@@ -203,7 +193,7 @@ pub async fn version_workflow(
         });
     }
     let request_rows = repo::requests_for_version(pool, row.id).await?;
-    let requests = views(state, by, &request_rows).await?;
+    let requests = views(cx, &request_rows).await?;
     let aliases: Vec<String> = aliases::list_for_model(pool, model.id)
         .await?
         .into_iter()
@@ -227,22 +217,22 @@ pub async fn version_workflow(
         required: allowed_targets(current)
             .map(|to| (to, policy.required_approvals(to)))
             .collect(),
-        can_request: by.can(Permission::Contribute),
+        can_request: cx.by.can(Permission::Contribute),
     })
 }
 
 // ------------------------------------------------------------ policy
 
-pub async fn policy(state: &AppState, by: &Principal) -> Result<PolicyView, AppError> {
-    by.require(Permission::Read)?;
-    let mut conn = state.db.pool().acquire().await?;
+pub async fn policy(cx: &Ctx) -> Result<PolicyView, AppError> {
+    cx.require(Permission::Read)?;
+    let mut conn = cx.state.db.pool().acquire().await?;
     let registry = match repo::policy_json(&mut conn, repo::REGISTRY_SCOPE).await? {
         Some(json) => decode(&json)?,
         None => ApprovalPolicy::default(),
     };
     drop(conn);
     let mut overrides = BTreeMap::new();
-    for (name, json) in repo::overrides(state.db.pool()).await? {
+    for (name, json) in repo::overrides(cx.state.db.pool()).await? {
         overrides.insert(name, decode::<PolicyOverride>(&json)?);
     }
     Ok(PolicyView {
@@ -253,22 +243,21 @@ pub async fn policy(state: &AppState, by: &Principal) -> Result<PolicyView, AppE
 
 /// Replaces the registry-wide policy (admins). Open requests keep the
 /// sign-off count they were opened with.
-pub async fn set_registry_policy(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
-    policy: ApprovalPolicy,
-) -> Result<(), AppError> {
-    by.require(Permission::Administer)?;
+pub async fn set_registry_policy(cx: &Ctx, policy: ApprovalPolicy) -> Result<(), AppError> {
+    cx.require(Permission::Administer)?;
     policy.validate()?;
     let json = serde_json::to_string(&policy).map_err(|_| AppError::Internal)?;
-    let mut tx = begin(state).await?;
-    repo::put_policy(&mut tx, repo::REGISTRY_SCOPE, &json, &by.username, now_ms()).await?;
-    audit(
-        state,
+    let mut tx = cx.begin().await?;
+    repo::put_policy(
         &mut tx,
-        Some(&by.actor()),
-        origin,
+        repo::REGISTRY_SCOPE,
+        &json,
+        &cx.by.username,
+        now_ms(),
+    )
+    .await?;
+    cx.audit(
+        &mut tx,
         "policy.update",
         ("policy", "registry"),
         json!({ "policy": policy }),
@@ -279,27 +268,22 @@ pub async fn set_registry_policy(
 
 /// Sets (or, when empty, removes) a model's override (admins).
 pub async fn set_model_policy(
-    state: &AppState,
-    by: &Principal,
-    origin: &Origin,
+    cx: &Ctx,
     model_name: &ModelName,
     pinned: PolicyOverride,
 ) -> Result<(), AppError> {
-    by.require(Permission::Administer)?;
+    cx.require(Permission::Administer)?;
     pinned.validate()?;
-    let mut tx = begin(state).await?;
-    let model = lookup::lock_model(&mut tx, state, model_name).await?;
+    let mut tx = cx.begin().await?;
+    let model = lookup::lock_model(&mut tx, &cx.state, model_name).await?;
     if pinned.is_empty() {
         repo::delete_policy(&mut tx, model.id).await?;
     } else {
         let json = serde_json::to_string(&pinned).map_err(|_| AppError::Internal)?;
-        repo::put_policy(&mut tx, model.id, &json, &by.username, now_ms()).await?;
+        repo::put_policy(&mut tx, model.id, &json, &cx.by.username, now_ms()).await?;
     }
-    audit(
-        state,
+    cx.audit(
         &mut tx,
-        Some(&by.actor()),
-        origin,
         "policy.update",
         ("model", model_name.as_str()),
         json!({ "override": pinned }),
@@ -309,18 +293,13 @@ pub async fn set_model_policy(
 }
 
 /// One request, which must belong to `model_name`.
-pub async fn get_request(
-    state: &AppState,
-    by: &Principal,
-    model_name: &str,
-    id: i64,
-) -> Result<RequestView, AppError> {
-    let model = lookup::find_model(state, by, model_name).await?;
-    let mut conn = state.db.pool().acquire().await?;
+pub async fn get_request(cx: &Ctx, model_name: &str, id: i64) -> Result<RequestView, AppError> {
+    let model = lookup::find_model(cx, model_name).await?;
+    let mut conn = cx.state.db.pool().acquire().await?;
     let row = repo::find_request(&mut conn, id)
         .await?
         .filter(|r| r.model_id == model.id)
         .ok_or_else(|| AppError::NotFound(format!("request {id} of model {}", model.name)))?;
     let reviews = repo::reviews_of(&mut conn, &[id]).await?;
-    view(&row, &reviews, by, now_ms())
+    view(&row, &reviews, &cx.by, now_ms())
 }
