@@ -13,6 +13,7 @@ mod password;
 mod role;
 mod search;
 mod stage;
+mod stored_enum;
 mod throttle;
 mod timeline;
 mod username;
@@ -38,6 +39,7 @@ pub use password::{Password, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
 pub use role::{Permission, Role, TokenScope};
 pub use search::{CatalogQuery, Sort};
 pub use stage::Stage;
+pub use stored_enum::{DeliveryState, VerificationState};
 pub use throttle::{
     account_delay, record_outcome, release, reserve, Counter, Limit, ThrottleLimits, Verdict,
 };

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{CatalogQuery, Freeze, Stage};
+use crate::domain::{catalog::VersionStatus, CatalogQuery, Freeze, Stage};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -34,7 +34,7 @@ pub struct VersionSummary {
     pub version: String,
     pub seq: i64,
     pub stage: Stage,
-    pub status: String,
+    pub status: VersionStatus,
     pub created_at: i64,
     pub created_by: String,
     pub headline: Option<f64>,
@@ -97,7 +97,7 @@ pub struct VersionDetail {
     pub version: String,
     pub seq: i64,
     pub stage: Stage,
-    pub status: String,
+    pub status: VersionStatus,
     pub description: String,
     pub description_html: String,
     pub created_by: String,

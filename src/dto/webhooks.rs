@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::DeliveryState;
+
 /// A registered endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -40,8 +42,7 @@ pub struct DeliveryView {
     pub event_type: String,
     /// Also the body's `id` and the `X-Registry-Delivery` header.
     pub delivery_uuid: String,
-    /// `pending`, `delivered` or `failed`.
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i64,
     /// When a pending delivery is next tried.
     pub next_attempt_at: i64,

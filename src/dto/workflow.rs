@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{ArtifactView, LineageView};
-use crate::domain::{ApprovalPolicy, Decision, PolicyOverride, RequestKind, RequestState, Stage};
+use crate::domain::{
+    catalog::VersionStatus, ApprovalPolicy, Decision, PolicyOverride, RequestKind, RequestState,
+    Stage,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -157,7 +160,7 @@ pub struct ResolvedVersion {
     pub version: String,
     pub seq: i64,
     pub stage: Stage,
-    pub status: String,
+    pub status: VersionStatus,
     pub commit_sha: Option<String>,
     pub created_by: String,
     pub created_at: i64,

@@ -18,6 +18,7 @@ use crate::{
         forms::{FormError, FormSuccess},
         guard::RequirePermission,
     },
+    domain::DeliveryState,
     domain::{Permission, WebhookEvent},
     dto::{format_time, DeliveryView, WebhookView},
 };
@@ -216,18 +217,18 @@ fn DeliveryTable(
             <thead><tr><th>"Time"</th><th>"Event"</th><th>"State"</th><th class="num">"Attempts"</th><th>"Last status"</th><th>"Last error"</th><th></th></tr></thead>
             <tbody>
                 {deliveries.into_iter().map(|d| {
-                    let badge = match d.state.as_str() {
-                        "delivered" => "badge stage-production",
-                        "failed" => "badge warn",
-                        _ => "badge stage-staging",
+                    let badge = match d.state {
+                        DeliveryState::Delivered => "badge stage-production",
+                        DeliveryState::Failed => "badge warn",
+                        DeliveryState::Pending => "badge stage-staging",
                     };
-                    let next = (d.state == "pending")
+                    let next = (d.state == DeliveryState::Pending)
                         .then(|| format!("next attempt {}", format_time(d.next_attempt_at)));
                     view! {
                         <tr data-delivery=d.delivery_uuid.clone()>
                             <td class="nowrap">{format_time(d.created_at)}</td>
                             <td><code>{d.event_type.clone()}</code></td>
-                            <td><span class=badge title=next>{d.state.clone()}</span></td>
+                            <td><span class=badge title=next>{d.state.as_str()}</span></td>
                             <td class="num">{d.attempts}</td>
                             <td>{d.last_status.map(|s| s.to_string()).unwrap_or_else(|| "-".into())}</td>
                             <td class="small">{d.last_error.clone().unwrap_or_default()}</td>

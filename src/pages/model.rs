@@ -128,7 +128,7 @@ fn ModelBody(
                     <td><A href=href>{label}</A></td>
                     <td>{v.seq}</td>
                     <td><StageBadge stage/></td>
-                    <td>{v.status.clone()}</td>
+                    <td>{v.status.as_str()}</td>
                     <td class="nowrap">{format_time(v.created_at)}</td>
                     <td>{v.created_by.clone()}</td>
                     <td class="num">{v.headline.map(format_metric).unwrap_or_else(|| "—".into())}</td>

@@ -168,7 +168,7 @@ fn VersionBody(
         <div class="page-head">
             <h1>{heading_model}" "<span class="version">{heading_version}</span></h1>
             <StageBadge stage=v.stage/>
-            <span class="muted">"#"{v.seq}" · "{v.status.clone()}</span>
+            <span class="muted">"#"{v.seq}" · "{v.status.as_str()}</span>
         </div>
         <p class="muted">"Registered by "{v.created_by.clone()}" on "{format_time(v.created_at)}</p>
         <p class="release" data-testid="release">

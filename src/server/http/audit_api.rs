@@ -202,8 +202,7 @@ struct VerifyJob {
     id: i64,
     started_by: String,
     started_at: i64,
-    /// `running`, `intact`, `broken` or `failed`.
-    state: String,
+    state: crate::domain::VerificationState,
     /// Events in the chain when the job started.
     total: i64,
     checked: i64,

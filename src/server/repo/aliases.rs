@@ -3,6 +3,8 @@
 
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
+use crate::domain::{catalog::VersionStatus, Stage};
+
 /// Points `alias` at a version; returns the version it pointed at before.
 pub async fn set(
     conn: &mut AnyConnection,
@@ -107,8 +109,8 @@ pub struct ResolvedRow {
     pub version_id: i64,
     pub version: String,
     pub seq: i64,
-    pub stage: String,
-    pub status: String,
+    pub stage: Stage,
+    pub status: VersionStatus,
     pub created_by: String,
     pub created_at: i64,
     pub commit_sha: Option<String>,

@@ -6,7 +6,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
-use crate::server::db::Backend;
+use crate::{domain::VerificationState, server::db::Backend};
 
 /// Who did it. `token_id` is set when the call was made with an API token.
 #[derive(Debug, Clone)]
@@ -525,7 +525,7 @@ pub struct VerifyJobRow {
     pub id: i64,
     pub started_by: String,
     pub started_at: i64,
-    pub state: String,
+    pub state: VerificationState,
     pub total: i64,
     pub checked: i64,
     pub first_broken_id: Option<i64>,
@@ -552,7 +552,7 @@ pub async fn insert_job(
 pub async fn update_job(
     pool: &AnyPool,
     id: i64,
-    state: &str,
+    state: VerificationState,
     checked: i64,
     first_broken_id: Option<i64>,
     finished_at: Option<i64>,

@@ -10,6 +10,7 @@ pub mod models;
 pub mod pending_uploads;
 pub mod search;
 pub mod sql;
+mod stored;
 pub mod tags;
 pub mod throttle;
 pub mod timeline;

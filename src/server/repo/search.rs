@@ -8,7 +8,7 @@ use sqlx::{AnyPool, FromRow};
 
 use super::sql::{Sql, Value};
 use crate::{
-    domain::{CatalogQuery, Sort},
+    domain::{CatalogQuery, Sort, Stage},
     server::db::Backend,
 };
 
@@ -120,7 +120,7 @@ pub async fn search(
 #[derive(Debug, Default, Clone)]
 pub struct HitDetails {
     pub tags: BTreeMap<String, String>,
-    pub stages: Vec<String>,
+    pub stages: Vec<Stage>,
     pub latest: Option<String>,
     pub versions: i64,
 }
@@ -153,7 +153,7 @@ pub async fn details(pool: &AnyPool, ids: &[i64]) -> Result<HashMap<i64, HitDeta
     sql.push(" GROUP BY model_id, stage");
     let mut best: HashMap<i64, String> = HashMap::new();
     for (id, stage, count, max_key) in sql
-        .query_as::<(i64, String, i64, String)>()?
+        .query_as::<(i64, Stage, i64, String)>()?
         .fetch_all(pool)
         .await?
     {

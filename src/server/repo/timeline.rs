@@ -5,11 +5,13 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use crate::domain::Stage;
+
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct StageAt {
     pub version_id: i64,
     pub version: String,
-    pub stage: String,
+    pub stage: Stage,
     /// When the version entered that stage.
     pub since: i64,
 }
@@ -42,8 +44,8 @@ pub async fn stages_at(
 pub struct ChangeRow {
     pub version_id: i64,
     pub version: String,
-    pub from_stage: Option<String>,
-    pub to_stage: String,
+    pub from_stage: Option<Stage>,
+    pub to_stage: Stage,
     pub request_id: Option<i64>,
     pub changed_by: String,
     pub reason: String,

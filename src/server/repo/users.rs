@@ -7,7 +7,7 @@ pub struct UserRow {
     pub id: i64,
     pub username: String,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub active: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -26,15 +26,11 @@ pub struct User {
 impl TryFrom<UserRow> for User {
     type Error = sqlx::Error;
     fn try_from(row: UserRow) -> Result<Self, Self::Error> {
-        let role = row
-            .role
-            .parse()
-            .map_err(|e| sqlx::Error::Decode(format!("users.role: {e}").into()))?;
         Ok(User {
             id: row.id,
             username: row.username,
             password_hash: row.password_hash,
-            role,
+            role: row.role,
             active: row.active != 0,
             created_at: row.created_at,
         })

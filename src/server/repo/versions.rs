@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::sql::{insert_rows, Sql, Value};
+use crate::domain::{catalog::VersionStatus, Stage};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct VersionRow {
@@ -12,8 +13,8 @@ pub struct VersionRow {
     pub model_id: i64,
     pub seq: i64,
     pub version: String,
-    pub stage: String,
-    pub status: String,
+    pub stage: Stage,
+    pub status: VersionStatus,
     pub description: String,
     pub created_by: String,
     pub created_at: i64,

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, AnyConnection, AnyPool, Executor, FromRow};
 
-use crate::server::db::Backend;
+use crate::{domain::DeliveryState, server::db::Backend};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct WebhookRow {
@@ -27,7 +27,7 @@ pub struct DeliveryRow {
     pub event_type: String,
     pub delivery_uuid: String,
     pub payload: String,
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub locked_until: Option<i64>,

@@ -3,6 +3,7 @@
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::sql::{Sql, Value};
+use crate::domain::{Decision, RequestKind, RequestState, Stage};
 
 /// A request joined with the names a reader needs.
 #[derive(Debug, Clone, FromRow)]
@@ -10,9 +11,9 @@ pub struct RequestRow {
     pub id: i64,
     pub model_id: i64,
     pub version_id: i64,
-    pub from_stage: String,
-    pub to_stage: String,
-    pub state: String,
+    pub from_stage: Stage,
+    pub to_stage: Stage,
+    pub state: RequestState,
     pub justification: String,
     pub required: i64,
     pub requested_by: i64,
@@ -22,15 +23,14 @@ pub struct RequestRow {
     pub closed_at: Option<i64>,
     pub closed_by_name: Option<String>,
     pub close_note: Option<String>,
-    /// `stage`, `alias.set` or `alias.remove`.
-    pub kind: String,
+    pub kind: RequestKind,
     pub alias: Option<String>,
     pub alias_previous: Option<String>,
     /// The version's content digest when the request was opened.
     pub content_digest: Option<String>,
     pub model_name: String,
     pub version: String,
-    pub version_stage: String,
+    pub version_stage: Stage,
     pub version_digest: Option<String>,
     pub version_deleted_at: Option<i64>,
 }
@@ -260,7 +260,7 @@ pub struct ReviewRow {
     pub request_id: i64,
     pub reviewer_id: i64,
     pub reviewer_name: String,
-    pub decision: String,
+    pub decision: Decision,
     pub comment: String,
     pub created_at: i64,
     /// The version's content digest when the sign-off was given.
@@ -385,8 +385,8 @@ pub async fn insert_history(
 
 #[derive(Debug, Clone, FromRow)]
 pub struct HistoryRow {
-    pub from_stage: Option<String>,
-    pub to_stage: String,
+    pub from_stage: Option<Stage>,
+    pub to_stage: Stage,
     pub request_id: Option<i64>,
     pub changed_by: String,
     pub reason: String,

@@ -77,7 +77,7 @@ pub async fn set_alias(
             alias: Some(view(true)),
         });
     }
-    let stage: Stage = stored("stage", &row.stage)?;
+    let stage: Stage = row.stage;
     if !rule.admits(stage) {
         let wanted = rule.stage.map(Stage::title).unwrap_or_default();
         return Err(AppError::Conflict(format!(
@@ -324,7 +324,7 @@ fn pick(
         .collect();
     Ok(Some(ResolvedVersion {
         model: model.to_owned(),
-        stage: stored("stage", &first.stage)?,
+        stage: first.stage,
         content_digest: first.content_digest,
         version: first.version,
         seq: first.seq,

@@ -9,7 +9,7 @@
 
 use super::Ctx;
 use crate::{
-    domain::Permission,
+    domain::{Permission, VerificationState},
     error::AppError,
     server::{
         db::now_ms,
@@ -88,8 +88,15 @@ pub async fn start_full_verification(cx: &Ctx) -> Result<VerifyJobRow, AppError>
     tokio::spawn(async move {
         if let Err(e) = run_full_verification(&job_state, id).await {
             tracing::error!(job = id, error = %e, "full audit-chain verification failed");
-            let _ =
-                audit::update_job(job_state.db.pool(), id, "failed", 0, None, Some(now_ms())).await;
+            let _ = audit::update_job(
+                job_state.db.pool(),
+                id,
+                VerificationState::Failed,
+                0,
+                None,
+                Some(now_ms()),
+            )
+            .await;
         }
     });
     audit::find_job(pool, id).await?.ok_or(AppError::Internal)
@@ -101,14 +108,14 @@ async fn run_full_verification(state: &AppState, id: i64) -> Result<(), AppError
     while !cursor.finished() {
         audit::step(pool, &mut cursor).await?;
         let checked = i64::try_from(cursor.checked).unwrap_or(i64::MAX);
-        audit::update_job(pool, id, "running", checked, None, None).await?;
+        audit::update_job(pool, id, VerificationState::Running, checked, None, None).await?;
     }
     let report = cursor.report();
     let verdict = if report.first_broken_id.is_some() {
-        "broken"
+        VerificationState::Broken
     } else {
         record_checkpoint(state, None, &report, "full").await?;
-        "intact"
+        VerificationState::Intact
     };
     let checked = i64::try_from(report.checked).unwrap_or(i64::MAX);
     audit::update_job(
@@ -122,7 +129,7 @@ async fn run_full_verification(state: &AppState, id: i64) -> Result<(), AppError
     .await?;
     tracing::info!(
         job = id,
-        verdict,
+        verdict = verdict.as_str(),
         events = checked,
         "full audit-chain verification finished"
     );

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{commit, content, evaluations, lookup, stored, Ctx};
 use crate::{
     domain::{
-        catalog as limits, next_version, Bump, CatalogQuery, ModelName, Permission, SemVer, Stage,
+        catalog as limits, next_version, Bump, CatalogQuery, ModelName, Permission, SemVer,
         WebhookEvent,
     },
     dto::{
@@ -250,7 +250,7 @@ pub async fn search(cx: &Ctx, query: CatalogQuery) -> Result<SearchPage, AppErro
         .into_iter()
         .map(|h| {
             let d = details.remove(&h.id).unwrap_or_default();
-            let mut stages: Vec<Stage> = d.stages.iter().filter_map(|s| s.parse().ok()).collect();
+            let mut stages = d.stages;
             stages.sort();
             ModelSummary {
                 summary: summarize(&h.description),
@@ -322,7 +322,7 @@ pub async fn model_detail(
         .into_iter()
         .map(|v| VersionSummary {
             headline: headline.get(&v.id).copied(),
-            stage: v.stage.parse().unwrap_or(Stage::Experimental),
+            stage: v.stage,
             version: v.version,
             seq: v.seq,
             status: v.status,
@@ -474,7 +474,7 @@ pub async fn version_detail(
     Ok(VersionDetail {
         model: model.name.clone(),
         description_html: markdown::render(&row.description),
-        stage: stored("stage", &row.stage)?,
+        stage: row.stage,
         content_digest: row.content_digest.clone(),
         frozen,
         evaluations,

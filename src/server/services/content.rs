@@ -73,7 +73,7 @@ pub async fn freeze_of(
     conn: &mut sqlx::AnyConnection,
     row: &VersionRow,
 ) -> Result<Option<Freeze>, AppError> {
-    let stage: Stage = stored("stage", &row.stage)?;
+    let stage: Stage = row.stage;
     let open = match workflow_repo::open_stage_target(conn, row.id).await? {
         Some((id, to)) => Some((id, stored::<Stage>("stage", &to)?)),
         None => None,

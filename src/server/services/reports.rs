@@ -25,8 +25,7 @@ pub async fn stages_at(cx: &Ctx, model_name: &str, at: i64) -> Result<StagesAt, 
     let mut stages: BTreeMap<Stage, Vec<VersionInStage>> =
         Stage::ALL.iter().map(|s| (*s, Vec::new())).collect();
     for row in rows {
-        let stage: Stage = row.stage.parse().map_err(|_| AppError::Internal)?;
-        stages.entry(stage).or_default().push(VersionInStage {
+        stages.entry(row.stage).or_default().push(VersionInStage {
             version: row.version,
             since: row.since,
         });
@@ -57,12 +56,10 @@ pub async fn compliance_report(
     let in_version = |v: &str| scope.version.as_deref().is_none_or(|want| want == v);
     let changes: Vec<StageChange> = all_changes
         .iter()
-        .filter_map(|c| {
-            Some(StageChange {
-                version: c.version.clone(),
-                to: c.to_stage.parse().ok()?,
-                at: c.changed_at,
-            })
+        .map(|c| StageChange {
+            version: c.version.clone(),
+            to: c.to_stage,
+            at: c.changed_at,
         })
         .collect();
     let overlapping = |stage| {
@@ -84,8 +81,8 @@ pub async fn compliance_report(
         .filter(|c| in_version(&c.version) && in_range(c.changed_at))
         .map(|c| ReportStageChange {
             version: c.version.clone(),
-            from: c.from_stage.as_deref().and_then(|s| s.parse().ok()),
-            to: c.to_stage.parse().unwrap_or(Stage::Experimental),
+            from: c.from_stage,
+            to: c.to_stage,
             by: c.changed_by.clone(),
             at: c.changed_at,
             reason: c.reason.clone(),
@@ -161,7 +158,7 @@ async fn report_version(
     let evaluations = super::evaluations::list_for(&cx.state, row.id).await?;
     Ok(ReportVersion {
         lineage: catalog::lineage_view(&row, parent),
-        stage: super::stored("stage", &row.stage)?,
+        stage: row.stage,
         content_digest: row.content_digest.clone(),
         evaluations,
         version: row.version,

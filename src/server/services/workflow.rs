@@ -140,19 +140,19 @@ pub(crate) fn snapshot(
     digest_now: Option<ContentDigest>,
 ) -> Result<RequestSnapshot, AppError> {
     Ok(RequestSnapshot {
-        state: stored("request state", &row.state)?,
+        state: row.state,
         requested_by: row.requested_by,
-        from: stored("stage", &row.from_stage)?,
-        to: stored("stage", &row.to_stage)?,
+        from: row.from_stage,
+        to: row.to_stage,
         created_at: row.created_at,
         expires_at: row.expires_at,
         approvals: reviews
             .iter()
-            .filter(|r| r.request_id == row.id && r.decision == Decision::Approve.as_str())
+            .filter(|r| r.request_id == row.id && r.decision == Decision::Approve)
             .map(|r| r.reviewer_id)
             .collect(),
         required: u8::try_from(row.required).unwrap_or(u8::MAX),
-        version_stage_now: stored("stage", &row.version_stage)?,
+        version_stage_now: row.version_stage,
         digest_at_open: stored_digest(row.content_digest.as_deref())?,
         digest_now,
         version_live: row.version_deleted_at.is_none(),
@@ -174,7 +174,7 @@ pub(crate) fn view(
     let reviewed = mine.iter().any(|r| r.reviewer_id == reader.user_id);
     Ok(RequestView {
         id: row.id,
-        kind: stored("request kind", &row.kind)?,
+        kind: row.kind,
         model: row.model_name.clone(),
         version: row.version.clone(),
         from: snap.from,
@@ -194,7 +194,7 @@ pub(crate) fn view(
             .map(|r| {
                 Ok(ReviewView {
                     reviewer: r.reviewer_name.clone(),
-                    decision: stored("decision", &r.decision)?,
+                    decision: r.decision,
                     comment: r.comment.clone(),
                     at: r.created_at,
                     content_digest: r.content_digest.clone(),
@@ -243,7 +243,7 @@ pub async fn open_request(
     let now = now_ms();
     let mut tx = cx.begin().await?;
     let (model, row) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
-    let current: Stage = stored("stage", &row.stage)?;
+    let current: Stage = row.stage;
     can_open(current, to).map_err(workflow_error)?;
     if let Some(open) = repo::open_request_for_version(&mut tx, row.id).await? {
         if !close_if_lapsed(&cx.state, &mut tx, &cx.origin, &open, now).await? {
@@ -309,7 +309,7 @@ pub(crate) async fn open_alias_request(
             )));
         }
     }
-    let stage: Stage = stored("stage", &row.stage)?;
+    let stage: Stage = row.stage;
     insert(
         state,
         tx,
@@ -535,7 +535,7 @@ pub async fn review(
             // Name who signed, not a count that always equals `required`.
             let mut approvers: Vec<&str> = reviews
                 .iter()
-                .filter(|r| r.decision == Decision::Approve.as_str())
+                .filter(|r| r.decision == Decision::Approve)
                 .map(|r| r.reviewer_name.as_str())
                 .collect();
             approvers.push(&cx.by.username);
@@ -633,7 +633,7 @@ pub async fn sweep_lapsed(state: &AppState) -> Result<usize, AppError> {
         let Some(req) = repo::find_request(&mut tx, id).await? else {
             continue;
         };
-        if req.state == RequestState::Pending.as_str() {
+        if req.state == RequestState::Pending {
             close_lapsed(state, &mut tx, &origin, &req, &Lapse::Expired, now).await?;
             closed += 1;
         }
@@ -770,10 +770,10 @@ async fn apply(
 ) -> Result<(), AppError> {
     let req = a.req;
     close(tx, req.id, RequestState::Approved, a.by, a.note, now).await?;
-    let kind: RequestKind = stored("request kind", &req.kind)?;
+    let kind: RequestKind = req.kind;
     match kind {
         RequestKind::Stage => {
-            let to: Stage = stored("stage", &req.to_stage)?;
+            let to: Stage = req.to_stage;
             finish_stage(state, tx, origin, &a, to, policy, now).await
         }
         RequestKind::AliasSet | RequestKind::AliasRemove => {
@@ -853,7 +853,7 @@ async fn finish_stage(
             model: a.model,
             version_id: req.version_id,
             version: &req.version,
-            from: stored("stage", &req.from_stage)?,
+            from: req.from_stage,
             to,
             request_id: Some(req.id),
             by: a.by,
@@ -937,8 +937,8 @@ async fn supersede_open_request(
     if let Some(open) = repo::open_request_for_version(tx, version_id).await? {
         // Read after the move, so `version_stage` is where it went.
         let lapse = Lapse::Moved {
-            from: stored("stage", &open.from_stage)?,
-            now: stored("stage", &open.version_stage)?,
+            from: open.from_stage,
+            now: open.version_stage,
         };
         close_lapsed(state, tx, origin, &open, &lapse, now).await?;
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{
-    catalog, commit, lookup, stored,
+    catalog, commit, lookup,
     workflow::{decode, effective_policy, view},
     Ctx,
 };
@@ -184,8 +184,8 @@ pub async fn version_workflow(
     let mut history = vec![registered];
     for h in repo::history(pool, row.id).await? {
         history.push(StageEventView {
-            from: h.from_stage.map(|s| stored("stage", &s)).transpose()?,
-            to: stored("stage", &h.to_stage)?,
+            from: h.from_stage,
+            to: h.to_stage,
             by: h.changed_by,
             reason: h.reason,
             at: h.changed_at,
@@ -208,7 +208,7 @@ pub async fn version_workflow(
         .filter(|a| AliasName::parse(a).is_ok_and(|name| policy.alias_rule(&name).is_some()))
         .cloned()
         .collect();
-    let current: Stage = stored("stage", &row.stage)?;
+    let current: Stage = row.stage;
     Ok(VersionWorkflow {
         history,
         requests,

@@ -1,24 +1,10 @@
-//! Limits and parsers for catalog input: descriptions, teams, tags,
-//! parameters, metrics and lineage fields. Every limit is documented in the
-//! README; input beyond it is refused with the field named, never truncated.
+//! The primitive checks every catalog field is built from: free text,
+//! one-line values, keys, key → value maps, metric values and commits.
 
 use std::collections::BTreeMap;
 
-use super::FieldError;
-
-pub const DESCRIPTION_MAX_BYTES: usize = 64 * 1024;
-pub const TEAM_MAX_LEN: usize = 64;
-pub const KEY_MAX_LEN: usize = 250;
-pub const TAG_VALUE_MAX_LEN: usize = 5000;
-pub const PARAM_VALUE_MAX_LEN: usize = 6000;
-pub const MAX_TAGS: usize = 100;
-pub const MAX_PARAMS: usize = 1000;
-pub const MAX_METRICS: usize = 1000;
-pub const MAX_METRIC_POINTS: usize = 50_000;
-/// Metric points one version may hold across all its requests.
-pub const MAX_POINTS_PER_VERSION: i64 = 1_000_000;
-pub const LINEAGE_FIELD_MAX_LEN: usize = 2048;
-pub const DEPENDENCIES_MAX_BYTES: usize = 256 * 1024;
+use super::{KEY_MAX_LEN, TEAM_MAX_LEN};
+use crate::domain::FieldError;
 
 /// Free text with a byte limit; newlines allowed, other control characters not.
 pub fn text(field: &'static str, raw: &str, max_bytes: usize) -> Result<String, FieldError> {
