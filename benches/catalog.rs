@@ -16,16 +16,16 @@ use std::time::{Duration, Instant};
 
 use leptos::prelude::LeptosOptions;
 use model_registry::{
-    domain::{CatalogQuery, ModelName, Role},
+    domain::{
+        catalog::{PointForm, VersionForm},
+        CatalogQuery, ModelName, Role,
+    },
     server::{
         auth::Principal,
         config::Config,
-        repo::{audit::Origin, versions::MetricPoint},
+        repo::audit::Origin,
         seed::{seed, SeedSize},
-        services::{
-            catalog::{self, LineageInput, NewVersionInput, VersionSpec, VersionStatus},
-            Ctx,
-        },
+        services::{catalog, Ctx},
         startup,
         state::AppState,
     },
@@ -204,29 +204,30 @@ async fn registrations(label: &str, state: &AppState) {
             let model = ModelName::parse(&name).unwrap();
             let mut n = 0u64;
             while Instant::now() < deadline {
-                let input = NewVersionInput {
-                    spec: VersionSpec::Next(model_registry::domain::Bump::Patch),
-                    description: "benchmark".into(),
-                    lineage: LineageInput::default(),
-                    params: (0..5).map(|i| (format!("p{i}"), i.to_string())).collect(),
-                    metrics: [
-                        ("accuracy".to_owned(), 0.9),
-                        ("auc".to_owned(), 0.95),
-                        ("val_loss".to_owned(), 0.1),
-                    ]
-                    .into_iter()
-                    .collect(),
-                    points: (0..20)
-                        .map(|s| MetricPoint {
-                            key: "loss".into(),
-                            step: s,
-                            value: 1.0 / (s + 1) as f64,
-                        })
-                        .collect(),
-                    tags: Default::default(),
-                    status: VersionStatus::Ready,
+                let form = VersionForm {
+                    description: Some("benchmark".into()),
+                    params: Some((0..5).map(|i| (format!("p{i}"), i.into())).collect()),
+                    metrics: Some(
+                        [("accuracy", 0.9), ("auc", 0.95), ("val_loss", 0.1)]
+                            .into_iter()
+                            .map(|(k, v)| (k.to_owned(), v))
+                            .collect(),
+                    ),
+                    metric_series: Some(
+                        [(
+                            "loss".to_owned(),
+                            (0..20)
+                                .map(|step| PointForm {
+                                    step,
+                                    value: 1.0 / (step + 1) as f64,
+                                })
+                                .collect(),
+                        )]
+                        .into(),
+                    ),
+                    ..VersionForm::default()
                 };
-                catalog::register_version(&cx, &model, input)
+                catalog::register_version(&cx, &model, form)
                     .await
                     .expect("register");
                 n += 1;

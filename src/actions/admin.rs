@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::{dto::UserRowView, error::AppError};
+use crate::{domain::UserForm, dto::UserRowView, error::AppError};
 
 #[server(prefix = "/fn", endpoint = "admin/list_users")]
 pub async fn list_users() -> Result<Vec<UserRowView>, AppError> {
@@ -23,20 +23,13 @@ pub async fn list_users() -> Result<Vec<UserRowView>, AppError> {
     )
 }
 
+/// The admin page's new-user form; its fields are the REST API's body.
 #[server(prefix = "/fn", endpoint = "admin/create_user")]
-pub async fn create_user(username: String, password: String, role: String) -> Result<(), AppError> {
-    use crate::{
-        domain::{Password, Permission, Role, Username},
-        server::{context, services::users},
-    };
+pub async fn create_user(#[server(flatten)] form: UserForm) -> Result<(), AppError> {
+    use crate::server::{context, services::users};
     context::respond(
         async move {
-            let cx = context::ctx().await?;
-            cx.require(Permission::Administer)?;
-            let username = Username::parse(&username)?;
-            let password = Password::parse("password", &password)?;
-            let role: Role = role.parse()?;
-            users::create(&cx, username, password, role).await?;
+            users::create(&context::ctx().await?, form).await?;
             Ok(())
         }
         .await,
@@ -45,58 +38,46 @@ pub async fn create_user(username: String, password: String, role: String) -> Re
 
 #[server(prefix = "/fn", endpoint = "admin/set_role")]
 pub async fn set_role(username: String, role: String) -> Result<(), AppError> {
-    use crate::{
-        domain::{Permission, Role, Username},
-        server::{context, services::users},
+    use crate::domain::UserEdit;
+    let edit = UserEdit {
+        role: Some(role),
+        ..UserEdit::default()
     };
-    context::respond(
-        async move {
-            let cx = context::ctx().await?;
-            cx.require(Permission::Administer)?;
-            let username = Username::parse(&username)?;
-            let role: Role = role.parse()?;
-            users::set_role(&cx, username, role).await
-        }
-        .await,
-    )
+    update_user(username, edit).await
 }
 
 #[server(prefix = "/fn", endpoint = "admin/reset_password")]
 pub async fn reset_password(username: String, new_password: String) -> Result<(), AppError> {
-    use crate::{
-        domain::{Password, Permission, Username},
-        server::{context, services::users},
+    use crate::domain::UserEdit;
+    let edit = UserEdit {
+        password: Some(new_password),
+        ..UserEdit::default()
     };
-    context::respond(
-        async move {
-            let cx = context::ctx().await?;
-            cx.require(Permission::Administer)?;
-            let username = Username::parse(&username)?;
-            let password = Password::parse("new_password", &new_password)?;
-            users::reset_password(&cx, username, password).await
-        }
-        .await,
-    )
+    update_user(username, edit).await
 }
 
 /// `active` is "true" or "false" (it comes from a form's hidden input).
 #[server(prefix = "/fn", endpoint = "admin/set_active")]
 pub async fn set_active(username: String, active: String) -> Result<(), AppError> {
+    use crate::domain::UserEdit;
+    let edit = UserEdit {
+        active: Some(super::form_bool("active", &active)?),
+        ..UserEdit::default()
+    };
+    update_user(username, edit).await
+}
+
+/// The one service call behind the admin page's user forms.
+#[cfg(feature = "ssr")]
+async fn update_user(username: String, edit: crate::domain::UserEdit) -> Result<(), AppError> {
     use crate::{
-        domain::{Permission, Username},
+        domain::Username,
         server::{context, services::users},
     };
     context::respond(
         async move {
             let cx = context::ctx().await?;
-            cx.require(Permission::Administer)?;
-            let username = Username::parse(&username)?;
-            let active = match active.as_str() {
-                "true" => true,
-                "false" => false,
-                _ => return Err(AppError::invalid("active", "must be true or false")),
-            };
-            users::set_active(&cx, username, active).await
+            users::update(&cx, &Username::parse(&username)?, edit).await
         }
         .await,
     )

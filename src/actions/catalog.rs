@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 
 use crate::{
+    domain::catalog::{ModelEdit, NewModelForm},
     dto::{CompareView, ModelDetail, SearchPage, VersionDetail},
     error::AppError,
 };
@@ -112,27 +113,15 @@ pub async fn compare_versions(name: String, versions: String) -> Result<CompareV
     )
 }
 
+/// Creates a model from the new-model page; the form's fields are the
+/// REST API's body.
 #[server(prefix = "/fn", endpoint = "catalog/create_model")]
-pub async fn create_model(name: String, team: String, description: String) -> Result<(), AppError> {
-    use crate::{
-        domain::{catalog as limits, ModelName, Permission},
-        server::{context, services::catalog},
-    };
+pub async fn create_model(#[server(flatten)] form: NewModelForm) -> Result<(), AppError> {
+    use crate::server::{context, services::catalog};
     context::respond(
         async move {
             let cx = context::ctx().await?;
-            cx.require(Permission::Contribute)?;
-            let input = catalog::NewModelInput {
-                name: ModelName::parse(&name)?,
-                description: limits::text(
-                    "description",
-                    &description,
-                    limits::DESCRIPTION_MAX_BYTES,
-                )?,
-                team: limits::team(&team)?,
-                tags: Default::default(),
-            };
-            let model = catalog::create_model(&cx, input).await?;
+            let model = catalog::create_model(&cx, form).await?;
             leptos_axum::redirect(&format!("/models/{}", model.name));
             Ok(())
         }
@@ -140,49 +129,21 @@ pub async fn create_model(name: String, team: String, description: String) -> Re
     )
 }
 
-/// Edits a model from its page. `tags` is one `key=value` per line.
+/// Edits a model from its page: `model` is its current name, the rest are
+/// the REST API's PATCH body (`tags` as one `key=value` per line).
 #[server(prefix = "/fn", endpoint = "catalog/update_model")]
 pub async fn update_model(
-    name: String,
-    new_name: String,
-    team: String,
-    description: String,
-    tags: String,
+    model: String,
+    #[server(flatten)] edit: ModelEdit,
 ) -> Result<(), AppError> {
     use crate::{
-        domain::{catalog as limits, ModelName, Permission},
+        domain::ModelName,
         server::{context, services::catalog},
     };
     context::respond(
         async move {
             let cx = context::ctx().await?;
-            cx.require(Permission::Contribute)?;
-            let name = ModelName::parse(&name)?;
-            let new_name = ModelName::parse(&new_name)?;
-            let mut tag_map = std::collections::BTreeMap::new();
-            for line in tags.lines().map(str::trim).filter(|l| !l.is_empty()) {
-                let (k, v) = line.split_once('=').ok_or_else(|| {
-                    AppError::invalid("tags", format!("{line:?} is not key=value"))
-                })?;
-                tag_map.insert(k.trim().to_owned(), v.trim().to_owned());
-            }
-            let patch = catalog::ModelPatch {
-                new_name: Some(new_name),
-                description: Some(limits::text(
-                    "description",
-                    &description,
-                    limits::DESCRIPTION_MAX_BYTES,
-                )?),
-                team: Some(limits::team(&team)?),
-                tags: Some(limits::string_map(
-                    "tags",
-                    &tag_map,
-                    limits::MAX_TAGS,
-                    limits::TAG_VALUE_MAX_LEN,
-                )?),
-                headline_metric: None,
-            };
-            let model = catalog::update_model(&cx, &name, patch).await?;
+            let model = catalog::update_model(&cx, &ModelName::parse(&model)?, edit).await?;
             leptos_axum::redirect(&format!("/models/{}", model.name));
             Ok(())
         }

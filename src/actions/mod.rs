@@ -11,6 +11,20 @@ pub mod reports;
 pub mod webhooks;
 pub mod workflow;
 
+/// A boolean as a form's hidden input sends it: exactly `true` or `false`.
+/// (Decoding the wire format, like a JSON boolean: the service still decides.)
+#[cfg(feature = "ssr")]
+pub(crate) fn form_bool(field: &str, raw: &str) -> Result<bool, crate::error::AppError> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(crate::error::AppError::invalid(
+            field,
+            "must be true or false",
+        )),
+    }
+}
+
 /// Only local paths are allowed as a post-sign-in destination (no open
 /// redirect). Browsers drop tabs and newlines from URLs and read `\\` as
 /// `/`, so `/\t/evil.example` would become `//evil.example`: anything but

@@ -30,25 +30,19 @@ pub async fn create_webhook(
     description: Option<String>,
 ) -> Result<CreatedWebhookView, AppError> {
     use crate::{
-        domain::{Permission, WebhookEvent, WebhookUrl},
-        server::{
-            context,
-            services::webhooks::{self, NewWebhookInput},
-        },
+        domain::WebhookForm,
+        server::{context, services::webhooks},
     };
     context::respond(
         async move {
             let cx = context::ctx().await?;
-            cx.require(Permission::Administer)?;
-            let state = context::state()?;
-            let input = NewWebhookInput {
-                url: WebhookUrl::parse(&url, state.config.webhooks.allow_link_local)?,
-                events: WebhookEvent::parse_set(&events.unwrap_or_default())?,
-                secret: webhooks::parse_secret(secret.as_deref())?,
-                description: webhooks::parse_description(description.as_deref())?
-                    .unwrap_or_default(),
+            let form = WebhookForm {
+                url: Some(url),
+                events,
+                secret,
+                description,
             };
-            let (row, secret) = webhooks::create(&cx, input).await?;
+            let (row, secret) = webhooks::create(&cx, form).await?;
             Ok(CreatedWebhookView {
                 webhook: row.into(),
                 secret,
@@ -77,7 +71,7 @@ pub async fn list_deliveries(id: i64) -> Result<Vec<DeliveryView>, AppError> {
     context::respond(
         async move {
             let cx = context::ctx().await?;
-            let rows = webhooks::deliveries(&cx, id, None, 100).await?;
+            let rows = webhooks::deliveries(&cx, id, None, Some("100")).await?;
             Ok(rows.into_iter().map(DeliveryView::from).collect())
         }
         .await,
@@ -88,26 +82,17 @@ pub async fn list_deliveries(id: i64) -> Result<Vec<DeliveryView>, AppError> {
 #[server(prefix = "/fn", endpoint = "admin/set_webhook_active")]
 pub async fn set_webhook_active(id: i64, active: String) -> Result<(), AppError> {
     use crate::{
-        domain::Permission,
-        server::{
-            context,
-            services::webhooks::{self, WebhookPatch},
-        },
+        domain::WebhookEdit,
+        server::{context, services::webhooks},
     };
     context::respond(
         async move {
             let cx = context::ctx().await?;
-            cx.require(Permission::Administer)?;
-            let active = match active.as_str() {
-                "true" => true,
-                "false" => false,
-                _ => return Err(AppError::invalid("active", "must be true or false")),
+            let edit = WebhookEdit {
+                active: Some(super::form_bool("active", &active)?),
+                ..WebhookEdit::default()
             };
-            let patch = WebhookPatch {
-                active: Some(active),
-                ..WebhookPatch::default()
-            };
-            webhooks::update(&cx, id, patch).await.map(drop)
+            webhooks::update(&cx, id, edit).await.map(drop)
         }
         .await,
     )

@@ -16,6 +16,7 @@ mod stage;
 mod stored_enum;
 mod throttle;
 mod timeline;
+mod user;
 mod username;
 mod version;
 mod webhook;
@@ -44,9 +45,14 @@ pub use throttle::{
     account_delay, record_outcome, release, reserve, Counter, Limit, ThrottleLimits, Verdict,
 };
 pub use timeline::{spans_in, StageChange, StageSpan};
+pub use user::{NewUser, UserChanges, UserEdit, UserForm};
 pub use username::{Username, USERNAME_MAX_LEN};
 pub use version::{next_version, Bump, SemVer, VersionRequirement};
-pub use webhook::{address_allowed, WebhookEvent, WebhookUrl, WEBHOOK_URL_MAX_LEN};
+pub use webhook::{
+    address_allowed, parse_secret, NewWebhook, WebhookChanges, WebhookEdit, WebhookEvent,
+    WebhookForm, WebhookUrl, SECRET_MAX_LEN, SECRET_MIN_LEN, WEBHOOK_DESCRIPTION_MAX_LEN,
+    WEBHOOK_URL_MAX_LEN,
+};
 pub use workflow::{
     allowed_targets, can_cancel, can_open, decide, needs_approval, transition_allowed,
     ApprovalPolicy, Decision, Lapse, Outcome, PolicyOverride, RequestKind, RequestSnapshot,

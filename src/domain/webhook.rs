@@ -239,9 +239,207 @@ fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
     None
 }
 
+/// Shortest and longest secret an admin may choose.
+pub const SECRET_MIN_LEN: usize = 16;
+pub const SECRET_MAX_LEN: usize = 256;
+pub const WEBHOOK_DESCRIPTION_MAX_LEN: usize = 500;
+
+/// A secret the admin chose: 16–256 visible ASCII characters (it goes into
+/// receivers' config files and shells). `None`/empty: one is generated.
+pub fn parse_secret(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(secret) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    if !(SECRET_MIN_LEN..=SECRET_MAX_LEN).contains(&secret.len()) {
+        return Err(FieldError::new(
+            "secret",
+            format!("must be {SECRET_MIN_LEN} to {SECRET_MAX_LEN} characters"),
+        ));
+    }
+    if !secret.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(FieldError::new(
+            "secret",
+            "must be visible ASCII characters without spaces",
+        ));
+    }
+    Ok(Some(secret.to_owned()))
+}
+
+fn parse_description(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(text) = raw.map(str::trim) else {
+        return Ok(None);
+    };
+    if text.chars().count() > WEBHOOK_DESCRIPTION_MAX_LEN {
+        return Err(FieldError::new(
+            "description",
+            format!("must be at most {WEBHOOK_DESCRIPTION_MAX_LEN} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "description",
+            "must not contain control characters",
+        ));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+/// A new webhook endpoint, as the REST body and the admin page send it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema),
+    schema(as = CreateWebhookBody)
+)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookForm {
+    /// `http://` or `https://`; not link-local or a cloud metadata address.
+    pub url: Option<String>,
+    /// At least one of `version.registered`, `transition.requested`,
+    /// `transition.approved`, `transition.rejected`, `stage.changed`, `alias.moved`,
+    /// `version.evaluated`.
+    pub events: Option<Vec<String>>,
+    /// 16–256 visible ASCII characters; omit to have 32 random bytes (hex) generated.
+    pub secret: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A new endpoint, checked; without a secret, one is generated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub url: WebhookUrl,
+    pub events: Vec<WebhookEvent>,
+    pub secret: Option<String>,
+    pub description: String,
+}
+
+impl WebhookForm {
+    /// `allow_link_local` comes from the server's configuration (tests
+    /// deliver to loopback receivers).
+    pub fn parse(&self, allow_link_local: bool) -> Result<NewWebhook, FieldError> {
+        Ok(NewWebhook {
+            url: WebhookUrl::parse(self.url.as_deref().unwrap_or(""), allow_link_local)?,
+            events: WebhookEvent::parse_set(self.events.as_deref().unwrap_or(&[]))?,
+            secret: parse_secret(self.secret.as_deref())?,
+            description: parse_description(self.description.as_deref())?.unwrap_or_default(),
+        })
+    }
+}
+
+/// Changes to an endpoint: only the fields given change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::ToSchema),
+    schema(as = UpdateWebhookBody)
+)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEdit {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    /// A new secret (16–256 visible ASCII characters); receivers must switch too.
+    pub secret: Option<String>,
+    /// `false`: no new deliveries; queued ones stay pending until re-enabled.
+    pub active: Option<bool>,
+    pub description: Option<String>,
+}
+
+/// Changes to an endpoint, checked; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookChanges {
+    pub url: Option<WebhookUrl>,
+    pub events: Option<Vec<WebhookEvent>>,
+    pub secret: Option<String>,
+    pub active: Option<bool>,
+    pub description: Option<String>,
+}
+
+impl WebhookEdit {
+    pub fn parse(&self, allow_link_local: bool) -> Result<WebhookChanges, FieldError> {
+        let secret = match self.secret.as_deref() {
+            None => None,
+            Some(raw) => Some(
+                parse_secret(Some(raw))?
+                    .ok_or_else(|| FieldError::new("secret", "must not be empty"))?,
+            ),
+        };
+        Ok(WebhookChanges {
+            url: self
+                .url
+                .as_deref()
+                .map(|u| WebhookUrl::parse(u, allow_link_local))
+                .transpose()?,
+            events: self
+                .events
+                .as_deref()
+                .map(WebhookEvent::parse_set)
+                .transpose()?,
+            secret,
+            active: self.active,
+            description: parse_description(self.description.as_deref())?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_and_descriptions_name_their_fields() {
+        assert_eq!(parse_secret(None).unwrap(), None);
+        assert_eq!(parse_secret(Some("  ")).unwrap(), None);
+        assert_eq!(
+            parse_secret(Some(" 0123456789abcdef ")).unwrap().as_deref(),
+            Some("0123456789abcdef")
+        );
+        for bad in [
+            "short",
+            "0123456789 abcdef",
+            "0123456789abcdé€",
+            &"x".repeat(257),
+        ] {
+            assert_eq!(
+                parse_secret(Some(bad)).unwrap_err().field,
+                "secret",
+                "{bad}"
+            );
+        }
+        assert_eq!(parse_description(None).unwrap(), None);
+        assert_eq!(
+            parse_description(Some(" ci ")).unwrap().as_deref(),
+            Some("ci")
+        );
+        assert_eq!(
+            parse_description(Some("a\u{7}")).unwrap_err().field,
+            "description"
+        );
+    }
+
+    #[test]
+    fn forms_parse_into_endpoints_and_changes() {
+        let form = WebhookForm {
+            url: Some("https://hooks.example.com/x".into()),
+            events: Some(vec!["version.registered".into()]),
+            ..WebhookForm::default()
+        };
+        let hook = form.parse(false).unwrap();
+        assert_eq!(hook.events, vec![WebhookEvent::VersionRegistered]);
+        assert_eq!(hook.secret, None);
+        assert_eq!(
+            WebhookForm::default().parse(false).unwrap_err().field,
+            "url"
+        );
+        let edit = WebhookEdit {
+            secret: Some(" ".into()),
+            ..WebhookEdit::default()
+        };
+        assert_eq!(edit.parse(false).unwrap_err().message, "must not be empty");
+        assert_eq!(
+            WebhookEdit::default().parse(false).unwrap(),
+            WebhookChanges::default()
+        );
+    }
 
     #[test]
     fn events_round_trip_and_unknown_names_the_field() {

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{catalog::VersionStatus, CatalogQuery, Freeze, Stage};
+use crate::domain::{
+    catalog::{ModelAbout, VersionStatus},
+    CatalogQuery, Freeze, Stage,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -44,10 +47,10 @@ pub struct VersionSummary {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ModelDetail {
     pub name: String,
-    pub description: String,
+    #[serde(flatten)]
+    pub about: ModelAbout,
     /// Sanitized HTML rendered from `description` on the server.
     pub description_html: String,
-    pub team: String,
     pub tags: BTreeMap<String, String>,
     pub created_by: String,
     pub created_at: i64,

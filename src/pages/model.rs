@@ -158,8 +158,9 @@ fn ModelBody(
     let edit = m
         .can_edit
         .then(|| view! { <EditModel m=m.clone() update/> });
-    let team = (!m.team.is_empty())
-        .then(|| view! { <span class="team">"team "<strong>{m.team.clone()}</strong></span> });
+    let team = (!m.about.team.is_empty()).then(
+        || view! { <span class="team">"team "<strong>{m.about.team.clone()}</strong></span> },
+    );
     let (title, crumb, heading) = (
         format!("{name} · Model Registry"),
         name.clone(),
@@ -264,10 +265,10 @@ fn EditModel(m: ModelDetail, update: ServerAction<UpdateModel>) -> impl IntoView
             <summary>"Edit model"</summary>
             <FormError result=update.value().into()/>
             <ActionForm action=update attr:class="stack">
-                <input type="hidden" name="name" value=m.name.clone()/>
-                <label>"Name (renaming keeps old links working)" <input type="text" name="new_name" required maxlength="128" value=m.name.clone()/></label>
-                <label>"Team" <input type="text" name="team" maxlength="64" value=m.team.clone()/></label>
-                <label>"Description (Markdown)" <textarea name="description" rows="8">{textarea_text(&m.description)}</textarea></label>
+                <input type="hidden" name="model" value=m.name.clone()/>
+                <label>"Name (renaming keeps old links working)" <input type="text" name="name" required maxlength="128" value=m.name.clone()/></label>
+                <label>"Team" <input type="text" name="team" maxlength="64" value=m.about.team.clone()/></label>
+                <label>"Description (Markdown)" <textarea name="description" rows="8">{textarea_text(&m.about.description)}</textarea></label>
                 <label>"Tags (one key=value per line)" <textarea name="tags" rows="4">{textarea_text(&tags_text)}</textarea></label>
                 <button type="submit" class="btn btn-primary">"Save"</button>
             </ActionForm>

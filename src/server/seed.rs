@@ -20,11 +20,10 @@ use super::{
     repo::{
         audit::{self, NewEvent, Origin, SystemEvent},
         sql::{insert_rows, Value},
-        versions::Lineage,
     },
     services::content,
 };
-use crate::domain::{SemVer, Stage};
+use crate::domain::{catalog::Lineage, SemVer, Stage};
 
 const SEED_ACTOR: &str = "seed";
 const SEED_REASON: &str = "seeded: synthetic data, no sign-off recorded";

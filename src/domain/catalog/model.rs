@@ -8,6 +8,18 @@ use serde::{Deserialize, Serialize};
 use super::{Description, MetricKey, TagMap, Tags, Team};
 use crate::domain::{FieldError, ModelName};
 
+/// What a model says about itself: the fields people edit. Stored as the
+/// model's columns, sent in every model view, written by
+/// [`NewModel::about`] and [`ModelChanges::apply`] — a new model field is a
+/// field here, in the forms below, and in `repo::models`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ModelAbout {
+    /// Markdown.
+    pub description: String,
+    pub team: String,
+}
+
 /// A new model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(
@@ -32,6 +44,15 @@ pub struct NewModel {
     pub description: Description,
     pub team: Team,
     pub tags: TagMap,
+}
+
+impl NewModel {
+    pub fn about(&self) -> ModelAbout {
+        ModelAbout {
+            description: self.description.as_str().to_owned(),
+            team: self.team.as_str().to_owned(),
+        }
+    }
 }
 
 impl NewModelForm {
@@ -102,6 +123,29 @@ impl ModelEdit {
 }
 
 impl ModelChanges {
+    /// The model's fields after the change (the headline metric is a view
+    /// setting, not part of [`ModelAbout`]: see [`Self::headline_after`]).
+    pub fn apply(&self, about: &ModelAbout) -> ModelAbout {
+        ModelAbout {
+            description: self
+                .description
+                .as_ref()
+                .map_or_else(|| about.description.clone(), |d| d.as_str().to_owned()),
+            team: self
+                .team
+                .as_ref()
+                .map_or_else(|| about.team.clone(), |t| t.as_str().to_owned()),
+        }
+    }
+
+    /// The headline metric after the change.
+    pub fn headline_after(&self, before: Option<&str>) -> Option<String> {
+        match &self.headline_metric {
+            Some(key) => key.as_ref().map(|k| k.as_str().to_owned()),
+            None => before.map(str::to_owned),
+        }
+    }
+
     /// Whether anything but the name changes.
     pub fn edits_fields(&self) -> bool {
         self.description.is_some()
@@ -135,6 +179,31 @@ mod tests {
             ..form
         };
         assert_eq!(bad_team.parse().unwrap_err().field, "team");
+    }
+
+    #[test]
+    fn changes_apply_field_by_field() {
+        let about = ModelAbout {
+            description: "old".into(),
+            team: "risk".into(),
+        };
+        assert_eq!(ModelChanges::default().apply(&about), about);
+        let edit = ModelEdit {
+            description: Some("new".into()),
+            headline_metric: Some(String::new()),
+            ..ModelEdit::default()
+        };
+        let changes = edit.parse().unwrap();
+        let after = changes.apply(&about);
+        assert_eq!(after.description, "new");
+        assert_eq!(after.team, "risk");
+        assert_eq!(changes.headline_after(Some("auc")), None);
+        assert_eq!(
+            ModelChanges::default()
+                .headline_after(Some("auc"))
+                .as_deref(),
+            Some("auc")
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::server::services::Ctx;
 use crate::{
-    domain::{Password, Role, TokenScope, Username},
+    domain::{Role, TokenScope, UserEdit, UserForm, Username},
     error::AppError,
     server::{
         repo::{tokens::TokenRow, users::User},
@@ -244,23 +244,12 @@ async fn list_users(cx: Ctx) -> Result<Json<Vec<UserJson>>, AppError> {
     Ok(Json(users.into_iter().map(UserJson::from).collect()))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct CreateUserBody {
-    username: String,
-    #[schema(format = Password)]
-    password: String,
-    // A String parsed by hand, so a bad value names the field; documented as a Role.
-    #[schema(value_type = Role)]
-    role: String,
-}
-
 /// Creates a user (admins only)
 #[utoipa::path(
     post,
     path = "/api/v1/users",
     tag = "users",
-    request_body = CreateUserBody,
+    request_body = UserForm,
     responses(
         (status = 201, description = "Created", body = UserJson),
         (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
@@ -275,28 +264,10 @@ struct CreateUserBody {
 )]
 async fn create_user(
     cx: Ctx,
-    ApiJson(body): ApiJson<CreateUserBody>,
+    ApiJson(form): ApiJson<UserForm>,
 ) -> Result<impl IntoResponse, AppError> {
-    // Authorize before parsing, so a viewer learns nothing from validation errors.
-    cx.require(crate::domain::Permission::Administer)?;
-    let username = Username::parse(&body.username)?;
-    let password = Password::parse("password", &body.password)?;
-    let role: Role = body.role.parse()?;
-    let user = services::users::create(&cx, username, password, role).await?;
+    let user = services::users::create(&cx, form).await?;
     Ok((StatusCode::CREATED, Json(UserJson::from(user))))
-}
-
-/// Only the fields given change.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct UpdateUserBody {
-    #[schema(value_type = Option<Role>)]
-    role: Option<String>,
-    /// `false` also ends the user's sessions.
-    active: Option<bool>,
-    /// A reset; also ends the user's sessions.
-    #[schema(format = Password)]
-    password: Option<String>,
 }
 
 /// Changes a user's role, active flag or password (admins only)
@@ -305,7 +276,7 @@ struct UpdateUserBody {
     path = "/api/v1/users/{username}",
     tag = "users",
     params(("username" = String, Path, description = "The user to change")),
-    request_body = UpdateUserBody,
+    request_body = UserEdit,
     responses(
         (status = 204, description = "Updated"),
         (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
@@ -322,25 +293,8 @@ struct UpdateUserBody {
 async fn update_user(
     cx: Ctx,
     Path(username): Path<String>,
-    ApiJson(body): ApiJson<UpdateUserBody>,
+    ApiJson(edit): ApiJson<UserEdit>,
 ) -> Result<StatusCode, AppError> {
-    cx.require(crate::domain::Permission::Administer)?;
-    let username = Username::parse(&username)?;
-    // Parse everything before changing anything.
-    let role = body.role.as_deref().map(str::parse::<Role>).transpose()?;
-    let password = body
-        .password
-        .as_deref()
-        .map(|pw| Password::parse("password", pw))
-        .transpose()?;
-    if let Some(role) = role {
-        services::users::set_role(&cx, username.clone(), role).await?;
-    }
-    if let Some(password) = password {
-        services::users::reset_password(&cx, username.clone(), password).await?;
-    }
-    if let Some(active) = body.active {
-        services::users::set_active(&cx, username, active).await?;
-    }
+    services::users::update(&cx, &Username::parse(&username)?, edit).await?;
     Ok(StatusCode::NO_CONTENT)
 }

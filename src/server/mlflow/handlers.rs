@@ -1,8 +1,6 @@
 //! The MLflow endpoints: extract the caller and arguments, call our
 //! services (which authorize, validate, write and audit), answer as MLflow.
 
-use std::collections::BTreeMap;
-
 use axum::{http::HeaderMap, Json};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::{json, Value};
@@ -15,17 +13,15 @@ use super::{
     MlResult, MlflowError,
 };
 use crate::{
-    domain::{catalog as limits, AliasName, Bump, ModelName, Permission, RequestState, SemVer},
+    domain::{
+        catalog::{MlflowSource, ModelEdit, NewModelForm, Tags, VersionEdit, VersionForm},
+        AliasName, ModelName, Permission, RequestState, SemVer,
+    },
     dto::AliasOutcome,
     error::AppError,
     server::{
-        repo::versions::Lineage,
         services::{
-            aliases,
-            catalog::{
-                self, LineageInput, ModelPatch, NewModelInput, NewVersionInput, VersionSpec,
-                VersionStatus,
-            },
+            aliases, catalog,
             tags::{self, Subject, Tag},
             workflow::{self, Justification},
             Ctx,
@@ -113,34 +109,20 @@ fn empty() -> Json<Value> {
     Json(json!({}))
 }
 
-fn tag_map(pairs: Vec<(String, String)>) -> MlResult<BTreeMap<String, String>> {
-    let map: BTreeMap<String, String> = pairs.into_iter().collect();
-    Ok(
-        limits::string_map("tags", &map, limits::MAX_TAGS, limits::TAG_VALUE_MAX_LEN)
-            .map_err(AppError::from)?,
-    )
-}
-
-fn description(args: &Args) -> MlResult<Option<String>> {
-    args.text("description")?
-        .map(|d| limits::text("description", &d, limits::DESCRIPTION_MAX_BYTES))
-        .transpose()
-        .map_err(|e| AppError::from(e).into())
-}
-
 // ------------------------------------------------------------ registered models
 
 pub async fn create_model(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let raw = args.required("name")?;
+    // MLflow answers a bad name with INVALID_PARAMETER_VALUE, not "not found".
     let name = ModelName::parse(&raw).map_err(|e| MlflowError::invalid(e.to_string()))?;
-    let input = NewModelInput {
-        name: name.clone(),
-        description: description(&args)?.unwrap_or_default(),
-        team: String::new(),
-        tags: tag_map(args.tags()?)?,
+    let form = NewModelForm {
+        name: raw,
+        description: args.text("description")?,
+        team: None,
+        tags: Some(Tags::Map(args.tags()?.into_iter().collect())),
     };
-    match catalog::create_model(&cx, input).await {
+    match catalog::create_model(&cx, form).await {
         Ok(_) => model_json(&cx.state, name.as_str()).await,
         Err(AppError::Conflict(_)) => Err(MlflowError::new(
             axum::http::StatusCode::BAD_REQUEST,
@@ -154,26 +136,26 @@ pub async fn create_model(who: Who, args: Args) -> MlResult<Json<Value>> {
 pub async fn rename_model(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let name = args.required("name")?;
-    let new_name = ModelName::parse(&args.required("new_name")?)
-        .map_err(|e| MlflowError::invalid(e.to_string()))?;
+    let new_name = args.required("new_name")?;
+    ModelName::parse(&new_name).map_err(|e| MlflowError::invalid(e.to_string()))?;
     find_model(&cx.state, &name).await?;
-    let patch = ModelPatch {
-        new_name: Some(new_name.clone()),
-        ..ModelPatch::default()
+    let edit = ModelEdit {
+        name: Some(new_name.clone()),
+        ..ModelEdit::default()
     };
-    catalog::update_model(&cx, &model_name(&name)?, patch).await?;
-    model_json(&cx.state, new_name.as_str()).await
+    catalog::update_model(&cx, &model_name(&name)?, edit).await?;
+    model_json(&cx.state, &new_name).await
 }
 
 pub async fn update_model(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let name = args.required("name")?;
     find_model(&cx.state, &name).await?;
-    let patch = ModelPatch {
-        description: description(&args)?,
-        ..ModelPatch::default()
+    let edit = ModelEdit {
+        description: args.text("description")?,
+        ..ModelEdit::default()
     };
-    catalog::update_model(&cx, &model_name(&name)?, patch).await?;
+    catalog::update_model(&cx, &model_name(&name)?, edit).await?;
     model_json(&cx.state, &name).await
 }
 
@@ -410,57 +392,41 @@ pub async fn get_by_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
 pub async fn create_version(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let raw_name = args.required("name")?;
-    let source = args.required("source")?;
-    let optional = |key: &'static str| -> MlResult<Option<String>> {
-        args.text(key)?
-            .filter(|s| !s.is_empty())
-            .map(|s| limits::line(key, &s, limits::LINEAGE_FIELD_MAX_LEN))
-            .transpose()
-            .map_err(|e| AppError::from(e).into())
-    };
-    let mut tag_pairs = args.tags()?;
-    let semver = tag_pairs
+    let mut tags = args.tags()?;
+    // Our semver travels as a version tag; without one the next patch is taken.
+    let version = tags
         .iter()
         .position(|(k, _)| k == SEMVER_TAG)
-        .map(|i| tag_pairs.remove(i).1);
-    let spec = match semver {
-        Some(v) => VersionSpec::Exact(
-            SemVer::parse(&v)
-                .map_err(|e| MlflowError::invalid(format!("tag {SEMVER_TAG}: {}", e.message)))?,
-        ),
-        None => VersionSpec::Next(Bump::Patch),
-    };
-    let lineage = Lineage {
-        source_uri: Some(
-            limits::line("source", &source, limits::LINEAGE_FIELD_MAX_LEN)
-                .map_err(AppError::from)?,
-        ),
-        run_id: optional("run_id")?,
-        run_link: optional("run_link")?,
-        ..Lineage::default()
+        .map(|i| tags.remove(i).1);
+    let form = VersionForm {
+        version,
+        description: args.text("description")?,
+        tags: Some(tags.into_iter().collect()),
+        mlflow: Some(MlflowSource {
+            source: args.required("source")?,
+            run_id: args.text("run_id")?,
+            run_link: args.text("run_link")?,
+        }),
+        ..VersionForm::default()
     };
     find_model(&cx.state, &raw_name).await?;
-    let input = NewVersionInput {
-        spec,
-        description: description(&args)?.unwrap_or_default(),
-        lineage: LineageInput {
-            lineage,
-            parent: None,
-        },
-        params: BTreeMap::new(),
-        metrics: BTreeMap::new(),
-        points: Vec::new(),
-        tags: tag_map(tag_pairs)?,
-        status: VersionStatus::Ready,
+    let (model, row) = match catalog::register_version(&cx, &model_name(&raw_name)?, form).await {
+        Err(AppError::InvalidInput { field, message }) if field == "version" => {
+            return Err(MlflowError::invalid(format!("tag {SEMVER_TAG}: {message}")))
+        }
+        other => other?,
     };
-    let (model, row) = catalog::register_version(&cx, &model_name(&raw_name)?, input).await?;
     version_json(&cx.state, &model.name, row.seq).await
 }
 
 pub async fn update_version(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let (name, semver, record) = address(&cx.state, &args).await?;
-    catalog::update_version(&cx, &name, &semver, description(&args)?, None).await?;
+    let edit = VersionEdit {
+        description: args.text("description")?,
+        tags: None,
+    };
+    catalog::update_version(&cx, &name, &semver, edit).await?;
     version_json(&cx.state, name.as_str(), record.seq).await
 }
 

@@ -7,9 +7,9 @@ use sqlx::{AnyConnection, AnyPool};
 
 use super::{
     sql::{Sql, Value, MAX_IN_LIST},
-    versions::{Lineage, VersionRow, COLUMNS},
+    versions::{VersionRow, COLUMNS},
 };
-use crate::domain::{ContentArtifact, ReleaseContent};
+use crate::domain::{catalog::Lineage, ContentArtifact, ReleaseContent};
 
 /// Adds the content-bearing lineage fields. `run_link` is a link for people,
 /// not provenance, so it stays out.

@@ -2,43 +2,61 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{AnyConnection, AnyPool, FromRow};
+use sqlx::{any::AnyRow, AnyConnection, AnyPool, FromRow, Row};
 
-use crate::server::db::Backend;
+use crate::{domain::catalog::ModelAbout, server::db::Backend};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct ModelRow {
     pub id: i64,
     pub name: String,
-    pub description: String,
-    pub team: String,
+    #[sqlx(flatten)]
+    pub about: ModelAbout,
     pub headline_metric: Option<String>,
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-const COLUMNS: &str =
-    "id, name, description, team, headline_metric, created_by, created_at, updated_at";
+/// The columns of [`ModelAbout`]: a model's editable fields.
+macro_rules! about_columns {
+    () => {
+        "description, team"
+    };
+}
+const ABOUT_COLUMNS: &str = about_columns!();
 
-pub struct NewModel<'a> {
-    pub name: &'a str,
-    pub description: &'a str,
-    pub team: &'a str,
-    pub created_by: &'a str,
-    pub now: i64,
+impl FromRow<'_, AnyRow> for ModelAbout {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            description: row.try_get("description")?,
+            team: row.try_get("team")?,
+        })
+    }
 }
 
-pub async fn insert(conn: &mut AnyConnection, m: NewModel<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO models (name, description, team, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-    )
-    .bind(m.name)
-    .bind(m.description)
-    .bind(m.team)
-    .bind(m.created_by)
-    .bind(m.now)
+const COLUMNS: &str = concat!(
+    "id, name, ",
+    about_columns!(),
+    ", headline_metric, created_by, created_at, updated_at"
+);
+
+pub async fn insert(
+    conn: &mut AnyConnection,
+    name: &str,
+    about: &ModelAbout,
+    created_by: &str,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "INSERT INTO models (name, {ABOUT_COLUMNS}, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id"
+    ))
+    .bind(name)
+    .bind(&about.description)
+    .bind(&about.team)
+    .bind(created_by)
+    .bind(now)
     .fetch_one(conn)
     .await
 }
@@ -103,25 +121,21 @@ pub async fn renamed_to(pool: &AnyPool, old_name: &str) -> Result<Option<String>
     .await
 }
 
-pub struct ModelChanges<'a> {
-    pub description: &'a str,
-    pub team: &'a str,
-    pub headline_metric: Option<&'a str>,
-    pub now: i64,
-}
-
+/// Writes a model's editable fields and its headline metric.
 pub async fn update(
     conn: &mut AnyConnection,
     id: i64,
-    c: ModelChanges<'_>,
+    about: &ModelAbout,
+    headline_metric: Option<&str>,
+    now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE models SET description = $1, team = $2, headline_metric = $3, updated_at = $4 WHERE id = $5",
     )
-    .bind(c.description)
-    .bind(c.team)
-    .bind(c.headline_metric)
-    .bind(c.now)
+    .bind(&about.description)
+    .bind(&about.team)
+    .bind(headline_metric)
+    .bind(now)
     .bind(id)
     .execute(conn)
     .await

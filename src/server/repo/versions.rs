@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::sql::{insert_rows, Sql, Value};
-use crate::domain::{catalog::VersionStatus, Stage};
+use crate::domain::{
+    catalog::{Lineage, MetricPoint, VersionStatus},
+    Stage,
+};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct VersionRow {
@@ -64,32 +67,13 @@ impl VersionRow {
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct Lineage {
-    pub source_repo: Option<String>,
-    pub commit_sha: Option<String>,
-    pub training_script: Option<String>,
-    pub dataset_name: Option<String>,
-    pub dataset_version: Option<String>,
-    pub dataset_uri: Option<String>,
-    pub dataset_hash: Option<String>,
-    pub parent_version_id: Option<i64>,
-    pub framework: Option<String>,
-    pub framework_version: Option<String>,
-    pub dependencies: Option<String>,
-    /// Where an MLflow client said the model files are (`source`).
-    pub source_uri: Option<String>,
-    pub run_id: Option<String>,
-    pub run_link: Option<String>,
-}
-
 pub struct NewVersion<'a> {
     pub model_id: i64,
     pub seq: i64,
     pub version: &'a str,
     pub version_key: &'a str,
     pub sort_key: &'a str,
-    pub status: &'a str,
+    pub status: VersionStatus,
     pub description: &'a str,
     pub created_by: &'a str,
     pub now: i64,
@@ -313,13 +297,6 @@ pub async fn insert_metrics(
         rows,
     )
     .await
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricPoint {
-    pub key: String,
-    pub step: i64,
-    pub value: f64,
 }
 
 pub async fn insert_points(

@@ -38,7 +38,7 @@ pub async fn set_alias(
     cx.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = cx.begin().await?;
-    let (model, row) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
+    let (model, row) = lookup::lock_version(&mut tx, cx.db(), model_name, version).await?;
     let current = aliases::find(&mut tx, model.id, alias.as_str()).await?;
     let policy = effective_policy(&mut tx, model.id).await?;
     let view = |protected| AliasView {
@@ -128,7 +128,7 @@ pub async fn remove_alias(
     cx.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = cx.begin().await?;
-    let model = lookup::lock_model(&mut tx, &cx.state, model_name).await?;
+    let model = lookup::lock_model(&mut tx, cx.db(), model_name).await?;
     let missing = || AppError::NotFound(format!("alias {alias} of model {model_name}"));
     let current = aliases::find(&mut tx, model.id, alias.as_str())
         .await?

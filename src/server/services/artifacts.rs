@@ -387,7 +387,7 @@ async fn record(
     new: NewArtifact<'_>,
 ) -> Result<ArtifactRow, AppError> {
     let mut tx = cx.begin().await?;
-    let (model, version) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
+    let (model, version) = lookup::lock_version(&mut tx, cx.db(), model_name, version).await?;
     content::ensure_thawed(&mut tx, &model.name, &version).await?;
     let new = NewArtifact {
         version_id: version.id,
@@ -539,7 +539,7 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     cx.require(Permission::Administer)?;
     let mut tx = cx.begin().await?;
-    let (model_row, version_row) = lookup::lock_version(&mut tx, &cx.state, model, version).await?;
+    let (model_row, version_row) = lookup::lock_version(&mut tx, cx.db(), model, version).await?;
     let artifact = artifacts::find(&mut *tx, version_row.id, path.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;

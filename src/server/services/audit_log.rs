@@ -7,12 +7,16 @@
 //! Verifications on one server run one at a time: twenty at once share the
 //! work instead of each re-reading the chain.
 
+use axum::body::Bytes;
+use futures_util::Stream;
+
 use super::Ctx;
 use crate::{
     domain::{Permission, VerificationState},
     error::AppError,
     server::{
         db::now_ms,
+        export::{self, ExportFormat},
         repo::audit::{self, ChainReport, Checkpoint, EventFilter, EventRow, VerifyJobRow},
         state::AppState,
     },
@@ -25,6 +29,16 @@ pub async fn list(cx: &Ctx, filter: &EventFilter, page: u32) -> Result<Vec<Event
     let offset = i64::from(page.saturating_sub(1)) * PAGE_SIZE;
     // One extra row tells the caller whether a next page exists.
     Ok(audit::list(cx.state.db.pool(), filter, PAGE_SIZE + 1, offset).await?)
+}
+
+/// The events matching `filter`, streamed in pages as CSV or JSON (auditors).
+pub fn export(
+    cx: &Ctx,
+    filter: EventFilter,
+    format: ExportFormat,
+) -> Result<impl Stream<Item = Result<Bytes, sqlx::Error>> + Send + 'static, AppError> {
+    cx.require(Permission::ReadAudit)?;
+    Ok(export::audit_stream(cx.db().pool().clone(), filter, format))
 }
 
 pub async fn verify(cx: &Ctx) -> Result<ChainReport, AppError> {

@@ -10,15 +10,14 @@
 use std::collections::BTreeMap;
 
 use crate::{
-    domain::{ContentDigest, Freeze, ReleaseContent, SemVer, Stage},
+    domain::{
+        catalog::{Lineage, MetricPoint},
+        ContentDigest, Freeze, ReleaseContent, SemVer, Stage,
+    },
     error::AppError,
     server::{
         db::Db,
-        repo::{
-            content,
-            versions::{Lineage, MetricPoint, VersionRow},
-            workflow as workflow_repo,
-        },
+        repo::{content, versions::VersionRow, workflow as workflow_repo},
     },
 };
 

@@ -43,7 +43,7 @@ pub async fn record(
     cx.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = cx.begin().await?;
-    let (model, row) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
+    let (model, row) = lookup::lock_version(&mut tx, cx.db(), model_name, version).await?;
     let digest = content::compute(&mut tx, row.id).await?;
     let metrics = serde_json::to_string(&input.metrics).map_err(|_| AppError::Internal)?;
     let digest_text = digest.to_string();

@@ -8,12 +8,11 @@ use crate::{
     domain::{ModelName, Permission, SemVer},
     error::AppError,
     server::{
-        db::Tx,
+        db::{Db, Tx},
         repo::{
             models::{self, ModelRow},
             versions::{self, VersionRow},
         },
-        state::AppState,
     },
 };
 
@@ -48,11 +47,11 @@ pub async fn find_model(cx: &Ctx, name: &str) -> Result<ModelRow, AppError> {
 /// A model (locked, see `lock_model`) and one of its live versions, inside a write transaction.
 pub(crate) async fn lock_version(
     tx: &mut Tx,
-    state: &AppState,
+    db: &Db,
     model_name: &ModelName,
     version: &SemVer,
 ) -> Result<(ModelRow, VersionRow), AppError> {
-    let model = lock_model(tx, state, model_name).await?;
+    let model = lock_model(tx, db, model_name).await?;
     let row = versions::find_in_tx(tx, model.id, &version.identity_key())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
@@ -61,10 +60,10 @@ pub(crate) async fn lock_version(
 
 pub(crate) async fn lock_model(
     tx: &mut Tx,
-    state: &AppState,
+    db: &Db,
     name: &ModelName,
 ) -> Result<ModelRow, AppError> {
-    models::lock_by_name(tx, state.db.backend(), name.as_str())
+    models::lock_by_name(tx, db.backend(), name.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound(format!("model {name}")))
 }

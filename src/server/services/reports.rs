@@ -111,8 +111,8 @@ pub async fn compliance_report(
         scope,
         model: ReportModel {
             name: model.name,
-            description: model.description,
-            team: model.team,
+            description: model.about.description,
+            team: model.about.team,
             created_by: model.created_by,
             created_at: model.created_at,
         },

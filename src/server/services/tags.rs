@@ -59,7 +59,7 @@ async fn change(
     let mut tx = cx.begin().await?;
     let (owner, model_id, action, target) = match subject {
         Subject::Model(name) => {
-            let model = lookup::lock_model(&mut tx, &cx.state, name).await?;
+            let model = lookup::lock_model(&mut tx, cx.db(), name).await?;
             let action = if value.is_some() {
                 "model.tag_set"
             } else {
@@ -73,7 +73,7 @@ async fn change(
             )
         }
         Subject::Version(name, version) => {
-            let (model, row) = lookup::lock_version(&mut tx, &cx.state, name, version).await?;
+            let (model, row) = lookup::lock_version(&mut tx, cx.db(), name, version).await?;
             let action = if value.is_some() {
                 "version.tag_set"
             } else {

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{audit, begin, commit, Ctx};
 use crate::{
-    domain::{Password, Permission, Role, Username},
+    domain::{NewUser, Password, Permission, Role, UserEdit, UserForm, Username},
     error::AppError,
     server::{
         auth::password,
@@ -21,13 +21,14 @@ pub async fn list(cx: &Ctx) -> Result<Vec<users::User>, AppError> {
         .map_err(AppError::from)
 }
 
-pub async fn create(
-    cx: &Ctx,
-    username: Username,
-    password: Password,
-    role: Role,
-) -> Result<users::User, AppError> {
+pub async fn create(cx: &Ctx, form: UserForm) -> Result<users::User, AppError> {
+    // Authorize before parsing, so a viewer learns nothing from validation errors.
     cx.require(Permission::Administer)?;
+    let NewUser {
+        username,
+        password,
+        role,
+    } = form.parse()?;
     let hash = password::hash(password.expose().to_owned()).await?;
     let mut tx = cx.begin().await?;
     let now = now_ms();
@@ -81,11 +82,28 @@ pub async fn bootstrap_admin(
     Ok(true)
 }
 
-pub async fn set_role(cx: &Ctx, username: Username, role: Role) -> Result<(), AppError> {
+/// Changes a user's role, password and active flag (each part given, in
+/// that order; each is its own transaction and audit event). Everything is
+/// parsed before anything changes.
+pub async fn update(cx: &Ctx, username: &Username, edit: UserEdit) -> Result<(), AppError> {
     cx.require(Permission::Administer)?;
+    let changes = edit.parse()?;
+    if let Some(role) = changes.role {
+        set_role(cx, username, role).await?;
+    }
+    if let Some(password) = changes.password {
+        reset_password(cx, username, password).await?;
+    }
+    if let Some(active) = changes.active {
+        set_active(cx, username, active).await?;
+    }
+    Ok(())
+}
+
+async fn set_role(cx: &Ctx, username: &Username, role: Role) -> Result<(), AppError> {
     let mut tx = cx.begin().await?;
     users::serialize_admin_changes(&mut tx, cx.state.db.backend()).await?;
-    let user = find_for_update(&mut tx, &username).await?;
+    let user = find_for_update(&mut tx, username).await?;
     if user.role == role {
         return Ok(());
     }
@@ -104,18 +122,17 @@ pub async fn set_role(cx: &Ctx, username: Username, role: Role) -> Result<(), Ap
     commit(tx).await
 }
 
-pub async fn reset_password(
+async fn reset_password(
     cx: &Ctx,
-    username: Username,
+    username: &Username,
     new_password: Password,
 ) -> Result<(), AppError> {
-    cx.require(Permission::Administer)?;
     // A leaked admin token must never be enough to take over an account.
     cx.by.require_password_sign_in("resetting a password")?;
     let hash = password::hash(new_password.expose().to_owned()).await?;
     let now = now_ms();
     let mut tx = cx.begin().await?;
-    let user = find_for_update(&mut tx, &username).await?;
+    let user = find_for_update(&mut tx, username).await?;
     users::set_password_hash(&mut tx, user.id, &hash, now).await?;
     // A reset password ends the user's sessions and revokes their tokens:
     // whoever had the account before the reset has nothing left of it.
@@ -131,11 +148,10 @@ pub async fn reset_password(
     commit(tx).await
 }
 
-pub async fn set_active(cx: &Ctx, username: Username, active: bool) -> Result<(), AppError> {
-    cx.require(Permission::Administer)?;
+async fn set_active(cx: &Ctx, username: &Username, active: bool) -> Result<(), AppError> {
     let mut tx = cx.begin().await?;
     users::serialize_admin_changes(&mut tx, cx.state.db.backend()).await?;
-    let user = find_for_update(&mut tx, &username).await?;
+    let user = find_for_update(&mut tx, username).await?;
     if user.active == active {
         return Ok(());
     }

@@ -242,7 +242,7 @@ pub async fn open_request(
     cx.require(Permission::Contribute)?;
     let now = now_ms();
     let mut tx = cx.begin().await?;
-    let (model, row) = lookup::lock_version(&mut tx, &cx.state, model_name, version).await?;
+    let (model, row) = lookup::lock_version(&mut tx, cx.db(), model_name, version).await?;
     let current: Stage = row.stage;
     can_open(current, to).map_err(workflow_error)?;
     if let Some(open) = repo::open_request_for_version(&mut tx, row.id).await? {
@@ -669,7 +669,7 @@ async fn lock_request(
     model_name: &ModelName,
     id: i64,
 ) -> Result<(ModelRow, RequestRow), AppError> {
-    let model = lookup::lock_model(tx, state, model_name).await?;
+    let model = lookup::lock_model(tx, &state.db, model_name).await?;
     let req = repo::find_request(tx, id)
         .await?
         .filter(|r| r.model_id == model.id)

@@ -275,7 +275,7 @@ pub async fn set_model_policy(
     cx.require(Permission::Administer)?;
     pinned.validate()?;
     let mut tx = cx.begin().await?;
-    let model = lookup::lock_model(&mut tx, &cx.state, model_name).await?;
+    let model = lookup::lock_model(&mut tx, cx.db(), model_name).await?;
     if pinned.is_empty() {
         repo::delete_policy(&mut tx, model.id).await?;
     } else {

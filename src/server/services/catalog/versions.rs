@@ -1,0 +1,261 @@
+//! Versions: register, edit, append metrics, delete.
+
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::super::{commit, content, lookup, stored, Ctx};
+use crate::{
+    domain::{
+        catalog::{SeriesForm, VersionEdit, VersionForm, VersionSpec, MAX_POINTS_PER_VERSION},
+        next_version, AliasName, ModelName, Permission, SemVer, WebhookEvent,
+    },
+    error::AppError,
+    server::{
+        db::{now_ms, OnUnique, Tx},
+        repo::{
+            models::{self, ModelRow},
+            versions::{self, VersionRow},
+        },
+    },
+};
+
+pub async fn register_version(
+    cx: &Ctx,
+    model_name: &ModelName,
+    form: VersionForm,
+) -> Result<(ModelRow, VersionRow), AppError> {
+    cx.require(Permission::Contribute)?;
+    let input = form.parse()?;
+    let now = now_ms();
+    let mut tx = cx.begin().await?;
+    // Locks the model row on Postgres (SQLite has one writer): concurrent
+    // registrations on one model queue here, so "next patch" never collides.
+    let model = lookup::lock_model(&mut tx, cx.db(), model_name).await?;
+    let version = match input.spec {
+        VersionSpec::Exact(v) => v,
+        VersionSpec::Next(bump) => {
+            let existing: Vec<SemVer> = versions::all_version_strings(&mut tx, model.id)
+                .await?
+                .iter()
+                .filter_map(|s| SemVer::parse(s).ok())
+                .collect();
+            next_version(&existing, bump)?
+        }
+    };
+    let key = version.identity_key();
+    if versions::exists_key(&mut tx, model.id, &key).await? {
+        return Err(AppError::Conflict(format!(
+            "{model_name} already has version {key}"
+        )));
+    }
+    let mut lineage = input.lineage;
+    if let Some((parent_model, parent_version)) = &input.parent {
+        let parent = models::find_by_name_in(&mut tx, parent_model.as_str()).await?;
+        let parent_row = match parent {
+            Some(p) => versions::find_in_tx(&mut tx, p.id, &parent_version.identity_key()).await?,
+            None => None,
+        };
+        let parent_row = parent_row.ok_or_else(|| {
+            AppError::invalid(
+                "lineage.parent",
+                format!("no version {parent_version} of model {parent_model}"),
+            )
+        })?;
+        lineage.parent_version_id = Some(parent_row.id);
+    }
+    let (params, metrics, points) = (
+        input.params.as_map(),
+        input.metrics.as_map(),
+        input.series.points(),
+    );
+    let seq = models::next_seq(&mut tx, model.id, now).await?;
+    let version_string = version.to_string();
+    let digest = content::of_new_version(&lineage, params, metrics, points).to_string();
+    let id = versions::insert(
+        &mut tx,
+        versions::NewVersion {
+            model_id: model.id,
+            seq,
+            version: &version_string,
+            version_key: &key,
+            sort_key: &version.sort_key(),
+            status: input.status,
+            description: input.description.as_str(),
+            created_by: &cx.by.username,
+            now,
+            lineage: &lineage,
+            content_digest: &digest,
+        },
+    )
+    .await
+    .on_unique(|| AppError::Conflict(format!("{model_name} already has version {key}")))?;
+    versions::insert_map(&mut tx, "version_params", id, params).await?;
+    versions::insert_map(&mut tx, "version_tags", id, input.tags.as_map()).await?;
+    versions::insert_metrics(&mut tx, id, metrics).await?;
+    versions::insert_points(&mut tx, id, points).await?;
+    let details = json!({
+        "seq": seq,
+        "status": input.status.as_str(),
+        "commit_sha": lineage.commit_sha,
+        "dataset_hash": lineage.dataset_hash,
+        "parent_version_id": lineage.parent_version_id,
+        "content_digest": digest,
+    });
+    let event = json!({
+        "model": model_name.as_str(), "version": version_string, "seq": seq,
+        "created_by": cx.by.username, "content_digest": digest,
+    });
+    crate::server::webhooks::enqueue(&mut tx, WebhookEvent::VersionRegistered, event, now).await?;
+    let target = format!("{model_name}@{version_string}");
+    cx.audit(&mut tx, "version.register", ("version", &target), details)
+        .await?;
+    commit(tx).await?;
+    cx.state.webhook_wake.notify_one();
+    let row = versions::find(cx.db().pool(), model.id, &key)
+        .await?
+        .ok_or(AppError::Internal)?;
+    Ok((model, row))
+}
+
+/// Description and tags are the only editable parts of a registered version.
+pub async fn update_version(
+    cx: &Ctx,
+    model_name: &ModelName,
+    version: &SemVer,
+    edit: VersionEdit,
+) -> Result<(), AppError> {
+    cx.require(Permission::Contribute)?;
+    let changes = edit.parse()?;
+    let now = now_ms();
+    let mut tx = cx.begin().await?;
+    let (model, row) = lookup::lock_version(&mut tx, cx.db(), model_name, version).await?;
+    if let Some(d) = &changes.description {
+        versions::update_description(&mut tx, row.id, d.as_str(), now).await?;
+    }
+    if let Some(t) = &changes.tags {
+        versions::replace_tags(&mut tx, row.id, t.as_map()).await?;
+    }
+    models::touch(&mut tx, model.id, now).await?;
+    let details = json!({
+        "description": changes.description.as_ref().map(|d| json!({ "before": row.description, "after": d.as_str() })),
+        "tags": changes.tags.as_ref().map(|t| t.as_map()),
+    });
+    let target = format!("{model_name}@{}", row.version);
+    cx.audit(&mut tx, "version.update", ("version", &target), details)
+        .await?;
+    commit(tx).await
+}
+
+/// Appends metric points; a (key, step) that already exists is a conflict.
+pub async fn append_points(
+    cx: &Ctx,
+    model_name: &ModelName,
+    version: &SemVer,
+    form: SeriesForm,
+) -> Result<usize, AppError> {
+    cx.require(Permission::Contribute)?;
+    let series = form.parse()?;
+    let points = series.points();
+    let mut tx = cx.begin().await?;
+    let (model, row) = lookup::lock_version(&mut tx, cx.db(), model_name, version).await?;
+    content::ensure_thawed(&mut tx, &model.name, &row).await?;
+    let held = versions::point_count(&mut tx, row.id).await?;
+    if held + points.len() as i64 > MAX_POINTS_PER_VERSION {
+        return Err(AppError::invalid(
+            "metric_series",
+            format!(
+                "a version holds at most {MAX_POINTS_PER_VERSION} metric points; this one has {held}"
+            ),
+        ));
+    }
+    let mut keys: Vec<String> = points.iter().map(|p| p.key.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    let existing: HashSet<(String, i64)> = versions::existing_steps(&mut tx, row.id, &keys)
+        .await?
+        .into_iter()
+        .collect();
+    if let Some(p) = points
+        .iter()
+        .find(|p| existing.contains(&(p.key.clone(), p.step)))
+    {
+        return Err(AppError::Conflict(format!(
+            "step {} of {:?} is already recorded",
+            p.step, p.key
+        )));
+    }
+    versions::insert_points(&mut tx, row.id, points).await?;
+    let digest = content::refresh(&mut tx, row.id).await?;
+    let target = format!("{model_name}@{}", row.version);
+    let details = json!({ "points": points.len(), "keys": keys, "content_digest": digest });
+    cx.audit(
+        &mut tx,
+        "version.metrics_append",
+        ("version", &target),
+        details,
+    )
+    .await?;
+    commit(tx).await?;
+    Ok(points.len())
+}
+
+/// Soft deletion (admins): the version disappears from listings, its number stays taken.
+pub async fn delete_version(
+    cx: &Ctx,
+    model_name: &ModelName,
+    version: &SemVer,
+) -> Result<(), AppError> {
+    cx.require(Permission::Administer)?;
+    let now = now_ms();
+    let mut tx = cx.begin().await?;
+    let (model, row) = lookup::lock_version(&mut tx, cx.db(), model_name, version).await?;
+    versions::soft_delete(&mut tx, row.id, now).await?;
+    models::touch(&mut tx, model.id, now).await?;
+    let target = format!("{model_name}@{}", row.version);
+    cx.audit(
+        &mut tx,
+        "version.delete",
+        ("version", &target),
+        json!({ "seq": row.seq, "stage": row.stage, "content_digest": row.content_digest }),
+    )
+    .await?;
+    retire_deleted_version(cx, &mut tx, &model, row.id, now).await?;
+    commit(tx).await?;
+    cx.state.webhook_wake.notify_one();
+    Ok(())
+}
+
+/// A deleted version can never be applied: its open requests are cancelled
+/// and the aliases naming it removed, each audited, in the deletion's
+/// transaction.
+async fn retire_deleted_version(
+    cx: &Ctx,
+    tx: &mut Tx,
+    model: &ModelRow,
+    version_id: i64,
+    now: i64,
+) -> Result<(), AppError> {
+    super::super::workflow::cancel_for_deleted_version(&cx.state, tx, &cx.origin, version_id, now)
+        .await?;
+    for alias in crate::server::repo::aliases::names_for_version(tx, version_id).await? {
+        let alias: AliasName = stored("alias", &alias)?;
+        super::super::alias_moves::write(
+            &cx.state,
+            tx,
+            &cx.origin,
+            super::super::alias_moves::AliasMove {
+                model,
+                alias: &alias,
+                to: None,
+                actor: Some(&cx.by.actor()),
+                by: &cx.by.username,
+                request_id: None,
+                reason: Some("the version it named was deleted"),
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
