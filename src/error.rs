@@ -26,7 +26,7 @@ pub enum AppError {
     #[error("{0}")]
     NotAllowed(String),
     #[error("{0} not found")]
-    NotFound(String),
+    NotFound(Missing),
     #[error("{0}")]
     Conflict(String),
     #[error("request body too large")]
@@ -45,6 +45,45 @@ pub enum AppError {
     /// The request could not be decoded into a server function's arguments.
     #[error("bad request: {0}")]
     BadRequest(String),
+}
+
+/// What a request named that does not exist. Each edge phrases it its own
+/// way from the kind (MLflow's clients expect `Registered Model with
+/// name=… not found`); the `Display` is ours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Missing {
+    #[error("model {0}")]
+    Model(String),
+    #[error("version {version} of model {model}")]
+    Version { model: String, version: String },
+    /// A version by MLflow's per-model sequence number.
+    #[error("version #{seq} of model {model}")]
+    VersionNumber { model: String, seq: i64 },
+    #[error("alias {alias} of model {model}")]
+    Alias { model: String, alias: String },
+    #[error("request {id} of model {model}")]
+    Request { model: String, id: i64 },
+    #[error("artifact {0}")]
+    Artifact(String),
+    #[error("tag {0}")]
+    Tag(String),
+    #[error("user {0}")]
+    User(String),
+    #[error("token {0}")]
+    Token(i64),
+    #[error("webhook {0}")]
+    Webhook(i64),
+    #[error("delivery {id} of webhook {webhook}")]
+    Delivery { webhook: i64, id: i64 },
+    #[error("verification job {0}")]
+    VerificationJob(i64),
+    /// No version answers a resolve query (`production`, an alias, a range).
+    #[error("{wanted} of model {model}")]
+    Resolved { model: String, wanted: String },
+    #[error("model {name} (renamed to {new_name})")]
+    Renamed { name: String, new_name: String },
+    #[error("API route")]
+    Route,
 }
 
 impl AppError {
@@ -160,7 +199,7 @@ mod tests {
             AppError::InvalidCredentials,
             AppError::Forbidden,
             AppError::NotAllowed("own request".into()),
-            AppError::NotFound("model".into()),
+            AppError::NotFound(Missing::Model("m".into())),
             AppError::Conflict("exists".into()),
             AppError::PayloadTooLarge,
             AppError::TimedOut("slow".into()),

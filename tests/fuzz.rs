@@ -7,13 +7,11 @@
 use model_registry::{
     actions::safe_next,
     domain::{
+        mlflow_search::{self as filter, Entity},
         parse_metric_lines, parse_range, AliasName, AliasPattern, AliasRule, ArtifactPath,
         CatalogQuery, ContentDigest, Instant, ModelName, SemVer, VersionRequirement,
     },
-    server::{
-        http::client_addr::TrustedProxies,
-        mlflow::filter::{self, Entity},
-    },
+    server::http::client_addr::TrustedProxies,
 };
 use proptest::{prelude::*, test_runner::Config};
 

@@ -16,9 +16,10 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{
-    db::{now_ms, Backend, Db},
+    db::{now_ms, Db},
     repo::{
         audit::{self, NewEvent, Origin, SystemEvent},
+        seeding,
         sql::{insert_rows, Value},
     },
     services::content,
@@ -100,16 +101,7 @@ pub async fn seed(
     size: SeedSize,
     mut progress: impl FnMut(u64),
 ) -> Result<(), sqlx::Error> {
-    let pool = db.pool();
-    let first_model: i64 = sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) FROM models")
-        .fetch_one(pool)
-        .await?
-        + 1;
-    let mut next_version: i64 =
-        sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(id), 0) FROM model_versions")
-            .fetch_one(pool)
-            .await?
-            + 1;
+    let (first_model, mut next_version) = seeding::next_ids(db.pool()).await?;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ first_model as u64);
     let now = now_ms();
     const BATCH: u64 = 2000;
@@ -333,15 +325,8 @@ pub async fn seed(
     }
     let last_model = first_model + size.models as i64 - 1;
     let mut tx = db.begin().await?;
-    index_range(&mut tx, db.backend(), first_model, last_model).await?;
-    if db.backend() == Backend::Postgres {
-        // Explicit ids do not advance the serial sequences.
-        for table in ["models", "model_versions"] {
-            sqlx::query(&format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"))
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
+    seeding::index_range(&mut tx, db.backend(), first_model, last_model).await?;
+    seeding::advance_sequences(&mut tx, db.backend()).await?;
     let details = json!({ "models": size.models, "first_model_id": first_model, "last_model_id": last_model });
     let event = NewEvent {
         actor: None,
@@ -353,41 +338,7 @@ pub async fn seed(
     };
     audit::record(&mut tx, db.backend(), event, now_ms()).await?;
     tx.commit().await?;
-    // Fresh planner statistics: without them Postgres scans the freshly
-    // loaded metric table for every model page until autovacuum catches up.
-    sqlx::query("ANALYZE").execute(db.pool()).await.map(drop)
-}
-
-/// Builds search entries for models `first..=last` in one statement.
-async fn index_range(
-    conn: &mut sqlx::AnyConnection,
-    backend: Backend,
-    first: i64,
-    last: i64,
-) -> Result<(), sqlx::Error> {
-    let sql = match backend {
-        Backend::Sqlite => {
-            "INSERT INTO models_fts (rowid, name, description, team, tags) \
-             SELECT m.id, m.name || ' ' || replace(replace(replace(m.name, '-', ' '), '_', ' '), '.', ' '), \
-             m.description, m.team, \
-             COALESCE((SELECT group_concat(t.key || ' ' || t.value, ' ') FROM model_tags t WHERE t.model_id = m.id), '') \
-             FROM models m WHERE m.id BETWEEN $1 AND $2"
-        }
-        Backend::Postgres => {
-            "UPDATE models m SET search = \
-             setweight(to_tsvector('simple', m.name || ' ' || translate(m.name, '-_.', '   ')), 'A') \
-             || setweight(to_tsvector('simple', m.team || ' ' || COALESCE((SELECT string_agg(t.key || ' ' || t.value, ' ') \
-                FROM model_tags t WHERE t.model_id = m.id), '')), 'B') \
-             || setweight(to_tsvector('simple', m.description), 'C') \
-             WHERE m.id BETWEEN $1 AND $2"
-        }
-    };
-    sqlx::query(sql)
-        .bind(first)
-        .bind(last)
-        .execute(conn)
-        .await
-        .map(drop)
+    seeding::analyze(db.pool()).await
 }
 
 fn capitalize(s: &str) -> String {

@@ -11,7 +11,11 @@ use tower_sessions::{
     SessionStore,
 };
 
-use super::{auth::principal::SESSION_USER_KEY, db::Db};
+use super::{
+    auth::principal::SESSION_USER_KEY,
+    db::Db,
+    repo::sessions::{self, SessionRow},
+};
 
 #[derive(Clone)]
 pub struct DbSessionStore {
@@ -55,18 +59,16 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         loop {
             let (id, user_id, data, expiry) = columns(record)?;
-            let inserted = sqlx::query(
-                "INSERT INTO sessions (id, user_id, data, expiry_date) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(user_id)
-            .bind(data)
-            .bind(expiry)
-            .execute(self.db.pool())
-            .await
-            .map_err(backend)?;
-            if inserted.rows_affected() == 1 {
+            let row = SessionRow {
+                id: &id,
+                user_id,
+                data: &data,
+                expiry,
+            };
+            if sessions::insert_new(self.db.pool(), row)
+                .await
+                .map_err(backend)?
+            {
                 return Ok(());
             }
             record.id = Id::default();
@@ -75,30 +77,20 @@ impl SessionStore for DbSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let (id, user_id, data, expiry) = columns(record)?;
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, data, expiry_date) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, \
-             expiry_date = excluded.expiry_date",
-        )
-        .bind(id)
-        .bind(user_id)
-        .bind(data)
-        .bind(expiry)
-        .execute(self.db.pool())
-        .await
-        .map_err(backend)
-        .map(drop)
+        let row = SessionRow {
+            id: &id,
+            user_id,
+            data: &data,
+            expiry,
+        };
+        sessions::upsert(self.db.pool(), row).await.map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT data, expiry_date FROM sessions WHERE id = $1 AND expiry_date > $2",
-        )
-        .bind(id.to_string())
-        .bind(unix_ms(OffsetDateTime::now_utc()))
-        .fetch_optional(self.db.pool())
-        .await
-        .map_err(backend)?;
+        let now = unix_ms(OffsetDateTime::now_utc());
+        let row = sessions::load(self.db.pool(), &id.to_string(), now)
+            .await
+            .map_err(backend)?;
         let Some((data, expiry)) = row else {
             return Ok(None);
         };
@@ -114,23 +106,17 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_string())
-            .execute(self.db.pool())
+        sessions::delete(self.db.pool(), &id.to_string())
             .await
             .map_err(backend)
-            .map(drop)
     }
 }
 
 #[async_trait]
 impl ExpiredDeletion for DbSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE expiry_date <= $1")
-            .bind(unix_ms(OffsetDateTime::now_utc()))
-            .execute(self.db.pool())
+        sessions::delete_expired(self.db.pool(), unix_ms(OffsetDateTime::now_utc()))
             .await
             .map_err(backend)
-            .map(drop)
     }
 }

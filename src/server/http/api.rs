@@ -19,7 +19,7 @@ use super::{
 use crate::server::services::Ctx;
 use crate::{
     domain::{Role, TokenScope, UserEdit, UserForm, Username},
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         repo::{tokens::TokenRow, users::User},
         services,
@@ -49,7 +49,7 @@ pub fn routes(request_timeout: std::time::Duration) -> Router<AppState> {
 }
 
 async fn not_found() -> AppError {
-    AppError::NotFound("API route".into())
+    AppError::NotFound(Missing::Route)
 }
 
 #[derive(Serialize, ToSchema)]

@@ -99,6 +99,7 @@ impl IntoResponse for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Missing;
 
     #[test]
     fn every_error_code_is_documented() {
@@ -109,7 +110,7 @@ mod tests {
             AppError::InvalidCredentials,
             AppError::Forbidden,
             AppError::NotAllowed("own request".into()),
-            AppError::NotFound("model".into()),
+            AppError::NotFound(Missing::Model("m".into())),
             AppError::Conflict("exists".into()),
             AppError::PayloadTooLarge,
             AppError::TimedOut("slow".into()),

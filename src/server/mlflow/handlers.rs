@@ -1,5 +1,7 @@
-//! The MLflow endpoints: extract the caller and arguments, call our
+//! The MLflow endpoints: decode the caller and arguments, call one of our
 //! services (which authorize, validate, write and audit), answer as MLflow.
+//! Reads go through `services::mlflow`, writes through the same catalog,
+//! tags, aliases and workflow services as every other edge.
 
 use axum::{http::HeaderMap, Json};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -7,61 +9,31 @@ use serde_json::{json, Value};
 
 use super::{
     args::Args,
-    filter::{self, Entity},
-    store::{self, ModelRecord, Order, SortKey, VersionRecord},
     views::{self, our_stage, SEMVER_TAG},
     MlResult, MlflowError,
 };
 use crate::{
     domain::{
         catalog::{MlflowSource, ModelEdit, NewModelForm, Tags, VersionEdit, VersionForm},
-        AliasName, ModelName, Permission, RequestState, SemVer,
+        mlflow_search::{self, parse_order_by, Entity},
+        AliasName, ModelName, RequestState, SemVer,
     },
     dto::AliasOutcome,
-    error::AppError,
-    server::{
-        services::{
-            aliases, catalog,
-            tags::{self, Subject, Tag},
-            workflow::{self, Justification},
-            Ctx,
-        },
-        state::AppState,
+    error::{AppError, Missing},
+    server::services::{
+        aliases, catalog,
+        mlflow::{self as reads, Window},
+        tags::{self, Subject},
+        workflow::{self, Justification},
+        Ctx,
     },
 };
 
 type Who = Result<Ctx, AppError>;
 
-fn db(e: sqlx::Error) -> MlflowError {
-    AppError::from(e).into()
-}
-
-fn reader(who: Who) -> MlResult<Ctx> {
-    let cx = who?;
-    cx.require(Permission::Read)?;
-    Ok(cx)
-}
-
 /// A name as our services take it; a name we could never have stored does not exist.
 fn model_name(raw: &str) -> MlResult<ModelName> {
-    ModelName::parse(raw).map_err(|_| model_missing(raw))
-}
-
-fn model_missing(name: &str) -> MlflowError {
-    MlflowError::not_found(format!("Registered Model with name={name} not found"))
-}
-
-fn version_missing(name: &str, version: &str) -> MlflowError {
-    MlflowError::not_found(format!(
-        "Model Version (name={name}, version={version}) not found"
-    ))
-}
-
-async fn find_model(state: &AppState, name: &str) -> MlResult<ModelRecord> {
-    store::model(state.db.pool(), name)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| model_missing(name))
+    ModelName::parse(raw).map_err(|_| AppError::NotFound(Missing::Model(raw.to_owned())).into())
 }
 
 fn version_number(raw: &str) -> MlResult<i64> {
@@ -76,33 +48,23 @@ fn version_number(raw: &str) -> MlResult<i64> {
         })
 }
 
-async fn find_version(state: &AppState, name: &str, version: &str) -> MlResult<VersionRecord> {
-    let seq = version_number(version)?;
-    store::version(state.db.pool(), name, seq)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| version_missing(name, version))
-}
-
-/// The model and the semver of version `seq`, as the services address them.
-async fn address(state: &AppState, args: &Args) -> MlResult<(ModelName, SemVer, VersionRecord)> {
+/// The `name` and `version` arguments: the model, its version number, and
+/// the semver our other services address it by.
+async fn address(cx: &Ctx, args: &Args) -> MlResult<(ModelName, SemVer, i64)> {
     let name = args.required("name")?;
-    let version = args.required("version")?;
-    let record = find_version(state, &name, &version).await?;
-    let semver = SemVer::parse(&record.version).map_err(AppError::from)?;
-    Ok((model_name(&name)?, semver, record))
+    let seq = version_number(&args.required("version")?)?;
+    let (model, version) = reads::address(cx, &name, seq).await?;
+    Ok((model, version, seq))
 }
 
-async fn model_json(state: &AppState, name: &str) -> MlResult<Json<Value>> {
-    let record = find_model(state, name).await?;
-    let model = views::model(state.db.pool(), &record).await.map_err(db)?;
-    Ok(Json(json!({ "registered_model": model })))
+async fn model_json(cx: &Ctx, name: &str) -> MlResult<Json<Value>> {
+    let model = reads::model(cx, name).await?;
+    Ok(Json(json!({ "registered_model": views::model(&model) })))
 }
 
-async fn version_json(state: &AppState, name: &str, seq: i64) -> MlResult<Json<Value>> {
-    let record = find_version(state, name, &seq.to_string()).await?;
-    let version = views::version(state.db.pool(), &record).await.map_err(db)?;
-    Ok(Json(json!({ "model_version": version })))
+async fn version_json(cx: &Ctx, name: &str, seq: i64) -> MlResult<Json<Value>> {
+    let version = reads::version(cx, name, seq).await?;
+    Ok(Json(json!({ "model_version": views::version(&version) })))
 }
 
 fn empty() -> Json<Value> {
@@ -113,17 +75,15 @@ fn empty() -> Json<Value> {
 
 pub async fn create_model(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
-    let raw = args.required("name")?;
-    // MLflow answers a bad name with INVALID_PARAMETER_VALUE, not "not found".
-    let name = ModelName::parse(&raw).map_err(|e| MlflowError::invalid(e.to_string()))?;
+    let name = args.required("name")?;
     let form = NewModelForm {
-        name: raw,
+        name: name.clone(),
         description: args.text("description")?,
         team: None,
         tags: Some(Tags::Map(args.tags()?.into_iter().collect())),
     };
     match catalog::create_model(&cx, form).await {
-        Ok(_) => model_json(&cx.state, name.as_str()).await,
+        Ok(_) => model_json(&cx, &name).await,
         Err(AppError::Conflict(_)) => Err(MlflowError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "RESOURCE_ALREADY_EXISTS",
@@ -137,81 +97,33 @@ pub async fn rename_model(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let name = args.required("name")?;
     let new_name = args.required("new_name")?;
-    ModelName::parse(&new_name).map_err(|e| MlflowError::invalid(e.to_string()))?;
-    find_model(&cx.state, &name).await?;
     let edit = ModelEdit {
         name: Some(new_name.clone()),
         ..ModelEdit::default()
     };
     catalog::update_model(&cx, &model_name(&name)?, edit).await?;
-    model_json(&cx.state, &new_name).await
+    model_json(&cx, &new_name).await
 }
 
 pub async fn update_model(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let name = args.required("name")?;
-    find_model(&cx.state, &name).await?;
     let edit = ModelEdit {
         description: args.text("description")?,
         ..ModelEdit::default()
     };
     catalog::update_model(&cx, &model_name(&name)?, edit).await?;
-    model_json(&cx.state, &name).await
+    model_json(&cx, &name).await
 }
 
 pub async fn delete_model(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
-    let name = args.required("name")?;
-    cx.require(Permission::Administer)?;
-    find_model(&cx.state, &name).await?;
-    catalog::delete_model(&cx, &model_name(&name)?).await?;
+    catalog::delete_model(&cx, &model_name(&args.required("name")?)?).await?;
     Ok(empty())
 }
 
 pub async fn get_model(who: Who, args: Args) -> MlResult<Json<Value>> {
-    let cx = reader(who)?;
-    model_json(&cx.state, &args.required("name")?).await
-}
-
-/// `order_by` entries such as `name ASC` or `last_updated_timestamp DESC`.
-fn orders(args: &Args, versions: bool) -> MlResult<Vec<Order>> {
-    args.list("order_by")?
-        .iter()
-        .map(|raw| {
-            let mut words = raw.split_whitespace();
-            let column = words.next().unwrap_or("").trim_matches('`');
-            let descending = match words.next().map(str::to_ascii_uppercase).as_deref() {
-                None | Some("ASC") => false,
-                Some("DESC") => true,
-                Some(other) => {
-                    return Err(MlflowError::invalid(format!(
-                        "Invalid order_by direction {other:?} in {raw:?}."
-                    )))
-                }
-            };
-            if words.next().is_some() {
-                return Err(MlflowError::invalid(format!(
-                    "Invalid order_by clause {raw:?}."
-                )));
-            }
-            let key = match column
-                .strip_prefix("attributes.")
-                .or_else(|| column.strip_prefix("attribute."))
-                .unwrap_or(column)
-            {
-                "name" => SortKey::Name,
-                "creation_timestamp" | "timestamp" => SortKey::Created,
-                "last_updated_timestamp" => SortKey::Updated,
-                "version_number" if versions => SortKey::VersionNumber,
-                other => {
-                    return Err(MlflowError::invalid(format!(
-                        "Invalid order_by key {other:?}."
-                    )))
-                }
-            };
-            Ok(Order { key, descending })
-        })
-        .collect()
+    model_json(&who?, &args.required("name")?).await
 }
 
 /// Opaque to clients: base64 of `{"offset": N}`, as MLflow does.
@@ -241,37 +153,48 @@ fn max_results(args: &Args, default: i64, max: i64) -> MlResult<i64> {
     }
 }
 
-pub async fn search_models(who: Who, args: Args) -> MlResult<Json<Value>> {
-    let cx = reader(who)?;
-    let clauses = filter::parse(&args.text("filter")?.unwrap_or_default(), Entity::Models)
-        .map_err(MlflowError::invalid)?;
-    let limit = max_results(&args, 100, 1_000)?;
-    let orders = orders(&args, false)?;
-    let offset = page_offset(&args)?;
-    let pool = cx.state.db.pool();
-    let mut records = store::search_models(
-        pool,
-        cx.state.db.backend(),
-        &clauses,
-        &orders,
-        limit + 1,
-        offset,
-    )
-    .await
-    .map_err(db)?;
-    let more = records.len() as i64 > limit;
-    records.truncate(limit as usize);
-    let models = views::models(pool, &records).await.map_err(db)?;
-    let mut body = json!({ "registered_models": models });
-    if more {
-        body["next_page_token"] = Value::String(page_token(offset + limit));
+/// A search's filter, order and page, as MLflow sends them.
+struct Search {
+    clauses: Vec<mlflow_search::Clause>,
+    orders: Vec<mlflow_search::Order>,
+    window: Window,
+}
+
+impl Search {
+    fn decode(args: &Args, entity: Entity, default: i64, max: i64) -> MlResult<Self> {
+        let filter = args.text("filter")?.unwrap_or_default();
+        Ok(Search {
+            clauses: mlflow_search::parse(&filter, entity).map_err(MlflowError::invalid)?,
+            orders: parse_order_by(&args.list("order_by")?, entity)
+                .map_err(MlflowError::invalid)?,
+            window: Window {
+                limit: max_results(args, default, max)?,
+                offset: page_offset(args)?,
+            },
+        })
     }
-    Ok(Json(body))
+
+    /// The answer's body: `items` under `key`, and a token when more follow.
+    fn answer(&self, key: &str, items: Vec<Value>, more: bool) -> Json<Value> {
+        let mut body = json!({ key: items });
+        if more {
+            let next = self.window.offset + self.window.limit;
+            body["next_page_token"] = Value::String(page_token(next));
+        }
+        Json(body)
+    }
+}
+
+pub async fn search_models(who: Who, args: Args) -> MlResult<Json<Value>> {
+    let cx = who?;
+    let search = Search::decode(&args, Entity::Models, 100, 1_000)?;
+    let page = reads::search_models(&cx, &search.clauses, &search.orders, search.window).await?;
+    Ok(search.answer("registered_models", views::models(&page.items), page.more))
 }
 
 pub async fn latest_versions(who: Who, args: Args) -> MlResult<Json<Value>> {
-    let cx = reader(who)?;
-    let model = find_model(&cx.state, &args.required("name")?).await?;
+    let cx = who?;
+    let name = args.required("name")?;
     let stages = args
         .list("stages")?
         .iter()
@@ -280,35 +203,25 @@ pub async fn latest_versions(who: Who, args: Args) -> MlResult<Json<Value>> {
                 .ok_or_else(|| MlflowError::invalid(format!("Invalid Model Version stage: {s}.")))
         })
         .collect::<MlResult<Vec<_>>>()?;
-    let pool = cx.state.db.pool();
-    let latest: Vec<VersionRecord> = store::latest_versions(pool, &[model.id])
-        .await
-        .map_err(db)?
-        .into_iter()
-        .filter(|v| stages.is_empty() || stages.iter().any(|s| s.as_str() == v.stage))
-        .collect();
-    let versions = views::versions(pool, &latest).await.map_err(db)?;
-    Ok(Json(json!({ "model_versions": versions })))
+    let latest = reads::latest_versions(&cx, &name, &stages).await?;
+    Ok(Json(json!({ "model_versions": views::versions(&latest) })))
 }
 
 pub async fn set_model_tag(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
-    let name = args.required("name")?;
-    let tag = Tag::parse(
-        &args.required("key")?,
-        &args.text("value")?.unwrap_or_default(),
-    )?;
-    find_model(&cx.state, &name).await?;
-    tags::set(&cx, Subject::Model(&model_name(&name)?), tag).await?;
+    let name = model_name(&args.required("name")?)?;
+    let (key, value) = (
+        args.required("key")?,
+        args.text("value")?.unwrap_or_default(),
+    );
+    tags::set(&cx, Subject::Model(&name), &key, &value).await?;
     Ok(empty())
 }
 
 pub async fn delete_model_tag(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
-    let name = args.required("name")?;
-    let key = args.required("key")?;
-    find_model(&cx.state, &name).await?;
-    tags::delete(&cx, Subject::Model(&model_name(&name)?), &key).await?;
+    let name = model_name(&args.required("name")?)?;
+    tags::delete(&cx, Subject::Model(&name), &args.required("key")?).await?;
     Ok(empty())
 }
 
@@ -330,7 +243,7 @@ fn alias_name(raw: &str) -> MlResult<AliasName> {
 pub async fn set_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let alias = alias_name(&args.required("alias")?)?;
-    let (name, semver, _) = address(&cx.state, &args).await?;
+    let (name, semver, _) = address(&cx, &args).await?;
     let why = Justification::stated_by_edge("Requested through the MLflow API (set alias).");
     let outcome = aliases::set_alias(&cx, &name, &alias, &semver, Some(why)).await?;
     alias_outcome(&name, &alias, outcome)?;
@@ -359,10 +272,8 @@ fn alias_outcome(name: &ModelName, alias: &AliasName, outcome: AliasOutcome) -> 
 
 pub async fn delete_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
-    let name = args.required("name")?;
+    let name = model_name(&args.required("name")?)?;
     let alias = alias_name(&args.required("alias")?)?;
-    find_model(&cx.state, &name).await?;
-    let name = model_name(&name)?;
     let why = Justification::stated_by_edge("Requested through the MLflow API (delete alias).");
     let outcome = aliases::remove_alias(&cx, &name, &alias, Some(why)).await?;
     alias_outcome(&name, &alias, outcome)?;
@@ -370,28 +281,24 @@ pub async fn delete_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
 }
 
 pub async fn get_by_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
-    let cx = reader(who)?;
+    let cx = who?;
     let name = args.required("name")?;
     let alias = args.required("alias")?;
-    let pool = cx.state.db.pool();
-    let Some(record) = store::version_by_alias(pool, &name, &alias)
-        .await
-        .map_err(db)?
-    else {
-        find_model(&cx.state, &name).await?;
-        return Err(MlflowError::invalid(format!(
-            "Registered model alias {alias} not found."
-        )));
-    };
-    let version = views::version(pool, &record).await.map_err(db)?;
-    Ok(Json(json!({ "model_version": version })))
+    match reads::version_by_alias(&cx, &name, &alias).await {
+        Ok(version) => Ok(Json(json!({ "model_version": views::version(&version) }))),
+        // MLflow answers a missing alias of an existing model as a bad argument.
+        Err(AppError::NotFound(Missing::Alias { alias, .. })) => Err(MlflowError::invalid(
+            format!("Registered model alias {alias} not found."),
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ------------------------------------------------------------ model versions
 
 pub async fn create_version(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
-    let raw_name = args.required("name")?;
+    let name = args.required("name")?;
     let mut tags = args.tags()?;
     // Our semver travels as a version tag; without one the next patch is taken.
     let version = tags
@@ -409,25 +316,24 @@ pub async fn create_version(who: Who, args: Args) -> MlResult<Json<Value>> {
         }),
         ..VersionForm::default()
     };
-    find_model(&cx.state, &raw_name).await?;
-    let (model, row) = match catalog::register_version(&cx, &model_name(&raw_name)?, form).await {
+    let (model, row) = match catalog::register_version(&cx, &model_name(&name)?, form).await {
         Err(AppError::InvalidInput { field, message }) if field == "version" => {
             return Err(MlflowError::invalid(format!("tag {SEMVER_TAG}: {message}")))
         }
         other => other?,
     };
-    version_json(&cx.state, &model.name, row.seq).await
+    version_json(&cx, &model.name, row.seq).await
 }
 
 pub async fn update_version(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
-    let (name, semver, record) = address(&cx.state, &args).await?;
+    let (name, semver, seq) = address(&cx, &args).await?;
     let edit = VersionEdit {
         description: args.text("description")?,
         tags: None,
     };
     catalog::update_version(&cx, &name, &semver, edit).await?;
-    version_json(&cx.state, name.as_str(), record.seq).await
+    version_json(&cx, name.as_str(), seq).await
 }
 
 /// Opens a transition request. Where the policy needs no sign-off it
@@ -439,7 +345,7 @@ pub async fn transition_stage(who: Who, args: Args) -> MlResult<Json<Value>> {
         .ok_or_else(|| MlflowError::invalid(format!("Invalid Model Version stage: {raw_stage}. Value must be one of None, Staging, Production, Archived.")))?;
     // The registry's policy decides whether the previous Production version is archived.
     args.boolean("archive_existing_versions")?;
-    let (name, semver, record) = address(&cx.state, &args).await?;
+    let (name, semver, seq) = address(&cx, &args).await?;
     let justification =
         Justification::parse("Requested through the MLflow API (transition-stage).")?;
     let request = workflow::open_request(&cx, &name, &semver, stage, justification).await?;
@@ -448,61 +354,35 @@ pub async fn transition_stage(who: Who, args: Args) -> MlResult<Json<Value>> {
             axum::http::StatusCode::FORBIDDEN,
             "PERMISSION_DENIED",
             format!(
-                "Moving {name} version {} to {raw_stage} needs {} approval(s) under the registry's policy: \
+                "Moving {name} version {seq} to {raw_stage} needs {} approval(s) under the registry's policy: \
                  transition request #{} is now open. Approvers sign it off at /approvals or with \
                  POST /api/v1/models/{name}/requests/{}/approve.",
-                record.seq, request.required, request.id, request.id
+                request.required, request.id, request.id
             ),
         ));
     }
-    version_json(&cx.state, name.as_str(), record.seq).await
+    version_json(&cx, name.as_str(), seq).await
 }
 
 pub async fn delete_version(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
-    cx.require(Permission::Administer)?;
-    let (name, semver, _) = address(&cx.state, &args).await?;
+    let (name, semver, _) = address(&cx, &args).await?;
     catalog::delete_version(&cx, &name, &semver).await?;
     Ok(empty())
 }
 
 pub async fn get_version(who: Who, args: Args) -> MlResult<Json<Value>> {
-    let cx = reader(who)?;
+    let cx = who?;
     let name = args.required("name")?;
-    let version = args.required("version")?;
-    let record = find_version(&cx.state, &name, &version).await?;
-    let json = views::version(cx.state.db.pool(), &record)
-        .await
-        .map_err(db)?;
-    Ok(Json(json!({ "model_version": json })))
+    let seq = version_number(&args.required("version")?)?;
+    version_json(&cx, &name, seq).await
 }
 
 pub async fn search_versions(who: Who, args: Args) -> MlResult<Json<Value>> {
-    let cx = reader(who)?;
-    let clauses = filter::parse(&args.text("filter")?.unwrap_or_default(), Entity::Versions)
-        .map_err(MlflowError::invalid)?;
-    let limit = max_results(&args, 10_000, 200_000)?;
-    let orders = orders(&args, true)?;
-    let offset = page_offset(&args)?;
-    let pool = cx.state.db.pool();
-    let mut records = store::search_versions(
-        pool,
-        cx.state.db.backend(),
-        &clauses,
-        &orders,
-        limit + 1,
-        offset,
-    )
-    .await
-    .map_err(db)?;
-    let more = records.len() as i64 > limit;
-    records.truncate(limit as usize);
-    let versions = views::versions(pool, &records).await.map_err(db)?;
-    let mut body = json!({ "model_versions": versions });
-    if more {
-        body["next_page_token"] = Value::String(page_token(offset + limit));
-    }
-    Ok(Json(body))
+    let cx = who?;
+    let search = Search::decode(&args, Entity::Versions, 10_000, 200_000)?;
+    let page = reads::search_versions(&cx, &search.clauses, &search.orders, search.window).await?;
+    Ok(search.answer("model_versions", views::versions(&page.items), page.more))
 }
 
 /// Our artifact endpoint for the version: `GET` lists its files (JSON),
@@ -513,8 +393,8 @@ pub async fn download_uri(
     headers: HeaderMap,
     args: Args,
 ) -> MlResult<Json<Value>> {
-    let cx = reader(who)?;
-    let (name, semver, _) = address(&cx.state, &args).await?;
+    let cx = who?;
+    let (name, semver, _) = address(&cx, &args).await?;
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -545,16 +425,16 @@ pub async fn set_version_tag(who: Who, args: Args) -> MlResult<Json<Value>> {
             "{SEMVER_TAG} is set when a version is created and cannot change."
         )));
     }
-    let tag = Tag::parse(&key, &args.text("value")?.unwrap_or_default())?;
-    let (name, semver, _) = address(&cx.state, &args).await?;
-    tags::set(&cx, Subject::Version(&name, &semver), tag).await?;
+    let value = args.text("value")?.unwrap_or_default();
+    let (name, semver, _) = address(&cx, &args).await?;
+    tags::set(&cx, Subject::Version(&name, &semver), &key, &value).await?;
     Ok(empty())
 }
 
 pub async fn delete_version_tag(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let key = args.required("key")?;
-    let (name, semver, _) = address(&cx.state, &args).await?;
+    let (name, semver, _) = address(&cx, &args).await?;
     tags::delete(&cx, Subject::Version(&name, &semver), &key).await?;
     Ok(empty())
 }

@@ -10,9 +10,7 @@
 //! and answers `PERMISSION_DENIED` naming the request.
 
 mod args;
-pub mod filter;
 mod handlers;
-pub mod store;
 mod views;
 
 use axum::{
@@ -23,7 +21,10 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::{error::AppError, server::state::AppState};
+use crate::{
+    error::{AppError, Missing},
+    server::state::AppState,
+};
 
 pub fn routes() -> Router<AppState> {
     use handlers::*;
@@ -119,7 +120,13 @@ impl From<AppError> for MlflowError {
             AppError::Forbidden | AppError::NotAllowed(_) => {
                 Self::new(StatusCode::FORBIDDEN, "PERMISSION_DENIED", message)
             }
-            AppError::NotFound(_) => Self::not_found(message),
+            AppError::NotFound(missing) => Self::not_found(match missing {
+                Missing::Model(name) => format!("Registered Model with name={name} not found"),
+                Missing::VersionNumber { model, seq } => {
+                    format!("Model Version (name={model}, version={seq}) not found")
+                }
+                _ => message,
+            }),
             // MLflow answers an existing name with 400, not 409.
             AppError::Conflict(_) => {
                 Self::new(StatusCode::BAD_REQUEST, "RESOURCE_ALREADY_EXISTS", message)

@@ -1,23 +1,22 @@
-//! Our rows as MLflow's `RegisteredModel` and `ModelVersion` objects. Tags,
-//! aliases and latest versions are loaded for a whole page at once.
-
-use std::collections::HashMap;
+//! Our models and versions as MLflow's `RegisteredModel` and `ModelVersion`
+//! objects (pure: the service has loaded everything).
 
 use serde_json::{json, Value};
-use sqlx::AnyPool;
 
-use super::store::{self, ModelRecord, VersionRecord};
-use crate::domain::Stage;
+use crate::{
+    domain::{catalog::VersionStatus, Stage},
+    server::services::mlflow::{MlflowModel, MlflowVersion},
+};
 
 /// The version tag that carries our semver.
 pub const SEMVER_TAG: &str = "mlflow.semver";
 
-pub fn mlflow_stage(stage: &str) -> &'static str {
-    match stage.parse::<Stage>() {
-        Ok(Stage::Staging) => "Staging",
-        Ok(Stage::Production) => "Production",
-        Ok(Stage::Archived) => "Archived",
-        _ => "None",
+pub fn mlflow_stage(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Experimental => "None",
+        Stage::Staging => "Staging",
+        Stage::Production => "Production",
+        Stage::Archived => "Archived",
     }
 }
 
@@ -32,132 +31,68 @@ pub fn our_stage(raw: &str) -> Option<Stage> {
     }
 }
 
-fn status(ours: &str) -> &'static str {
+fn status(ours: VersionStatus) -> &'static str {
     match ours {
-        "registering" => "PENDING_REGISTRATION",
-        "failed" => "FAILED_REGISTRATION",
-        _ => "READY",
+        VersionStatus::Registering => "PENDING_REGISTRATION",
+        VersionStatus::Failed => "FAILED_REGISTRATION",
+        VersionStatus::Ready => "READY",
     }
 }
 
-fn tag_list(tags: &[(String, String)]) -> Value {
-    Value::Array(
-        tags.iter()
-            .map(|(k, v)| json!({ "key": k, "value": v }))
-            .collect(),
-    )
+fn tag_list<'a>(tags: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
+    Value::Array(tags.map(|(k, v)| json!({ "key": k, "value": v })).collect())
 }
 
-type Aliases = HashMap<i64, Vec<(String, i64, i64)>>;
-
-/// Model versions with their tags and aliases (two queries for the page).
-pub async fn versions(
-    pool: &AnyPool,
-    records: &[VersionRecord],
-) -> Result<Vec<Value>, sqlx::Error> {
-    let mut model_ids: Vec<i64> = records.iter().map(|r| r.model_id).collect();
-    model_ids.sort_unstable();
-    model_ids.dedup();
-    let aliases = store::aliases_of(pool, &model_ids).await?;
-    versions_with(pool, records, &aliases).await
-}
-
-/// `versions` with the models' aliases already loaded.
-async fn versions_with(
-    pool: &AnyPool,
-    records: &[VersionRecord],
-    aliases: &Aliases,
-) -> Result<Vec<Value>, sqlx::Error> {
-    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-    let tags = store::tags_of(pool, "version_tags", "version_id", &ids).await?;
-    Ok(records
+pub fn version(v: &MlflowVersion) -> Value {
+    let r = &v.record;
+    // Our semver is always the `mlflow.semver` tag, whatever is stored.
+    let tags = v
+        .tags
         .iter()
-        .map(|r| {
-            let mut version_tags: Vec<(String, String)> = tags
-                .get(&r.id)
-                .map(|t| t.iter().filter(|(k, _)| k != SEMVER_TAG).cloned().collect())
-                .unwrap_or_default();
-            version_tags.push((SEMVER_TAG.to_owned(), r.version.clone()));
-            let version_aliases: Vec<&str> = aliases
-                .get(&r.model_id)
-                .map(|a| {
-                    a.iter()
-                        .filter(|(_, vid, _)| *vid == r.id)
-                        .map(|(name, ..)| name.as_str())
-                        .collect()
-                })
-                .unwrap_or_default();
-            json!({
-                "name": r.model_name,
-                "version": r.seq.to_string(),
-                "creation_timestamp": r.created_at,
-                "last_updated_timestamp": r.updated_at,
-                "user_id": r.created_by,
-                "current_stage": mlflow_stage(&r.stage),
-                "description": r.description,
-                "source": r.source_uri.clone().unwrap_or_default(),
-                "run_id": r.run_id.clone().unwrap_or_default(),
-                "run_link": r.run_link.clone().unwrap_or_default(),
-                "status": status(&r.status),
-                "status_message": "",
-                "tags": tag_list(&version_tags),
-                "aliases": version_aliases,
-            })
-        })
-        .collect())
+        .filter(|(k, _)| k != SEMVER_TAG)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain([(SEMVER_TAG, r.version.as_str())]);
+    json!({
+        "name": r.model_name,
+        "version": r.seq.to_string(),
+        "creation_timestamp": r.created_at,
+        "last_updated_timestamp": r.updated_at,
+        "user_id": r.created_by,
+        "current_stage": mlflow_stage(r.stage),
+        "description": r.description,
+        "source": r.source_uri.clone().unwrap_or_default(),
+        "run_id": r.run_id.clone().unwrap_or_default(),
+        "run_link": r.run_link.clone().unwrap_or_default(),
+        "status": status(r.status),
+        "status_message": "",
+        "tags": tag_list(tags),
+        "aliases": v.aliases,
+    })
 }
 
-pub async fn version(pool: &AnyPool, record: &VersionRecord) -> Result<Value, sqlx::Error> {
-    Ok(versions(pool, std::slice::from_ref(record))
-        .await?
-        .pop()
-        .unwrap_or(Value::Null))
+pub fn versions(all: &[MlflowVersion]) -> Vec<Value> {
+    all.iter().map(version).collect()
 }
 
-/// Registered models with tags, aliases and latest version per stage.
-pub async fn models(pool: &AnyPool, records: &[ModelRecord]) -> Result<Vec<Value>, sqlx::Error> {
-    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-    let tags = store::tags_of(pool, "model_tags", "model_id", &ids).await?;
-    let aliases = store::aliases_of(pool, &ids).await?;
-    let latest = store::latest_versions(pool, &ids).await?;
-    // The latest versions belong to these models: their aliases are loaded.
-    let latest_json = versions_with(pool, &latest, &aliases).await?;
-    Ok(records
+pub fn model(m: &MlflowModel) -> Value {
+    let r = &m.record;
+    let aliases: Vec<Value> = m
+        .aliases
         .iter()
-        .map(|m| {
-            let latest_versions: Vec<&Value> = latest
-                .iter()
-                .zip(&latest_json)
-                .filter(|(r, _)| r.model_id == m.id)
-                .map(|(_, v)| v)
-                .collect();
-            let model_aliases: Vec<Value> = aliases
-                .get(&m.id)
-                .map(|a| {
-                    a.iter()
-                        .map(
-                            |(alias, _, seq)| json!({ "alias": alias, "version": seq.to_string() }),
-                        )
-                        .collect()
-                })
-                .unwrap_or_default();
-            json!({
-                "name": m.name,
-                "creation_timestamp": m.created_at,
-                "last_updated_timestamp": m.updated_at,
-                "user_id": m.created_by,
-                "description": m.description,
-                "latest_versions": latest_versions,
-                "tags": tag_list(tags.get(&m.id).map(Vec::as_slice).unwrap_or(&[])),
-                "aliases": model_aliases,
-            })
-        })
-        .collect())
+        .map(|(alias, seq)| json!({ "alias": alias, "version": seq.to_string() }))
+        .collect();
+    json!({
+        "name": r.name,
+        "creation_timestamp": r.created_at,
+        "last_updated_timestamp": r.updated_at,
+        "user_id": r.created_by,
+        "description": r.description,
+        "latest_versions": versions(&m.latest),
+        "tags": tag_list(m.tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        "aliases": aliases,
+    })
 }
 
-pub async fn model(pool: &AnyPool, record: &ModelRecord) -> Result<Value, sqlx::Error> {
-    Ok(models(pool, std::slice::from_ref(record))
-        .await?
-        .pop()
-        .unwrap_or(Value::Null))
+pub fn models(all: &[MlflowModel]) -> Vec<Value> {
+    all.iter().map(model).collect()
 }

@@ -14,7 +14,7 @@ use super::{
 use crate::{
     domain::{AliasName, ModelName, Permission, RequestKind, SemVer, Stage, VersionRequirement},
     dto::{AliasOutcome, AliasView, ResolvedVersion},
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         db::now_ms,
         repo::{
@@ -129,7 +129,12 @@ pub async fn remove_alias(
     let now = now_ms();
     let mut tx = cx.begin().await?;
     let model = lookup::lock_model(&mut tx, cx.db(), model_name).await?;
-    let missing = || AppError::NotFound(format!("alias {alias} of model {model_name}"));
+    let missing = || {
+        AppError::NotFound(Missing::Alias {
+            model: model_name.to_string(),
+            alias: alias.to_string(),
+        })
+    };
     let current = aliases::find(&mut tx, model.id, alias.as_str())
         .await?
         .ok_or_else(missing)?;
@@ -270,16 +275,17 @@ pub async fn resolve(
     if models::find_by_name(pool, model_name).await?.is_none() {
         return match models::renamed_to(pool, model_name).await? {
             Some(new_name) => Ok(Resolution::Moved(new_name)),
-            None => Err(AppError::NotFound(format!("model {model_name}"))),
+            None => Err(AppError::NotFound(Missing::Model(model_name.to_string()))),
         };
     }
     let wanted = match matches {
         Some(req) => format!("{} matching {req}", target.describe()),
         None => target.describe(),
     };
-    Err(AppError::NotFound(format!(
-        "{wanted} of model {model_name}"
-    )))
+    Err(AppError::NotFound(Missing::Resolved {
+        model: model_name.to_string(),
+        wanted,
+    }))
 }
 
 /// The first (highest) version in `rows` that satisfies `matches`, with

@@ -10,7 +10,7 @@ use super::{begin, commit, content, lookup, Ctx};
 use crate::{
     domain::{media_type, ArtifactFormat, ArtifactPath, ModelName, Permission, SemVer},
     dto::ArtifactView,
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         db::{now_ms, OnUnique},
         repo::{
@@ -500,7 +500,7 @@ pub async fn download(
     let (_, version_row) = lookup::find_version(cx, model, version).await?;
     let artifact = artifacts::find(cx.state.db.pool(), version_row.id, path.as_str())
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;
+        .ok_or_else(|| AppError::NotFound(Missing::Artifact(path.to_string())))?;
     let key = match (&artifact.storage_key, &artifact.external_uri) {
         (Some(key), _) => key.clone(),
         (None, Some(uri)) => return Ok(Download::Redirect(uri.clone())),
@@ -542,7 +542,7 @@ pub async fn delete(
     let (model_row, version_row) = lookup::lock_version(&mut tx, cx.db(), model, version).await?;
     let artifact = artifacts::find(&mut *tx, version_row.id, path.as_str())
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("artifact {path}")))?;
+        .ok_or_else(|| AppError::NotFound(Missing::Artifact(path.to_string())))?;
     // Admins too: a released file is evidence, retired with its version.
     content::ensure_thawed(&mut tx, &model_row.name, &version_row).await?;
     artifacts::soft_delete(&mut tx, artifact.id, now_ms()).await?;

@@ -13,7 +13,7 @@ use futures_util::Stream;
 use super::Ctx;
 use crate::{
     domain::{Permission, VerificationState},
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         db::now_ms,
         export::{self, ExportFormat},
@@ -154,5 +154,5 @@ pub async fn job(cx: &Ctx, id: i64) -> Result<VerifyJobRow, AppError> {
     cx.require(Permission::ReadAudit)?;
     audit::find_job(cx.state.db.pool(), id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("verification job {id}")))
+        .ok_or_else(|| AppError::NotFound(Missing::VerificationJob(id)))
 }

@@ -6,7 +6,7 @@
 use super::Ctx;
 use crate::{
     domain::{ModelName, Permission, SemVer},
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         db::{Db, Tx},
         repo::{
@@ -30,7 +30,7 @@ pub async fn lookup(cx: &Ctx, name: &str) -> Result<Lookup, AppError> {
     }
     match models::renamed_to(pool, name).await? {
         Some(new_name) => Ok(Lookup::Moved(new_name)),
-        None => Err(AppError::NotFound(format!("model {name}"))),
+        None => Err(AppError::NotFound(Missing::Model(name.to_string()))),
     }
 }
 
@@ -40,7 +40,7 @@ pub async fn find_model(cx: &Ctx, name: &str) -> Result<ModelRow, AppError> {
         Lookup::Found(m) => Ok(m),
         Lookup::Moved(new_name) => models::find_by_name(cx.state.db.pool(), &new_name)
             .await?
-            .ok_or_else(|| AppError::NotFound(format!("model {name}"))),
+            .ok_or_else(|| AppError::NotFound(Missing::Model(name.to_string()))),
     }
 }
 
@@ -54,7 +54,12 @@ pub(crate) async fn lock_version(
     let model = lock_model(tx, db, model_name).await?;
     let row = versions::find_in_tx(tx, model.id, &version.identity_key())
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {model_name}")))?;
+        .ok_or_else(|| {
+            AppError::NotFound(Missing::Version {
+                model: model_name.to_string(),
+                version: version.to_string(),
+            })
+        })?;
     Ok((model, row))
 }
 
@@ -65,7 +70,7 @@ pub(crate) async fn lock_model(
 ) -> Result<ModelRow, AppError> {
     models::lock_by_name(tx, db.backend(), name.as_str())
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("model {name}")))
+        .ok_or_else(|| AppError::NotFound(Missing::Model(name.to_string())))
 }
 
 pub async fn find_version(
@@ -76,6 +81,11 @@ pub async fn find_version(
     let model = find_model(cx, model_name).await?;
     let row = versions::find(cx.state.db.pool(), model.id, &version.identity_key())
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("version {version} of model {}", model.name)))?;
+        .ok_or_else(|| {
+            AppError::NotFound(Missing::Version {
+                model: model.name.clone(),
+                version: version.to_string(),
+            })
+        })?;
     Ok((model, row))
 }

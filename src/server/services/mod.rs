@@ -10,6 +10,7 @@ pub mod content;
 mod ctx;
 pub mod evaluations;
 pub mod lookup;
+pub mod mlflow;
 pub mod reports;
 pub mod sessions;
 pub mod tags;

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::{commit, lookup, Ctx};
 use crate::{
     domain::{catalog as limits, ModelName, Permission, SemVer},
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         db::now_ms,
         repo::{
@@ -23,29 +23,14 @@ pub enum Subject<'a> {
     Version(&'a ModelName, &'a SemVer),
 }
 
-/// A tag key and value, validated.
-pub struct Tag {
-    pub key: String,
-    pub value: String,
-}
-
-impl Tag {
-    pub fn parse(key: &str, value: &str) -> Result<Self, AppError> {
-        Ok(Tag {
-            key: limits::key("key", key)?,
-            value: limits::text("value", value, limits::TAG_VALUE_MAX_LEN)?,
-        })
-    }
-}
-
-pub async fn set(cx: &Ctx, subject: Subject<'_>, tag: Tag) -> Result<(), AppError> {
-    change(cx, subject, &tag.key, Some(&tag.value)).await
+/// Sets one tag: a key by the key rule, a value of at most 5000 characters.
+pub async fn set(cx: &Ctx, subject: Subject<'_>, key: &str, value: &str) -> Result<(), AppError> {
+    change(cx, subject, key, Some(value)).await
 }
 
 /// Removing a tag that is not there is `NotFound`.
 pub async fn delete(cx: &Ctx, subject: Subject<'_>, key: &str) -> Result<(), AppError> {
-    let key = limits::key("key", key)?;
-    change(cx, subject, &key, None).await
+    change(cx, subject, key, None).await
 }
 
 async fn change(
@@ -55,6 +40,11 @@ async fn change(
     value: Option<&str>,
 ) -> Result<(), AppError> {
     cx.require(Permission::Contribute)?;
+    let key = &limits::key("key", key)?;
+    let value = value
+        .map(|v| limits::text("value", v, limits::TAG_VALUE_MAX_LEN))
+        .transpose()?;
+    let value = value.as_deref();
     let now = now_ms();
     let mut tx = cx.begin().await?;
     let (owner, model_id, action, target) = match subject {
@@ -105,7 +95,7 @@ async fn change(
         None => tags::delete(&mut tx, owner, key)
             .await?
             .map(Some)
-            .ok_or_else(|| AppError::NotFound(format!("tag {key}")))?,
+            .ok_or_else(|| AppError::NotFound(Missing::Tag(key.to_string())))?,
     };
     if matches!(owner, Owner::Model(_)) {
         models::reindex(&mut tx, cx.state.db.backend(), model_id).await?;

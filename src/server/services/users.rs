@@ -5,7 +5,7 @@ use serde_json::json;
 use super::{audit, begin, commit, Ctx};
 use crate::{
     domain::{NewUser, Password, Permission, Role, UserEdit, UserForm, Username},
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         auth::password,
         db::{is_unique_violation, now_ms, OnUnique},
@@ -207,7 +207,7 @@ async fn find_for_update(
 ) -> Result<users::User, AppError> {
     users::lock_by_username(conn, username)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("user {username}")))
+        .ok_or_else(|| AppError::NotFound(Missing::User(username.to_string())))
 }
 
 /// The registry must always keep one active admin.

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{commit, Ctx};
 use crate::{
     domain::{Permission, WebhookEdit, WebhookEvent, WebhookForm, WebhookUrl},
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         db::now_ms,
         repo::webhooks::{self as repo, DeliveryRow, WebhookRow},
@@ -97,7 +97,7 @@ pub async fn get(cx: &Ctx, id: i64) -> Result<WebhookRow, AppError> {
 }
 
 fn not_found(id: i64) -> AppError {
-    AppError::NotFound(format!("webhook {id}"))
+    AppError::NotFound(Missing::Webhook(id))
 }
 
 pub async fn update(cx: &Ctx, id: i64, edit: WebhookEdit) -> Result<WebhookRow, AppError> {
@@ -202,7 +202,10 @@ pub async fn resend(cx: &Ctx, webhook_id: i64, delivery_id: i64) -> Result<Deliv
     let original = repo::find_delivery(&mut tx, webhook_id, delivery_id)
         .await?
         .ok_or_else(|| {
-            AppError::NotFound(format!("delivery {delivery_id} of webhook {webhook_id}"))
+            AppError::NotFound(Missing::Delivery {
+                webhook: webhook_id,
+                id: delivery_id,
+            })
         })?;
     let delivery_uuid = uuid::Uuid::new_v4().to_string();
     let mut body: serde_json::Value = serde_json::from_str(&original.payload).map_err(|e| {

@@ -22,7 +22,7 @@ use crate::{
         SemVer, Stage, WebhookEvent, WorkflowError,
     },
     dto::{RequestView, ReviewView},
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         auth::Principal,
         db::{now_ms, OnUnique, Tx},
@@ -673,7 +673,12 @@ async fn lock_request(
     let req = repo::find_request(tx, id)
         .await?
         .filter(|r| r.model_id == model.id)
-        .ok_or_else(|| AppError::NotFound(format!("request {id} of model {model_name}")))?;
+        .ok_or_else(|| {
+            AppError::NotFound(Missing::Request {
+                model: model_name.to_string(),
+                id,
+            })
+        })?;
     Ok((model, req))
 }
 

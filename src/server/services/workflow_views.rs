@@ -19,7 +19,7 @@ use crate::{
         Inbox, MetricsOf, PolicyView, RequestPage, RequestView, ReviewCard, StageEventView,
         VersionRef, VersionWorkflow,
     },
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         db::now_ms,
         repo::{
@@ -299,7 +299,12 @@ pub async fn get_request(cx: &Ctx, model_name: &str, id: i64) -> Result<RequestV
     let row = repo::find_request(&mut conn, id)
         .await?
         .filter(|r| r.model_id == model.id)
-        .ok_or_else(|| AppError::NotFound(format!("request {id} of model {}", model.name)))?;
+        .ok_or_else(|| {
+            AppError::NotFound(Missing::Request {
+                model: model.name.clone(),
+                id,
+            })
+        })?;
     let reviews = repo::reviews_of(&mut conn, &[id]).await?;
     view(&row, &reviews, &cx.by, now_ms())
 }

@@ -1,6 +1,6 @@
-//! MLflow's search filter grammar, parsed into typed clauses. Values only
-//! ever reach SQL as bound parameters; anything outside the grammar is
-//! refused with a message naming what was wrong.
+//! MLflow's search language: the filter grammar, parsed into typed clauses,
+//! and `order_by`. Values only ever reach SQL as bound parameters; anything
+//! outside the grammar is refused with a message naming what was wrong.
 //!
 //! ```text
 //! filter  := clause ("AND" clause)*
@@ -402,6 +402,55 @@ pub fn like_to_glob(pattern: &str) -> String {
     out
 }
 
+/// A sort key of `order_by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Created,
+    Updated,
+    VersionNumber,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+/// `order_by` entries such as `name ASC` or `last_updated_timestamp DESC`;
+/// `version_number` only for version searches.
+pub fn parse_order_by<S: AsRef<str>>(raw: &[S], entity: Entity) -> Result<Vec<Order>, String> {
+    raw.iter()
+        .map(|raw| {
+            let raw = raw.as_ref();
+            let mut words = raw.split_whitespace();
+            let column = words.next().unwrap_or("").trim_matches('`');
+            let descending = match words.next().map(str::to_ascii_uppercase).as_deref() {
+                None | Some("ASC") => false,
+                Some("DESC") => true,
+                Some(other) => {
+                    return Err(format!("Invalid order_by direction {other:?} in {raw:?}."))
+                }
+            };
+            if words.next().is_some() {
+                return Err(format!("Invalid order_by clause {raw:?}."));
+            }
+            let key = match column
+                .strip_prefix("attributes.")
+                .or_else(|| column.strip_prefix("attribute."))
+                .unwrap_or(column)
+            {
+                "name" => SortKey::Name,
+                "creation_timestamp" | "timestamp" => SortKey::Created,
+                "last_updated_timestamp" => SortKey::Updated,
+                "version_number" if entity == Entity::Versions => SortKey::VersionNumber,
+                other => return Err(format!("Invalid order_by key {other:?}.")),
+            };
+            Ok(Order { key, descending })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,6 +588,22 @@ mod tests {
     #[test]
     fn like_patterns_become_case_sensitive_globs() {
         assert_eq!(like_to_glob("fraud%"), "fraud*");
+        assert_eq!(
+            parse_order_by(&["name DESC", "`creation_timestamp`"], Entity::Models),
+            Ok(vec![
+                Order {
+                    key: SortKey::Name,
+                    descending: true
+                },
+                Order {
+                    key: SortKey::Created,
+                    descending: false
+                },
+            ])
+        );
+        assert!(parse_order_by(&["version_number"], Entity::Models).is_err());
+        assert!(parse_order_by(&["name sideways"], Entity::Models).is_err());
+        assert!(parse_order_by(&["name ASC extra"], Entity::Versions).is_err());
         assert_eq!(like_to_glob("a_c"), "a?c");
         assert_eq!(like_to_glob("star*[x]?"), "star[*][[]x[]][?]");
     }

@@ -1,15 +1,20 @@
-//! Reads for the MLflow API: searches built from parsed filters (bound
-//! parameters only) and batched loads of tags, aliases and latest versions,
-//! so a page of results costs a fixed number of queries.
+//! The MLflow API's reads: its registered models and versions, searched
+//! with parsed filters (bound parameters only), and batched loads of tags,
+//! aliases and latest versions, so a page of results costs a fixed number of
+//! queries.
 
 use std::collections::HashMap;
 
 use sqlx::{AnyPool, FromRow};
 
-use super::filter::{like_to_glob, Clause, Field, Op, Operand};
-use crate::server::{
-    db::Backend,
-    repo::sql::{Sql, Value, MAX_IN_LIST},
+use super::sql::{Sql, Value, MAX_IN_LIST};
+use crate::{
+    domain::{
+        catalog::VersionStatus,
+        mlflow_search::{like_to_glob, Clause, Field, Op, Operand, Order, SortKey},
+        Stage,
+    },
+    server::db::Backend,
 };
 
 #[derive(Debug, Clone, FromRow)]
@@ -29,8 +34,8 @@ pub struct VersionRecord {
     pub model_name: String,
     pub seq: i64,
     pub version: String,
-    pub stage: String,
-    pub status: String,
+    pub stage: Stage,
+    pub status: VersionStatus,
     pub description: String,
     pub created_by: String,
     pub created_at: i64,
@@ -46,21 +51,6 @@ const VERSION_COLUMNS: &str =
     v.description, v.created_by, v.created_at, v.updated_at, v.source_uri, v.run_id, v.run_link";
 const VERSION_FROM: &str = "FROM model_versions v JOIN models m ON m.id = v.model_id \
     WHERE v.deleted_at IS NULL AND m.deleted_at IS NULL";
-
-/// A sort key and direction, from `order_by`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Name,
-    Created,
-    Updated,
-    VersionNumber,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Order {
-    pub key: SortKey,
-    pub descending: bool,
-}
 
 /// Appends `column op value` with MLflow's semantics on either database:
 /// LIKE is case-sensitive, ILIKE is not.
