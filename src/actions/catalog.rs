@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::{
     domain::catalog::{ModelEdit, NewModelForm},
     dto::{CompareView, ModelDetail, SearchPage, VersionDetail},
-    error::{AppError, Missing},
+    error::AppError,
 };
 
 /// The catalog search; `query` is the page's URL query string.
@@ -45,7 +45,10 @@ pub async fn get_model(name: String, metric: Option<String>) -> Result<ModelDeta
         (lookup::Lookup::Moved(new_name), _) => {
             // A redirect, not an error status: old links keep working.
             leptos_axum::redirect(&format!("/models/{new_name}"));
-            Err(AppError::NotFound(Missing::Renamed { name, new_name }))
+            Err(AppError::NotFound(crate::error::Missing::Renamed {
+                name,
+                new_name,
+            }))
         }
     }
 }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    rules, version::PointForm, DESCRIPTION_MAX_BYTES, MAX_METRICS, MAX_METRIC_POINTS, MAX_PARAMS,
-    MAX_TAGS, PARAM_VALUE_MAX_LEN, TAG_VALUE_MAX_LEN,
+    rules, DESCRIPTION_MAX_BYTES, MAX_METRICS, MAX_METRIC_POINTS, MAX_PARAMS, MAX_TAGS,
+    PARAM_VALUE_MAX_LEN, TAG_VALUE_MAX_LEN,
 };
 use crate::domain::FieldError;
 
@@ -169,6 +169,15 @@ impl Metrics {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricPoint {
     pub key: String,
+    pub step: i64,
+    pub value: f64,
+}
+
+/// One point of a metric series as the edges send it (`{"step", "value"}`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = PointBody))]
+#[serde(deny_unknown_fields)]
+pub struct PointForm {
     pub step: i64,
     pub value: f64,
 }

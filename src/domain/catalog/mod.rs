@@ -14,12 +14,13 @@ mod rules;
 mod version;
 
 pub use fields::{
-    Description, MetricKey, MetricPoint, MetricSeries, Metrics, Params, TagMap, Tags, Team,
+    Description, MetricKey, MetricPoint, MetricSeries, Metrics, Params, PointForm, TagMap, Tags,
+    Team,
 };
 pub use model::{ModelAbout, ModelChanges, ModelEdit, NewModel, NewModelForm};
 pub use rules::{commit_sha, key, line, metric_value, optional_line, string_map, team, text};
 pub use version::{
-    DatasetForm, Lineage, LineageForm, MlflowSource, NewVersion, ParentForm, PointForm, SeriesForm,
+    DatasetForm, Lineage, LineageForm, MlflowSource, NewVersion, ParentForm, SeriesForm,
     VersionChanges, VersionEdit, VersionForm, VersionSpec, VersionStatus,
 };
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    rules, Description, MetricSeries, Metrics, Params, TagMap, DEPENDENCIES_MAX_BYTES,
+    rules, Description, MetricSeries, Metrics, Params, PointForm, TagMap, DEPENDENCIES_MAX_BYTES,
     LINEAGE_FIELD_MAX_LEN,
 };
 use crate::domain::{Bump, FieldError, ModelName, SemVer};
@@ -108,14 +108,6 @@ pub struct LineageForm {
     pub framework: Option<String>,
     pub framework_version: Option<String>,
     pub dependencies: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(as = PointBody))]
-#[serde(deny_unknown_fields)]
-pub struct PointForm {
-    pub step: i64,
-    pub value: f64,
 }
 
 /// What an MLflow client says about a version's files; the REST API has no

@@ -39,6 +39,7 @@ pub fn routes(request_timeout: std::time::Duration) -> Router<AppState> {
         .route("/users/{username}", patch(update_user))
         .merge(super::catalog_api::routes())
         .merge(super::release_api::routes())
+        .merge(super::alias_api::routes())
         .merge(super::workflow_api::routes())
         .merge(super::webhook_api::routes())
         .layer(super::layers::request_timeout(request_timeout));

@@ -10,11 +10,16 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{desc, errors::ErrorBody, extract::ApiJson};
+use super::{
+    desc,
+    errors::ErrorBody,
+    extract::ApiJson,
+    params::{model_name, semver},
+};
 use crate::{
     domain::{
         catalog::{ModelEdit, NewModelForm, SeriesForm, VersionEdit, VersionForm},
-        CatalogQuery, ModelName, SemVer, Sort, Stage,
+        CatalogQuery, Sort, Stage,
     },
     dto::{ModelDetail, SearchPage, VersionDetail, VersionSummary},
     error::AppError,
@@ -54,14 +59,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 // ------------------------------------------------------------ path segments
-
-fn model_name(raw: &str) -> Result<ModelName, AppError> {
-    Ok(ModelName::parse(raw)?)
-}
-
-fn semver(raw: &str) -> Result<SemVer, AppError> {
-    SemVer::parse(raw).map_err(|e| AppError::invalid("version", e.message))
-}
 
 /// A redirect to the model's new name, for GETs by an old name.
 fn moved(new_path: String) -> Response {

@@ -1,6 +1,7 @@
 //! The HTTP surface: the Leptos app (pages and server functions), the JSON
 //! REST API under `/api/v1`, health probes, and the middleware around them.
 
+pub mod alias_api;
 pub mod api;
 pub mod artifact_api;
 pub mod audit_api;
@@ -11,6 +12,7 @@ pub mod errors;
 pub mod extract;
 pub mod layers;
 pub mod openapi;
+pub mod params;
 pub mod release_api;
 pub mod report_html;
 pub mod router;

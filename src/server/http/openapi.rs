@@ -11,8 +11,8 @@ use utoipa::{
 };
 
 use super::{
-    api, artifact_api, audit_api, catalog_api, errors::ErrorBody, release_api, webhook_api,
-    workflow_api,
+    alias_api, api, artifact_api, audit_api, catalog_api, errors::ErrorBody, release_api,
+    webhook_api, workflow_api,
 };
 
 /// The names that `security(...)` in the handlers' annotations refer to.
@@ -54,11 +54,11 @@ pub const BASIC: &str = "basic";
         release_api::get_content,
         release_api::create_evaluation,
         release_api::list_evaluations,
-        workflow_api::stage_lookup,
-        workflow_api::alias_lookup,
-        workflow_api::list_aliases,
-        workflow_api::set_alias,
-        workflow_api::delete_alias,
+        alias_api::stage_lookup,
+        alias_api::alias_lookup,
+        alias_api::list_aliases,
+        alias_api::set_alias,
+        alias_api::delete_alias,
         workflow_api::open_request,
         workflow_api::get_request,
         workflow_api::approve,

@@ -1,6 +1,6 @@
 //! REST API for webhooks (admins only): endpoints, their delivery log, resend.
 
-use super::{desc, errors::ErrorBody, extract::ApiJson};
+use super::{desc, errors::ErrorBody, extract::ApiJson, params::positive};
 use crate::server::services::Ctx;
 use crate::{
     domain::{WebhookEdit, WebhookForm},
@@ -25,13 +25,6 @@ pub fn routes() -> Router<AppState> {
             "/webhooks/{id}/deliveries/{delivery_id}/resend",
             post(resend),
         )
-}
-
-fn id(field: &'static str, raw: &str) -> Result<i64, AppError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| AppError::invalid(field, "must be a positive whole number"))
 }
 
 /// Every webhook endpoint (admins only)
@@ -105,7 +98,7 @@ async fn create(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn show(cx: Ctx, Path(raw_id): Path<String>) -> Result<Json<WebhookView>, AppError> {
-    let row = webhooks::get(&cx, id("id", &raw_id)?).await?;
+    let row = webhooks::get(&cx, positive("id", &raw_id)?).await?;
     Ok(Json(row.into()))
 }
 
@@ -133,7 +126,7 @@ async fn update(
     Path(raw_id): Path<String>,
     ApiJson(edit): ApiJson<WebhookEdit>,
 ) -> Result<Json<WebhookView>, AppError> {
-    let row = webhooks::update(&cx, id("id", &raw_id)?, edit).await?;
+    let row = webhooks::update(&cx, positive("id", &raw_id)?, edit).await?;
     Ok(Json(row.into()))
 }
 
@@ -155,7 +148,7 @@ async fn update(
     security(("bearer" = []), ("basic" = [])),
 )]
 async fn remove(cx: Ctx, Path(raw_id): Path<String>) -> Result<StatusCode, AppError> {
-    webhooks::delete(&cx, id("id", &raw_id)?).await?;
+    webhooks::delete(&cx, positive("id", &raw_id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -185,14 +178,14 @@ async fn deliveries(
     Path(raw_id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<Vec<DeliveryView>>, AppError> {
-    let webhook_id = id("id", &raw_id)?;
+    let webhook_id = positive("id", &raw_id)?;
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
         .map_err(|_| AppError::invalid("query", "is not a valid query string"))?;
     let (mut limit, mut before) = (None, None);
     for (key, value) in &pairs {
         match key.as_str() {
             "limit" => limit = Some(value.as_str()),
-            "before" => before = Some(id("before", value)?),
+            "before" => before = Some(positive("before", value)?),
             other => {
                 return Err(AppError::invalid(
                     other.to_owned(),
@@ -232,8 +225,8 @@ async fn resend(
     cx: Ctx,
     Path((raw_id, raw_delivery)): Path<(String, String)>,
 ) -> Result<impl IntoResponse, AppError> {
-    let webhook_id = id("id", &raw_id)?;
-    let delivery_id = id("delivery_id", &raw_delivery)?;
+    let webhook_id = positive("id", &raw_id)?;
+    let delivery_id = positive("delivery_id", &raw_delivery)?;
     let row = webhooks::resend(&cx, webhook_id, delivery_id).await?;
     Ok((StatusCode::CREATED, Json(DeliveryView::from(row))))
 }

@@ -8,7 +8,7 @@ use axum::{
 };
 use serde_json::{Map, Value};
 
-use super::{MlResult, MlflowError};
+use super::error::{MlResult, MlflowError};
 
 pub struct Args(Map<String, Value>);
 

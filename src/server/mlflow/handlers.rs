@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::{
     args::Args,
+    error::{MlResult, MlflowError},
     views::{self, our_stage, SEMVER_TAG},
-    MlResult, MlflowError,
 };
 use crate::{
     domain::{

@@ -154,5 +154,5 @@ pub async fn job(cx: &Ctx, id: i64) -> Result<VerifyJobRow, AppError> {
     cx.require(Permission::ReadAudit)?;
     audit::find_job(cx.state.db.pool(), id)
         .await?
-        .ok_or_else(|| AppError::NotFound(Missing::VerificationJob(id)))
+        .ok_or(AppError::NotFound(Missing::VerificationJob(id)))
 }

@@ -114,7 +114,7 @@ pub async fn revoke(cx: &Ctx, id: i64) -> Result<(), AppError> {
     let row = tokens::find(&mut tx, id)
         .await?
         .filter(|t| t.user_id == cx.by.user_id || cx.by.can(Permission::Administer))
-        .ok_or_else(|| AppError::NotFound(Missing::Token(id)))?;
+        .ok_or(AppError::NotFound(Missing::Token(id)))?;
     if row.revoked_at.is_some() {
         return Ok(());
     }

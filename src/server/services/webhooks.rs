@@ -201,12 +201,10 @@ pub async fn resend(cx: &Ctx, webhook_id: i64, delivery_id: i64) -> Result<Deliv
     let mut tx = cx.begin().await?;
     let original = repo::find_delivery(&mut tx, webhook_id, delivery_id)
         .await?
-        .ok_or_else(|| {
-            AppError::NotFound(Missing::Delivery {
-                webhook: webhook_id,
-                id: delivery_id,
-            })
-        })?;
+        .ok_or(AppError::NotFound(Missing::Delivery {
+            webhook: webhook_id,
+            id: delivery_id,
+        }))?;
     let delivery_uuid = uuid::Uuid::new_v4().to_string();
     let mut body: serde_json::Value = serde_json::from_str(&original.payload).map_err(|e| {
         tracing::error!(error = %e, delivery = delivery_id, "stored webhook payload is not JSON");

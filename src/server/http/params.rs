@@ -1,0 +1,47 @@
+//! Decoders the REST handlers share for path segments, query strings and
+//! optional bodies. Each names the field it refuses, so a bad request gets a
+//! 400 that says what to fix; everything deeper is the services' to check.
+
+use crate::{
+    domain::{ModelName, SemVer},
+    error::AppError,
+    server::services::workflow::Justification,
+};
+
+pub fn model_name(raw: &str) -> Result<ModelName, AppError> {
+    Ok(ModelName::parse(raw)?)
+}
+
+pub fn semver(raw: &str) -> Result<SemVer, AppError> {
+    SemVer::parse(raw).map_err(|e| AppError::invalid("version", e.message))
+}
+
+/// A positive row id or count (`id`, `before`, `limit`…), named by `field`.
+pub fn positive(field: &'static str, raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| AppError::invalid(field, "must be a positive whole number"))
+}
+
+/// The raw query string as ordered pairs, for handlers that refuse unknown keys.
+pub fn query_pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, AppError> {
+    serde_urlencoded::from_str(raw.unwrap_or(""))
+        .map_err(|_| AppError::invalid("query", "is not a valid query string"))
+}
+
+/// A JSON body that may be left out entirely (`curl -X POST` with no data).
+pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    // `null` is "no body" too, as clients that always send JSON send it.
+    serde_json::from_slice::<Option<T>>(body)
+        .map(Option::unwrap_or_default)
+        .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// An optional justification field (aliases, requests), parsed when present.
+pub fn justification(raw: Option<String>) -> Result<Option<Justification>, AppError> {
+    raw.map(|j| Justification::parse(&j)).transpose()
+}
