@@ -17,6 +17,7 @@ on_both_databases! {
     renamed_models_redirect_from_old_names => rename;
     descriptions_are_sanitised_in_pages => markdown;
     metric_points_append_in_batches => metrics;
+    corrupt_stored_stages_are_errors_not_defaults => corrupt_stage;
 }
 
 async fn models(db: &TestDb) {
@@ -725,5 +726,39 @@ async fn metrics(db: &TestDb) {
         .get_json("/api/v1/models/m/versions/1.0.0", Auth::Bearer(&admin))
         .await;
     assert_eq!(v["series"]["loss"].as_array().unwrap().len(), 200);
+    s.stop().await;
+}
+
+/// A stage the code does not know, written behind the registry's back, is a
+/// 500 (logged with the column and value), never read as Experimental; the
+/// other versions of the model still answer.
+async fn corrupt_stage(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    let admin = s.admin_token().await;
+    s.post("/api/v1/models", &admin, json!({"name": "m"})).await;
+    for v in ["1.0.0", "1.1.0"] {
+        let (status, body) = register(&s, &admin, "m", json!({"version": v})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, _) = s
+        .get_json("/api/v1/models/m/versions/1.0.0", Auth::Bearer(&admin))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    s.exec("UPDATE model_versions SET stage = 'bogus' WHERE version = '1.0.0'")
+        .await;
+    let (status, body) = s
+        .get_json("/api/v1/models/m/versions/1.0.0", Auth::Bearer(&admin))
+        .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(body["error"]["code"], "internal");
+    assert!(
+        !body.to_string().contains("bogus"),
+        "internal causes are logged, not shown: {body}"
+    );
+    let (status, body) = s
+        .get_json("/api/v1/models/m/versions/1.1.0", Auth::Bearer(&admin))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stage"], "experimental");
     s.stop().await;
 }
