@@ -85,6 +85,15 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
+        // A refused body is left unread: say the connection ends here, so a
+        // keep-alive client does not send its next request into a socket the
+        // server is about to close (it would fail as an incomplete message).
+        if matches!(self, AppError::PayloadTooLarge) {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         if let AppError::RangeNotSatisfiable(size) = self {
             if let Ok(v) = axum::http::HeaderValue::from_str(&format!("bytes */{size}")) {
                 response
