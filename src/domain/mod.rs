@@ -8,6 +8,7 @@ pub mod catalog;
 mod content;
 mod evaluation;
 mod instant;
+pub mod mlflow_artifacts;
 pub mod mlflow_search;
 mod model_name;
 mod password;

@@ -8,9 +8,10 @@
 //! - with **HTTP Basic**: browsers *do* attach cached Basic credentials to
 //!   cross-site requests, so it is accepted only from our own origin (when
 //!   `Origin` or `Referer` is present), or from a client that is plainly
-//!   not a browser: no `Origin`/`Referer`, no cookies, and not a content type
-//!   a cross-site form can send (`application/x-www-form-urlencoded`,
-//!   `multipart/form-data`, `text/plain`). MLflow and curl send JSON or
+//!   not a browser: no `Origin`/`Referer`, no cookies, and not a POST with a
+//!   content type a cross-site form can send (`application/x-www-form-urlencoded`,
+//!   `multipart/form-data`, `text/plain`); other methods cannot be sent
+//!   cross-site without a preflight. MLflow and curl send JSON or
 //!   octet-streams and no cookies.
 //! - with a **session cookie** (or nothing): `Origin`, or else `Referer`,
 //!   must be our own origin. The cookie is SameSite=Lax on top.
@@ -87,7 +88,13 @@ fn is_allowed(request: &Request) -> bool {
         Some("bearer") => true,
         Some("basic") => match source {
             Some(_) => same_origin(headers, source),
-            None => !headers.contains_key(header::COOKIE) && !form_content_type(headers),
+            // Only a POST can carry a form's content type cross-site without
+            // a preflight; a PUT of a text file (MLflow's artifact client
+            // sends `text/plain` for `requirements.txt`) cannot be forged.
+            None => {
+                let forgeable_form = request.method() == Method::POST && form_content_type(headers);
+                !headers.contains_key(header::COOKIE) && !forgeable_form
+            }
         },
         _ => same_origin(headers, source),
     }

@@ -88,8 +88,21 @@ fn basic_credentials_pass_only_from_machines_or_our_origin() {
             "{ct}"
         );
     }
+    // Only POST is a "simple" cross-site request: a PUT of a text file
+    // (MLflow's artifact client uploading requirements.txt) needs a
+    // preflight a browser would never get, so it cannot be forged.
+    for method in [Method::PUT, Method::PATCH, Method::DELETE] {
+        assert!(is_allowed(&req(
+            method,
+            &[HOST, BASIC, ("content-type", "text/plain")]
+        )));
+    }
     assert!(!is_allowed(&req(
         Method::POST,
+        &[HOST, BASIC, ("cookie", "registry_session=x")]
+    )));
+    assert!(!is_allowed(&req(
+        Method::PUT,
         &[HOST, BASIC, ("cookie", "registry_session=x")]
     )));
     // Our own pages may use Basic too.

@@ -297,8 +297,15 @@ async fn download(
         query.presigned.unwrap_or(false),
     )
     .await?;
+    Ok(file_response(&path, outcome))
+}
+
+/// The answer to a download: a redirect for a linked (or presigned) file,
+/// else the bytes with their type, checksum, name and range headers. The
+/// MLflow artifact protocol answers with the same.
+pub fn file_response(path: &ArtifactPath, outcome: Download) -> Response {
     let (artifact, range, body) = match outcome {
-        Download::Redirect(url) => return Ok(Redirect::temporary(&url).into_response()),
+        Download::Redirect(url) => return Redirect::temporary(&url).into_response(),
         Download::Stream {
             artifact,
             range,
@@ -352,7 +359,7 @@ async fn download(
                 .insert(header::CONTENT_LENGTH, value(&size.to_string()));
         }
     }
-    Ok(response)
+    response
 }
 
 /// Removes the bytes; the record stays (soft) and the path stays taken.

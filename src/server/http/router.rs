@@ -75,6 +75,16 @@ pub fn build(state: AppState) -> Router {
             "/api/2.0/mlflow",
             crate::server::mlflow::routes().layer(layers::request_timeout(timeout)),
         )
+        // Artifact transfers stream: no request timeout (uploads keep the
+        // minimum-rate rule of the artifact service).
+        .nest(
+            "/api/2.0/mlflow-artifacts",
+            crate::server::mlflow::artifact_routes(),
+        )
+        .nest(
+            "/ajax-api/2.0/mlflow-artifacts",
+            crate::server::mlflow::artifact_routes(),
+        )
         .nest(
             "/ajax-api/2.0/mlflow",
             crate::server::mlflow::routes().layer(layers::request_timeout(timeout)),

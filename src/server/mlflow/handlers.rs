@@ -3,7 +3,7 @@
 //! Reads go through `services::mlflow`, writes through the same catalog,
 //! tags, aliases and workflow services as every other edge.
 
-use axum::{http::HeaderMap, Json};
+use axum::Json;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::{json, Value};
 
@@ -16,7 +16,7 @@ use crate::{
     domain::{
         catalog::{MlflowSource, ModelEdit, NewModelForm, Tags, VersionEdit, VersionForm},
         mlflow_search::{self, parse_order_by, Entity},
-        AliasName, ModelName, RequestState, SemVer,
+        AliasName, ModelName, RequestState, SemVer, Stage,
     },
     dto::AliasOutcome,
     error::{AppError, Missing},
@@ -240,9 +240,27 @@ fn alias_name(raw: &str) -> MlResult<AliasName> {
     AliasName::parse(raw).map_err(|e| MlflowError::invalid(e.to_string()))
 }
 
+/// Teams that replaced stages by aliases call them `production` and
+/// `staging`; here those names are the stages themselves, so the approval
+/// policy applies to them exactly as to `transition-stage`.
+fn stage_alias(raw: &str) -> Option<Stage> {
+    match raw.to_ascii_lowercase().as_str() {
+        "production" => Some(Stage::Production),
+        "staging" => Some(Stage::Staging),
+        _ => None,
+    }
+}
+
 pub async fn set_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
-    let alias = alias_name(&args.required("alias")?)?;
+    let raw = args.required("alias")?;
+    if let Some(stage) = stage_alias(&raw) {
+        let (name, semver, seq) = address(&cx, &args).await?;
+        let why = "Requested through the MLflow API (set alias).";
+        move_to_stage(&cx, (&name, &semver, seq), stage, &raw, why).await?;
+        return Ok(empty());
+    }
+    let alias = alias_name(&raw)?;
     let (name, semver, _) = address(&cx, &args).await?;
     let why = Justification::stated_by_edge("Requested through the MLflow API (set alias).");
     let outcome = aliases::set_alias(&cx, &name, &alias, &semver, Some(why)).await?;
@@ -273,7 +291,14 @@ fn alias_outcome(name: &ModelName, alias: &AliasName, outcome: AliasOutcome) -> 
 pub async fn delete_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let name = model_name(&args.required("name")?)?;
-    let alias = alias_name(&args.required("alias")?)?;
+    let raw = args.required("alias")?;
+    if let Some(stage) = stage_alias(&raw) {
+        return Err(MlflowError::invalid(format!(
+            "Alias {raw} is the {stage} stage: it moves when another version is promoted there; \
+             to empty it, transition its version to Archived (transition-stage)."
+        )));
+    }
+    let alias = alias_name(&raw)?;
     let why = Justification::stated_by_edge("Requested through the MLflow API (delete alias).");
     let outcome = aliases::remove_alias(&cx, &name, &alias, Some(why)).await?;
     alias_outcome(&name, &alias, outcome)?;
@@ -284,7 +309,22 @@ pub async fn get_by_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let name = args.required("name")?;
     let alias = args.required("alias")?;
-    match reads::version_by_alias(&cx, &name, &alias).await {
+    let found = match stage_alias(&alias) {
+        Some(stage) => {
+            reads::latest_versions(&cx, &name, &[stage])
+                .await
+                .and_then(|mut in_stage| {
+                    in_stage.pop().ok_or_else(|| {
+                        AppError::NotFound(Missing::Alias {
+                            model: name.clone(),
+                            alias: alias.clone(),
+                        })
+                    })
+                })
+        }
+        None => reads::version_by_alias(&cx, &name, &alias).await,
+    };
+    match found {
         Ok(version) => Ok(Json(json!({ "model_version": views::version(&version) }))),
         // MLflow answers a missing alias of an existing model as a bad argument.
         Err(AppError::NotFound(Missing::Alias { alias, .. })) => Err(MlflowError::invalid(
@@ -346,22 +386,35 @@ pub async fn transition_stage(who: Who, args: Args) -> MlResult<Json<Value>> {
     // The registry's policy decides whether the previous Production version is archived.
     args.boolean("archive_existing_versions")?;
     let (name, semver, seq) = address(&cx, &args).await?;
-    let justification =
-        Justification::parse("Requested through the MLflow API (transition-stage).")?;
-    let request = workflow::open_request(&cx, &name, &semver, stage, justification).await?;
+    let why = "Requested through the MLflow API (transition-stage).";
+    move_to_stage(&cx, (&name, &semver, seq), stage, &raw_stage, why).await?;
+    version_json(&cx, name.as_str(), seq).await
+}
+
+/// Opens the transition request; where the policy needs sign-offs the
+/// answer is MLflow's `PERMISSION_DENIED`, naming the request to approve.
+async fn move_to_stage(
+    cx: &Ctx,
+    (name, semver, seq): (&ModelName, &SemVer, i64),
+    stage: Stage,
+    asked: &str,
+    why: &'static str,
+) -> MlResult<()> {
+    let justification = Justification::stated_by_edge(why);
+    let request = workflow::open_request(cx, name, semver, stage, justification).await?;
     if request.state == RequestState::Pending {
         return Err(MlflowError::new(
             axum::http::StatusCode::FORBIDDEN,
             "PERMISSION_DENIED",
             format!(
-                "Moving {name} version {seq} to {raw_stage} needs {} approval(s) under the registry's policy: \
+                "Moving {name} version {seq} to {asked} needs {} approval(s) under the registry's policy: \
                  transition request #{} is now open. Approvers sign it off at /approvals or with \
                  POST /api/v1/models/{name}/requests/{}/approve.",
                 request.required, request.id, request.id
             ),
         ));
     }
-    version_json(&cx, name.as_str(), seq).await
+    Ok(())
 }
 
 pub async fn delete_version(who: Who, args: Args) -> MlResult<Json<Value>> {
@@ -385,36 +438,16 @@ pub async fn search_versions(who: Who, args: Args) -> MlResult<Json<Value>> {
     Ok(search.answer("model_versions", views::versions(&page.items), page.more))
 }
 
-/// Our artifact endpoint for the version: `GET` lists its files (JSON),
-/// `GET …/artifacts/{path}` downloads one, with the same credentials.
-pub async fn download_uri(
-    who: Who,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
-    headers: HeaderMap,
-    args: Args,
-) -> MlResult<Json<Value>> {
+/// Where the client downloads the version's files from: this registry's
+/// MLflow artifact protocol (`mlflow-artifacts:/models/<name>/<semver>`,
+/// resolved against the client's tracking URI), or the version's object
+/// store source when its files live there.
+pub async fn download_uri(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
-    let (name, semver, _) = address(&cx, &args).await?;
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| cx.state.config.site_addr.to_string());
-    let scheme = match headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-    {
-        Some("https") if cx.state.config.trusted_proxies.contains(&peer.ip()) => "https",
-        _ if cx.state.config.secure_cookies => "https",
-        _ => "http",
-    };
-    Ok(Json(json!({
-        "artifact_uri": format!("{scheme}://{host}/api/v1/models/{name}/versions/{semver}/artifacts")
-    })))
+    let name = args.required("name")?;
+    let seq = version_number(&args.required("version")?)?;
+    let uri = reads::download_uri(&cx, &name, seq).await?;
+    Ok(Json(json!({ "artifact_uri": uri })))
 }
 
 pub async fn set_version_tag(who: Who, args: Args) -> MlResult<Json<Value>> {

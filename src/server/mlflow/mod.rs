@@ -10,10 +10,12 @@
 //! and answers `PERMISSION_DENIED` naming the request.
 
 mod args;
+mod artifacts;
 mod error;
 mod handlers;
 mod views;
 
+pub use artifacts::routes as artifact_routes;
 pub use error::{MlResult, MlflowError};
 
 use axum::{

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    domain::{catalog::VersionStatus, Stage},
+    domain::{catalog::VersionStatus, mlflow_artifacts::ArtifactAddress, Stage},
     server::services::mlflow::{MlflowModel, MlflowVersion},
 };
 
@@ -60,7 +60,10 @@ pub fn version(v: &MlflowVersion) -> Value {
         "user_id": r.created_by,
         "current_stage": mlflow_stage(r.stage),
         "description": r.description,
-        "source": r.source_uri.clone().unwrap_or_default(),
+        // Versions registered through our UI or REST API have no source:
+        // their files are here, under MLflow's artifact protocol.
+        "source": r.source_uri.clone().filter(|s| !s.is_empty())
+            .unwrap_or_else(|| ArtifactAddress::uri(&r.model_name, &r.version)),
         "run_id": r.run_id.clone().unwrap_or_default(),
         "run_link": r.run_link.clone().unwrap_or_default(),
         "status": status(r.status),

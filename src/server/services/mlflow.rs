@@ -9,11 +9,15 @@ use std::collections::HashMap;
 use super::Ctx;
 use crate::{
     domain::{
+        mlflow_artifacts::{fetched_elsewhere, ArtifactAddress},
         mlflow_search::{Clause, Order},
         ModelName, Permission, SemVer, Stage,
     },
     error::{AppError, Missing},
-    server::repo::mlflow::{self as repo, ModelRecord, VersionRecord},
+    server::repo::{
+        artifacts,
+        mlflow::{self as repo, ModelRecord, VersionRecord},
+    },
 };
 
 /// A version with its tags and the aliases naming it.
@@ -139,6 +143,20 @@ pub async fn address(cx: &Ctx, name: &str, seq: i64) -> Result<(ModelName, SemVe
     let model = ModelName::parse(&record.model_name).map_err(|_| AppError::Internal)?;
     let version = SemVer::parse(&record.version).map_err(|_| AppError::Internal)?;
     Ok((model, version))
+}
+
+/// Where an MLflow client fetches version `seq`'s files: this registry's
+/// artifact protocol, unless the version was registered with a source in an
+/// object store and has no files here; then that source, as MLflow answers.
+pub async fn download_uri(cx: &Ctx, name: &str, seq: i64) -> Result<String, AppError> {
+    cx.require(Permission::Read)?;
+    let record = version_record(cx, name, seq).await?;
+    let here = ArtifactAddress::uri(&record.model_name, &record.version);
+    let Some(source) = record.source_uri.filter(|s| fetched_elsewhere(s)) else {
+        return Ok(here);
+    };
+    let files = artifacts::list(cx.db().pool(), record.id).await?;
+    Ok(if files.is_empty() { source } else { here })
 }
 
 /// The version an alias names; `Missing::Alias` when the model exists but
