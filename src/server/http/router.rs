@@ -12,7 +12,7 @@ use axum::{
     Router,
 };
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -27,8 +27,17 @@ use crate::{
 
 pub const SESSION_COOKIE: &str = "registry_session";
 
+/// The app's routes, generated once per process. Generating them renders the
+/// app with resource loading suppressed by a process-wide flag; a page being
+/// rendered at that moment in the same process (another server in the test
+/// suite) would wait forever for its data (leptos-rs/leptos#4773).
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn build(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let idle =
         time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::hours(12));
