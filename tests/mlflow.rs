@@ -15,6 +15,7 @@ on_both_databases! {
     errors_prefixes_and_hostile_filters => wire_format;
     cached_basic_credentials_never_outlive_a_change => basic_cache;
     pyfunc_models_load_by_alias_stage_and_production => pyfunc_loop;
+    a_600_mb_artifact_goes_both_ways_with_flat_memory => big_artifact;
 }
 
 fn python() -> std::path::PathBuf {
@@ -31,35 +32,22 @@ fn python() -> std::path::PathBuf {
     path
 }
 
-async fn client_session(db: &TestDb) {
-    let s = TestServer::start(db.config()).await;
-    s.create_user("carol", "contributor-pass-1", "contributor")
-        .await;
-    s.create_user("alice", "approver-pass-1", "approver").await;
-    s.create_user("vic", "viewer-pass-1", "viewer").await;
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mlflow/client_session.py");
-    let python = python();
-    let base = s.base.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(script)
-            .env("MLFLOW_TRACKING_URI", base)
-            .env("ADMIN_USER", "admin")
-            .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("CONTRIBUTOR_USER", "carol")
-            .env("CONTRIBUTOR_PASSWORD", "contributor-pass-1")
-            .env("APPROVER_USER", "alice")
-            .env("APPROVER_PASSWORD", "approver-pass-1")
-            .env("VIEWER_USER", "vic")
-            .env("VIEWER_PASSWORD", "viewer-pass-1")
-            // Fail fast instead of retrying refused calls.
-            .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("run the mlflow client session");
+/// Runs `tests/mlflow/<script>` with the official client against `s`, with
+/// `MLFLOW_TRACKING_URI` and `env` set; the script must exit 0 and print
+/// "all checks passed". Returns what it printed.
+async fn run_script(s: &TestServer, script: &str, env: &[(&str, &str)]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/mlflow")
+        .join(script);
+    let mut command = std::process::Command::new(python());
+    command.arg(&script).env("MLFLOW_TRACKING_URI", &s.base);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("run {}: {e}", script.display()));
     let text = format!(
         "{}\n{}",
         String::from_utf8_lossy(&output.stdout),
@@ -67,6 +55,41 @@ async fn client_session(db: &TestDb) {
     );
     assert!(output.status.success(), "{text}");
     assert!(text.contains("all checks passed"), "{text}");
+    text
+}
+
+/// The users the scripts act as, by role (`<ROLE>_USER`, `<ROLE>_PASSWORD`).
+const USERS: [(&str, &str); 10] = [
+    ("ADMIN_USER", "admin"),
+    ("ADMIN_PASSWORD", ADMIN_PASSWORD),
+    ("CONTRIBUTOR_USER", "carol"),
+    ("CONTRIBUTOR_PASSWORD", "contributor-pass-1"),
+    ("APPROVER_USER", "alice"),
+    ("APPROVER_PASSWORD", "approver-pass-1"),
+    ("APPROVER2_USER", "bob"),
+    ("APPROVER2_PASSWORD", "approver-pass-2"),
+    ("VIEWER_USER", "vic"),
+    ("VIEWER_PASSWORD", "viewer-pass-1"),
+];
+
+async fn create_users(s: &TestServer) {
+    s.create_user("carol", "contributor-pass-1", "contributor")
+        .await;
+    s.create_user("alice", "approver-pass-1", "approver").await;
+    s.create_user("bob", "approver-pass-2", "approver").await;
+    s.create_user("vic", "viewer-pass-1", "viewer").await;
+}
+
+async fn client_session(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    create_users(&s).await;
+    // Fail fast instead of retrying refused calls.
+    let env = [
+        USERS.as_slice(),
+        &[("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")],
+    ]
+    .concat();
+    run_script(&s, "client_session.py", &env).await;
     // Everything the client did is in the audit trail, attributed.
     assert!(
         s.count("SELECT COUNT(*) FROM audit_events WHERE action = 'model.create' AND actor_username = 'carol'")
@@ -86,47 +109,15 @@ async fn client_session(db: &TestDb) {
 /// them back by every kind of `models:/` URI in fresh processes.
 async fn pyfunc_loop(db: &TestDb) {
     let s = TestServer::start(db.config()).await;
-    s.create_user("carol", "contributor-pass-1", "contributor")
-        .await;
-    s.create_user("alice", "approver-pass-1", "approver").await;
-    s.create_user("bob", "approver-pass-2", "approver").await;
-    s.create_user("vic", "viewer-pass-1", "viewer").await;
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mlflow/pyfunc_loop.py");
-    let python = python();
-    let base = s.base.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(script)
-            .env("MLFLOW_TRACKING_URI", base)
-            .env("ADMIN_USER", "admin")
-            .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("CONTRIBUTOR_USER", "carol")
-            .env("CONTRIBUTOR_PASSWORD", "contributor-pass-1")
-            .env("APPROVER_USER", "alice")
-            .env("APPROVER_PASSWORD", "approver-pass-1")
-            .env("APPROVER2_USER", "bob")
-            .env("APPROVER2_PASSWORD", "approver-pass-2")
-            .env("VIEWER_USER", "vic")
-            .env("VIEWER_PASSWORD", "viewer-pass-1")
-            // Between calls the script waits for model loads in other processes;
-            // the client may then reuse a keep-alive connection the server
-            // just closed as idle, which MLflow's client retries (refusals,
-            // 4xx, are never retried).
-            .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-            .env("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("run the pyfunc loop");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "{text}");
-    assert!(text.contains("all checks passed"), "{text}");
+    create_users(&s).await;
+    // Between calls the script waits for model loads in other processes;
+    // the client may then reuse a keep-alive connection the server just
+    // closed as idle, which MLflow's client retries (refusals, 4xx, never).
+    let retries = [
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+        ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0"),
+    ];
+    run_script(&s, "pyfunc_loop.py", &[USERS.as_slice(), &retries].concat()).await;
     // The files MLflow's client sent are audited like any upload, by its user.
     assert!(
         s.count("SELECT COUNT(*) FROM audit_events WHERE action = 'artifact.upload' AND actor_username = 'carol' AND target_id LIKE 'adder@1.1.0/%'")
@@ -140,6 +131,77 @@ async fn pyfunc_loop(db: &TestDb) {
         )
         .await,
         0
+    );
+    s.stop().await;
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// `tests/mlflow/big_artifact.py`: 600 MB up through MLflow's artifact
+/// client (multipart on, so its fallback to one streamed PUT is what runs)
+/// and down through `models:/big/1`. The server runs in this process: its
+/// memory, sampled throughout, must not grow by anything like the file.
+async fn big_artifact(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    s.create_user("carol", "contributor-pass-1", "contributor")
+        .await;
+    let token = s.token_for("carol", "contributor-pass-1").await;
+    let (status, _) = s
+        .post("/api/v1/models", &token, json!({"name": "big"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = s
+        .post(
+            "/api/v1/models/big/versions",
+            &token,
+            json!({"version": "1.0.0"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let baseline = rss_kib();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kib());
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            peak
+        })
+    };
+    let env = [
+        ("MLFLOW_TRACKING_USERNAME", "carol"),
+        ("MLFLOW_TRACKING_PASSWORD", "contributor-pass-1"),
+        ("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true"),
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"),
+        ("BIG_ARTIFACT_MB", "600"),
+    ];
+    let text = run_script(&s, "big_artifact.py", &env).await;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().unwrap();
+    let growth_mib = peak.saturating_sub(baseline) / 1024;
+    eprintln!(
+        "big artifact: {} server RSS growth {growth_mib} MiB",
+        text.lines().next().unwrap_or("")
+    );
+    // Other tests share this process, so allow for their noise; a buffered
+    // 600 MB body would be far above this.
+    assert!(growth_mib < 256, "server memory grew by {growth_mib} MiB");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_events WHERE action = 'artifact.upload' AND actor_username = 'carol'")
+            .await,
+        1
     );
     s.stop().await;
 }
