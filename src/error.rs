@@ -77,6 +77,9 @@ pub enum Missing {
     Delivery { webhook: i64, id: i64 },
     #[error("verification job {0}")]
     VerificationJob(i64),
+    /// A client multipart upload that is not (or no longer) in progress.
+    #[error("upload in progress")]
+    Upload,
     /// No version answers a resolve query (`production`, an alias, a range).
     #[error("{wanted} of model {model}")]
     Resolved { model: String, wanted: String },

@@ -16,6 +16,7 @@ on_both_databases! {
     cached_basic_credentials_never_outlive_a_change => basic_cache;
     pyfunc_models_load_by_alias_stage_and_production => pyfunc_loop;
     a_600_mb_artifact_goes_both_ways_with_flat_memory => big_artifact;
+    on_s3_the_client_uploads_parts_to_presigned_urls => s3_multipart;
 }
 
 fn python() -> std::path::PathBuf {
@@ -152,6 +153,53 @@ fn rss_kib() -> u64 {
 /// memory, sampled throughout, must not grow by anything like the file.
 async fn big_artifact(db: &TestDb) {
     let s = TestServer::start(db.config()).await;
+    upload_big_artifact(&s, false).await;
+    s.stop().await;
+}
+
+/// 600 MB through MLflow's multipart path: the server's store is S3
+/// (`s3s-fs`, which `.ci/test` starts), so the registry hands out presigned
+/// part URLs and hashes the completed object before recording it.
+async fn s3_multipart(db: &TestDb) {
+    let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") else {
+        panic!("set AWS_ENDPOINT_URL to an S3-compatible server (.ci/test starts s3s-fs)");
+    };
+    let bucket = format!(
+        "mpu-{}",
+        std::process::id() as u64 * 10 + db.config().database_url.len() as u64 % 10
+    );
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(true)
+            .build(),
+    );
+    client
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create bucket");
+    let mut config = db.config();
+    config.artifacts = model_registry::server::storage::StoreConfig::S3 {
+        location: model_registry::server::storage::S3Location::parse(&format!(
+            "s3://{bucket}/registry"
+        ))
+        .unwrap(),
+        path_style: true,
+    };
+    let s = TestServer::start(config).await;
+    upload_big_artifact(&s, true).await;
+    // The journal of uploads in flight is empty again.
+    assert_eq!(s.count("SELECT COUNT(*) FROM pending_uploads").await, 0);
+    s.stop().await;
+}
+
+async fn upload_big_artifact(s: &TestServer, expect_multipart: bool) {
     s.create_user("carol", "contributor-pass-1", "contributor")
         .await;
     let token = s.token_for("carol", "contributor-pass-1").await;
@@ -186,8 +234,9 @@ async fn big_artifact(db: &TestDb) {
         ("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true"),
         ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0"),
         ("BIG_ARTIFACT_MB", "600"),
+        ("EXPECT_MULTIPART", if expect_multipart { "1" } else { "0" }),
     ];
-    let text = run_script(&s, "big_artifact.py", &env).await;
+    let text = run_script(s, "big_artifact.py", &env).await;
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let peak = sampler.join().unwrap();
     let growth_mib = peak.saturating_sub(baseline) / 1024;
@@ -203,7 +252,6 @@ async fn big_artifact(db: &TestDb) {
             .await,
         1
     );
-    s.stop().await;
 }
 
 async fn call(

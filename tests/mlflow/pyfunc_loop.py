@@ -183,4 +183,19 @@ assert res.status_code in (400, 404), (res.status_code, res.text)
 res = requests.get(f"{uri}/api/2.0/mlflow-artifacts/artifacts/models/adder/9.9.9/MLmodel", auth=users["viewer"])
 assert res.status_code == 404 and res.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", res.text
 
+# Multipart on a local artifact directory: "not supported" (the client then
+# sends one PUT); forged or unknown upload ids complete nothing.
+mpu = f"{uri}/api/2.0/mlflow-artifacts/mpu"
+res = requests.post(f"{mpu}/create/models/adder/1.0.0", json={"path": "/tmp/w.bin", "num_parts": 2}, auth=users["admin"])
+assert res.status_code == 501 and res.json()["message"].startswith("Multipart upload is not supported"), res.text
+for upload_id, status, code in [
+    ("../../v/1/x", 400, "INVALID_PARAMETER_VALUE"),
+    ("0123456789abcdef0123456789abcdef.someone-elses", 404, "RESOURCE_DOES_NOT_EXIST"),
+]:
+    body = {"path": "/tmp/w.bin", "upload_id": upload_id, "parts": [{"part_number": 1, "etag": "x"}]}
+    res = requests.post(f"{mpu}/complete/models/adder/1.0.0", json=body, auth=users["admin"])
+    assert res.status_code == status and res.json()["error_code"] == code, (upload_id, res.text)
+res = requests.post(f"{mpu}/create/models/adder/1.0.0", json={"path": "../../etc/passwd", "num_parts": 1}, auth=users["viewer"])
+assert res.status_code in (400, 403), res.text
+
 print("all checks passed")

@@ -6,9 +6,11 @@
 //! version's directory, so `mlflow.pyfunc.load_model("models:/m@alias")`
 //! lists and downloads from here.
 //!
-//! Multipart uploads are answered "not supported", which MLflow's client
-//! reads as "send one streamed PUT" (it does so for any size; our PUT
-//! streams to storage with flat memory).
+//! Multipart uploads (`mpu/create|complete|abort`) run on S3: the client
+//! sends its parts to presigned URLs (`services::artifact_parts`). On a
+//! local artifact directory they are answered "not supported", as MLflow's
+//! own server answers for local storage, and the client sends one streamed
+//! PUT instead (our PUT streams to storage with flat memory).
 
 use axum::{
     body::Body,
@@ -29,6 +31,7 @@ use crate::{
     server::{
         http::artifact_api::file_response,
         services::{
+            artifact_parts,
             artifacts::{self, UploadRequest},
             Ctx,
         },
@@ -49,9 +52,9 @@ pub fn routes() -> Router<AppState> {
             "/artifacts/{*path}",
             get(download).put(upload).delete(delete),
         )
-        .route("/mpu/create/{*path}", post(multipart_unsupported))
-        .route("/mpu/complete/{*path}", post(multipart_unsupported))
-        .route("/mpu/abort/{*path}", post(multipart_unsupported))
+        .route("/mpu/create/{*path}", post(multipart_create))
+        .route("/mpu/complete/{*path}", post(multipart_complete))
+        .route("/mpu/abort/{*path}", post(multipart_abort))
         // Uploads stream with their own size limit (REGISTRY_MAX_ARTIFACT_BYTES).
         .layer(DefaultBodyLimit::disable())
 }
@@ -150,11 +153,117 @@ async fn delete(who: Who, Path(raw): Path<String>) -> MlResult<Json<Value>> {
     Ok(Json(json!({})))
 }
 
-async fn multipart_unsupported(who: Who) -> MlResult<Response> {
-    who?;
-    Ok((
-        StatusCode::NOT_IMPLEMENTED,
-        Json(json!({ "error_code": "NOT_IMPLEMENTED", "message": MULTIPART_UNSUPPORTED })),
+/// The bodies of MLflow's multipart calls. `path` is the client's local
+/// file; the artifact is its base name in the URL's directory, as MLflow's
+/// server places it.
+#[derive(Deserialize)]
+struct CreateBody {
+    path: String,
+    num_parts: i64,
+}
+
+#[derive(Deserialize)]
+struct Part {
+    part_number: i32,
+    etag: String,
+}
+
+#[derive(Deserialize)]
+struct CompleteBody {
+    path: String,
+    upload_id: String,
+    #[serde(default)]
+    parts: Vec<Part>,
+}
+
+#[derive(Deserialize)]
+struct AbortBody {
+    path: String,
+    upload_id: String,
+}
+
+/// Where a multipart upload goes: `local_file`'s base name under the
+/// directory the URL names (the version's root, or a folder in it).
+fn destination(
+    raw_dir: &str,
+    local_file: &str,
+) -> MlResult<(ArtifactAddress, crate::domain::ArtifactPath)> {
+    let address = address(raw_dir)?;
+    let name = local_file.rsplit(['/', '\\']).next().unwrap_or(local_file);
+    let inner = match &address.inner {
+        Some(dir) => format!("{}/{name}", dir.as_str()),
+        None => name.to_owned(),
+    };
+    let file = crate::domain::ArtifactPath::parse(&inner)
+        .map_err(|e| MlflowError::invalid(format!("{}: {}", e.field, e.message)))?;
+    Ok((address, file))
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> MlResult<T> {
+    serde_json::from_slice(body)
+        .map_err(|e| MlflowError::invalid(format!("invalid JSON body: {e}")))
+}
+
+/// Multipart bodies are small JSON documents; anything longer is refused.
+const MPU_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+async fn small_body(body: Body) -> MlResult<axum::body::Bytes> {
+    axum::body::to_bytes(body, MPU_BODY_LIMIT)
+        .await
+        .map_err(|_| MlflowError::from(AppError::PayloadTooLarge))
+}
+
+async fn multipart_create(who: Who, Path(raw): Path<String>, body: Body) -> MlResult<Response> {
+    let cx = who?;
+    let body: CreateBody = json_body(&small_body(body).await?)?;
+    let (address, file) = destination(&raw, &body.path)?;
+    let started =
+        artifact_parts::begin(&cx, &address.model, &address.version, &file, body.num_parts).await?;
+    let Some(started) = started else {
+        return Ok((
+            StatusCode::NOT_IMPLEMENTED,
+            Json(json!({ "error_code": "NOT_IMPLEMENTED", "message": MULTIPART_UNSUPPORTED })),
+        )
+            .into_response());
+    };
+    let credentials: Vec<Value> = started
+        .urls
+        .into_iter()
+        .zip(1..)
+        .map(|(url, n): (String, i32)| json!({ "url": url, "part_number": n, "headers": {} }))
+        .collect();
+    Ok(Json(json!({ "upload_id": started.upload_id, "credentials": credentials })).into_response())
+}
+
+async fn multipart_complete(
+    who: Who,
+    Path(raw): Path<String>,
+    body: Body,
+) -> MlResult<Json<Value>> {
+    let cx = who?;
+    let body: CompleteBody = json_body(&small_body(body).await?)?;
+    let (address, file) = destination(&raw, &body.path)?;
+    let parts: Vec<(i32, String)> = body
+        .parts
+        .into_iter()
+        .map(|p| (p.part_number, p.etag))
+        .collect();
+    artifact_parts::complete(
+        &cx,
+        &address.model,
+        &address.version,
+        &file,
+        &body.upload_id,
+        &parts,
     )
-        .into_response())
+    .await?;
+    Ok(Json(json!({})))
+}
+
+async fn multipart_abort(who: Who, Path(raw): Path<String>, body: Body) -> MlResult<Json<Value>> {
+    let cx = who?;
+    let body: AbortBody = json_body(&small_body(body).await?)?;
+    let (address, _) = destination(&raw, &body.path)?;
+    artifact_parts::abort(&cx, &address.model, &address.version, &body.upload_id).await?;
+    Ok(Json(json!({})))
 }

@@ -46,3 +46,19 @@ pub async fn started_before(
     .fetch_all(conn)
     .await
 }
+
+/// Whether `upload_id` is an upload of `store_key` still in flight.
+pub async fn exists(
+    conn: &mut AnyConnection,
+    store_key: &str,
+    upload_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pending_uploads WHERE store_key = $1 AND upload_id = $2",
+    )
+    .bind(store_key)
+    .bind(upload_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}

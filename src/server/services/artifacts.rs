@@ -60,7 +60,7 @@ pub fn encode_path(path: &str) -> String {
         .join("/")
 }
 
-fn store_error(e: StoreError) -> AppError {
+pub(super) fn store_error(e: StoreError) -> AppError {
     tracing::error!(error = %e, "artifact store error");
     AppError::Internal
 }
@@ -279,13 +279,13 @@ impl Pace {
 
 /// Removes a stored object if the upload does not end up recorded — also
 /// when the request future is dropped between storing and recording.
-struct ObjectGuard {
-    store: Store,
-    key: Option<String>,
+pub(super) struct ObjectGuard {
+    pub(super) store: Store,
+    pub(super) key: Option<String>,
 }
 
 impl ObjectGuard {
-    fn disarm(mut self) {
+    pub(super) fn disarm(mut self) {
         self.key = None;
     }
 }
@@ -381,7 +381,7 @@ where
 /// event and the version's new content digest. The version is locked and
 /// checked for a freeze here: an upload that began before a request was
 /// opened, or before a promotion, is refused at the finish line.
-async fn record(
+pub(super) async fn record(
     cx: &Ctx,
     (model_name, version): (&ModelName, &SemVer),
     new: NewArtifact<'_>,

@@ -3,6 +3,7 @@
 
 pub mod alias_moves;
 pub mod aliases;
+pub mod artifact_parts;
 pub mod artifacts;
 pub mod audit_log;
 pub mod catalog;

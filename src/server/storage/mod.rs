@@ -139,6 +139,32 @@ impl Store {
         }
     }
 
+    /// Presigned part URLs for a client-side multipart upload of `key`
+    /// (S3 only; `None` for a local directory, as MLflow's own server
+    /// answers for local storage).
+    pub async fn presign_parts(
+        &self,
+        key: &str,
+        parts: i32,
+    ) -> Option<Result<(String, Vec<String>), StoreError>> {
+        match self {
+            Store::Local(_) => None,
+            Store::S3(s) => Some(s.presign_parts(key, parts).await),
+        }
+    }
+
+    pub async fn complete_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i32, String)],
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Local(_) => Err(StoreError::NotFound),
+            Store::S3(s) => s.complete_parts(key, upload_id, parts).await,
+        }
+    }
+
     /// A short-lived URL the client can download from directly (S3 only).
     pub async fn presigned_get(&self, key: &str, file_name: &str) -> Option<String> {
         match self {

@@ -260,6 +260,70 @@ impl S3Store {
         }
     }
 
+    /// Starts a multipart upload of `key` whose `parts` the client sends
+    /// straight to S3, each to its presigned URL (valid for an hour).
+    pub async fn presign_parts(
+        &self,
+        key: &str,
+        parts: i32,
+    ) -> Result<(String, Vec<String>), StoreError> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.location.bucket)
+            .key(self.full_key(key))
+            .send()
+            .await
+            .map_err(s3_error)?;
+        let id = created
+            .upload_id()
+            .ok_or_else(|| StoreError::S3("no upload id in CreateMultipartUpload's answer".into()))?
+            .to_owned();
+        let config = PresigningConfig::expires_in(Duration::from_secs(3600)).map_err(s3_error)?;
+        let mut urls = Vec::with_capacity(usize::try_from(parts).unwrap_or(0));
+        for part in 1..=parts {
+            let presigned = self
+                .client
+                .upload_part()
+                .bucket(&self.location.bucket)
+                .key(self.full_key(key))
+                .upload_id(&id)
+                .part_number(part)
+                .presigned(config.clone())
+                .await
+                .map_err(s3_error)?;
+            urls.push(presigned.uri().to_owned());
+        }
+        Ok((id, urls))
+    }
+
+    /// Completes a presigned multipart upload from the parts' ETags.
+    pub async fn complete_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: &[(i32, String)],
+    ) -> Result<(), StoreError> {
+        let parts = parts
+            .iter()
+            .map(|(n, etag)| CompletedPart::builder().part_number(*n).e_tag(etag).build())
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.location.bucket)
+            .key(self.full_key(key))
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map(drop)
+            .map_err(s3_error)
+    }
+
     pub async fn presigned_get(&self, key: &str, file_name: &str) -> Option<String> {
         let config = PresigningConfig::expires_in(Duration::from_secs(300)).ok()?;
         let disposition = format!(
