@@ -155,10 +155,11 @@ pub async fn cancel_request(
 #[cfg(feature = "ssr")]
 fn optional_justification(
     raw: Option<String>,
-) -> Result<Option<crate::server::services::workflow::Justification>, AppError> {
-    raw.filter(|j| !j.trim().is_empty())
-        .map(|j| crate::server::services::workflow::Justification::parse(&j))
-        .transpose()
+) -> Result<Option<crate::domain::Justification>, AppError> {
+    Ok(raw
+        .filter(|j| !j.trim().is_empty())
+        .map(|j| crate::domain::Justification::parse(&j))
+        .transpose()?)
 }
 
 /// Points an alias here; a protected alias opens a request instead.

@@ -56,10 +56,10 @@ pub use webhook::{
     WEBHOOK_URL_MAX_LEN,
 };
 pub use workflow::{
-    allowed_targets, can_cancel, can_open, decide, needs_approval, transition_allowed,
-    ApprovalPolicy, Decision, Lapse, Outcome, PolicyOverride, RequestKind, RequestSnapshot,
-    RequestState, Transition, TransitionError, WorkflowError, MAX_REQUEST_TTL_HOURS,
-    MIN_REQUEST_TTL_HOURS,
+    allowed_targets, can_cancel, can_open, decide, needs_approval, parse_comment,
+    transition_allowed, ApprovalPolicy, Decision, Justification, Lapse, Outcome, PolicyOverride,
+    RequestKind, RequestSnapshot, RequestState, Transition, TransitionError, WorkflowError,
+    COMMENT_MAX_CHARS, JUSTIFICATION_MAX_CHARS, MAX_REQUEST_TTL_HOURS, MIN_REQUEST_TTL_HOURS,
 };
 
 /// A validation failure that names the offending field, so the edge can

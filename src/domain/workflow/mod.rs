@@ -12,6 +12,7 @@
 
 mod policy;
 mod request;
+mod text;
 mod transition;
 
 pub use policy::{
@@ -21,4 +22,5 @@ pub use request::{
     can_cancel, can_open, decide, Decision, Lapse, Outcome, RequestKind, RequestSnapshot,
     RequestState, WorkflowError,
 };
+pub use text::{parse_comment, Justification, COMMENT_MAX_CHARS, JUSTIFICATION_MAX_CHARS};
 pub use transition::{allowed_targets, transition_allowed, Transition, TransitionError};

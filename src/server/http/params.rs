@@ -3,9 +3,8 @@
 //! 400 that says what to fix; everything deeper is the services' to check.
 
 use crate::{
-    domain::{ModelName, SemVer},
+    domain::{Justification, ModelName, SemVer},
     error::AppError,
-    server::services::workflow::Justification,
 };
 
 pub fn model_name(raw: &str) -> Result<ModelName, AppError> {
@@ -43,5 +42,5 @@ pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> R
 
 /// An optional justification field (aliases, requests), parsed when present.
 pub fn justification(raw: Option<String>) -> Result<Option<Justification>, AppError> {
-    raw.map(|j| Justification::parse(&j)).transpose()
+    Ok(raw.map(|j| Justification::parse(&j)).transpose()?)
 }

@@ -23,56 +23,6 @@ use crate::{
     },
 };
 
-pub const JUSTIFICATION_MAX_CHARS: usize = 4000;
-pub const COMMENT_MAX_CHARS: usize = 2000;
-
-/// Why a version should move, as typed by the requester.
-pub struct Justification(pub(super) String);
-
-impl Justification {
-    /// The text an edge records when its protocol cannot carry one (an
-    /// MLflow client, say): fixed, so it is never mistaken for a person's words.
-    pub fn stated_by_edge(text: &'static str) -> Self {
-        Self(text.to_owned())
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let text = raw.trim();
-        if text.is_empty() {
-            return Err(AppError::invalid(
-                "justification",
-                "is required: say why this version should move",
-            ));
-        }
-        if text.chars().count() > JUSTIFICATION_MAX_CHARS {
-            return Err(AppError::invalid(
-                "justification",
-                format!("must be at most {JUSTIFICATION_MAX_CHARS} characters"),
-            ));
-        }
-        Ok(Self(text.to_owned()))
-    }
-}
-
-/// A reviewer's comment: optional on approval, required on rejection, so
-/// the requester always learns why.
-pub fn parse_comment(raw: &str, decision: Decision) -> Result<String, AppError> {
-    let text = raw.trim();
-    if text.chars().count() > COMMENT_MAX_CHARS {
-        return Err(AppError::invalid(
-            "comment",
-            format!("must be at most {COMMENT_MAX_CHARS} characters"),
-        ));
-    }
-    if text.is_empty() && decision == Decision::Reject {
-        return Err(AppError::invalid(
-            "comment",
-            "is required when rejecting: tell the requester why",
-        ));
-    }
-    Ok(text.to_owned())
-}
-
 /// Maps a refused workflow step to the error the caller sees.
 pub fn workflow_error(e: WorkflowError) -> AppError {
     match e {

@@ -14,10 +14,9 @@ mod common;
 mod open;
 mod review;
 
+// The request texts parse in the domain; re-exported where the edges import them.
+pub use crate::domain::{parse_comment, Justification, COMMENT_MAX_CHARS, JUSTIFICATION_MAX_CHARS};
 pub(crate) use common::{decode, reload, view};
-pub use common::{
-    effective_policy, parse_comment, workflow_error, Justification, COMMENT_MAX_CHARS,
-    JUSTIFICATION_MAX_CHARS,
-};
+pub use common::{effective_policy, workflow_error};
 pub(crate) use open::*;
 pub(crate) use review::*;

@@ -6,8 +6,8 @@ use super::super::{audit, commit, content, lookup, Ctx};
 use super::{apply::*, common::*};
 use crate::{
     domain::{
-        can_open, AliasName, ApprovalPolicy, ModelName, Permission, RequestKind, SemVer, Stage,
-        WebhookEvent,
+        can_open, AliasName, ApprovalPolicy, Justification, ModelName, Permission, RequestKind,
+        SemVer, Stage, WebhookEvent,
     },
     dto::RequestView,
     error::AppError,
@@ -167,7 +167,7 @@ pub(super) async fn insert(
             version_id: o.row.id,
             from: o.from.as_str(),
             to: o.to.as_str(),
-            justification: &o.justification.0,
+            justification: o.justification.as_str(),
             required: i64::from(o.required),
             requested_by: by.user_id,
             requested_by_name: &by.username,
@@ -191,7 +191,7 @@ pub(super) async fn insert(
     let details = json!({
         "request_id": id, "kind": o.kind, "from": o.from, "to": o.to, "alias": alias,
         "alias_previous": o.alias_previous, "required": o.required,
-        "justification": o.justification.0, "content_digest": digest_text,
+        "justification": o.justification.as_str(), "content_digest": digest_text,
     });
     audit(
         state,
@@ -206,7 +206,7 @@ pub(super) async fn insert(
     let event = json!({
         "request_id": id, "kind": o.kind, "model": o.model.name, "version": o.row.version,
         "from": o.from, "to": o.to, "alias": alias, "required_approvals": o.required,
-        "requested_by": by.username, "justification": o.justification.0,
+        "requested_by": by.username, "justification": o.justification.as_str(),
         "content_digest": digest_text,
     });
     emit(tx, WebhookEvent::TransitionRequested, event, now).await?;

@@ -6,8 +6,8 @@ use super::super::{begin, commit, content, Ctx};
 use super::{apply::*, common::*};
 use crate::{
     domain::{
-        can_cancel, decide, ContentDigest, Decision, Lapse, ModelName, Outcome, Permission,
-        RequestState, WebhookEvent, WorkflowError,
+        can_cancel, decide, parse_comment, ContentDigest, Decision, Lapse, ModelName, Outcome,
+        Permission, RequestState, WebhookEvent, WorkflowError,
     },
     dto::RequestView,
     error::AppError,
