@@ -8,7 +8,11 @@ pub mod catalog;
 mod content;
 mod evaluation;
 mod instant;
+// Server-only rules (the MLflow protocols, the sign-in throttle): pure like the
+// rest, but nothing in the browser needs them, so they stay out of the wasm.
+#[cfg(feature = "ssr")]
 pub mod mlflow_artifacts;
+#[cfg(feature = "ssr")]
 pub mod mlflow_search;
 mod model_name;
 mod password;
@@ -16,6 +20,7 @@ mod role;
 mod search;
 mod stage;
 mod stored_enum;
+#[cfg(feature = "ssr")]
 mod throttle;
 mod timeline;
 mod user;
@@ -43,6 +48,7 @@ pub use role::{Permission, Role, TokenScope};
 pub use search::{CatalogQuery, Sort};
 pub use stage::Stage;
 pub use stored_enum::{DeliveryState, VerificationState};
+#[cfg(feature = "ssr")]
 pub use throttle::{
     account_delay, record_outcome, release, reserve, Counter, Limit, ThrottleLimits, Verdict,
 };
