@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Auth, Backend, TestDb, TestServer};
+use common::{bucket_name, s3_server, Auth, Backend, TestDb, TestServer};
 use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -386,37 +386,6 @@ fn s3_configured() -> bool {
     false
 }
 
-async fn s3_client() -> aws_sdk_s3::Client {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .load()
-        .await;
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&shared)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
-async fn s3_server(db: &TestDb, bucket: &str) -> (TestServer, aws_sdk_s3::Client) {
-    let client = s3_client().await;
-    client
-        .create_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .expect("create bucket");
-    let mut config = db.config();
-    config.artifacts = model_registry::server::storage::StoreConfig::S3 {
-        location: model_registry::server::storage::S3Location::parse(&format!(
-            "s3://{bucket}/registry"
-        ))
-        .unwrap(),
-        path_style: true,
-    };
-    (TestServer::start(config).await, client)
-}
-
 async fn objects(client: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
     let out = client
         .list_objects_v2()
@@ -428,18 +397,6 @@ async fn objects(client: &aws_sdk_s3::Client, bucket: &str) -> Vec<String> {
         .iter()
         .filter_map(|o| o.key().map(str::to_owned))
         .collect()
-}
-
-fn bucket_name(tag: &str) -> String {
-    format!(
-        "reg-{tag}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-            % 1_000_000_000
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

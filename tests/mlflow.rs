@@ -161,42 +161,79 @@ async fn big_artifact(db: &TestDb) {
 /// (`s3s-fs`, which `.ci/test` starts), so the registry hands out presigned
 /// part URLs and hashes the completed object before recording it.
 async fn s3_multipart(db: &TestDb) {
-    let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") else {
-        panic!("set AWS_ENDPOINT_URL to an S3-compatible server (.ci/test starts s3s-fs)");
-    };
-    let bucket = format!(
-        "mpu-{}",
-        std::process::id() as u64 * 10 + db.config().database_url.len() as u64 % 10
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "set AWS_ENDPOINT_URL to an S3-compatible server (.ci/test starts s3s-fs)"
     );
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
-    let client = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&shared)
-            .force_path_style(true)
-            .build(),
-    );
-    client
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("create bucket");
-    let mut config = db.config();
-    config.artifacts = model_registry::server::storage::StoreConfig::S3 {
-        location: model_registry::server::storage::S3Location::parse(&format!(
-            "s3://{bucket}/registry"
-        ))
-        .unwrap(),
-        path_style: true,
-    };
-    let s = TestServer::start(config).await;
+    let (s, _) = common::s3_server(db, &common::bucket_name("mpu")).await;
     upload_big_artifact(&s, true).await;
     // The journal of uploads in flight is empty again.
     assert_eq!(s.count("SELECT COUNT(*) FROM pending_uploads").await, 0);
+    interrupted_multipart(&s).await;
     s.stop().await;
+}
+
+/// A client that gives up aborts: the upload leaves the journal, and its id
+/// completes nothing afterwards. A viewer cannot start one.
+async fn interrupted_multipart(s: &TestServer) {
+    s.create_user("vic", "viewer-pass-1", "viewer").await;
+    let mpu = |step: &str| {
+        s.url(&format!(
+            "/api/2.0/mlflow-artifacts/mpu/{step}/models/big/1.0.0"
+        ))
+    };
+    let send = |step: &str, user: &str, password: &str, body: Value| {
+        s.client
+            .post(mpu(step))
+            .basic_auth(user, Some(password))
+            .json(&body)
+            .send()
+    };
+    let res = send(
+        "create",
+        "vic",
+        "viewer-pass-1",
+        json!({"path": "/tmp/w.bin", "num_parts": 2}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = send(
+        "create",
+        "carol",
+        "contributor-pass-1",
+        json!({"path": "/tmp/w.bin", "num_parts": 2}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let started: Value = res.json().await.unwrap();
+    let upload_id = started["upload_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        started["credentials"].as_array().unwrap().len(),
+        2,
+        "{started}"
+    );
+    assert_eq!(s.count("SELECT COUNT(*) FROM pending_uploads").await, 1);
+    let body = json!({"path": "/tmp/w.bin", "upload_id": upload_id});
+    let res = send("abort", "carol", "contributor-pass-1", body)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(s.count("SELECT COUNT(*) FROM pending_uploads").await, 0);
+    let body = json!({"path": "/tmp/w.bin", "upload_id": upload_id,
+                      "parts": [{"part_number": 1, "etag": "x"}]});
+    let res = send("complete", "carol", "contributor-pass-1", body)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error_code"], "RESOURCE_DOES_NOT_EXIST");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM artifacts WHERE path = 'w.bin'")
+            .await,
+        0
+    );
 }
 
 async fn upload_big_artifact(s: &TestServer, expect_multipart: bool) {

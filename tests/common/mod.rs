@@ -362,3 +362,52 @@ impl TestServer {
             .await
     }
 }
+
+// ---------------------------------------------------------------- S3
+
+/// A client of the S3-compatible server `.ci/test` starts (`AWS_ENDPOINT_URL`
+/// and credentials in the environment).
+pub async fn s3_client() -> aws_sdk_s3::Client {
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// A server whose artifact store is `bucket` (created here) on that S3 server.
+pub async fn s3_server(db: &TestDb, bucket: &str) -> (TestServer, aws_sdk_s3::Client) {
+    let client = s3_client().await;
+    client
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("create bucket");
+    let mut config = db.config();
+    config.artifacts = model_registry::server::storage::StoreConfig::S3 {
+        location: model_registry::server::storage::S3Location::parse(&format!(
+            "s3://{bucket}/registry"
+        ))
+        .unwrap(),
+        path_style: true,
+    };
+    (TestServer::start(config).await, client)
+}
+
+/// A bucket name no other test (or earlier run) uses.
+pub fn bucket_name(tag: &str) -> String {
+    format!(
+        "reg-{tag}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000_000
+    )
+}

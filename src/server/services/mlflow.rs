@@ -51,6 +51,20 @@ pub struct Window {
     pub offset: i64,
 }
 
+impl Window {
+    /// Rows to fetch: one more than the page, to learn whether more follow.
+    fn fetch(self) -> i64 {
+        self.limit + 1
+    }
+
+    /// The page out of what `fetch` asked for, and whether another follows.
+    fn page<T>(self, mut rows: Vec<T>) -> (Vec<T>, bool) {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(usize::try_from(self.limit).unwrap_or(0));
+        (rows, more)
+    }
+}
+
 type Aliases = HashMap<i64, Vec<(String, i64, i64)>>;
 
 pub async fn search_models(
@@ -61,17 +75,16 @@ pub async fn search_models(
 ) -> Result<Page<MlflowModel>, AppError> {
     cx.require(Permission::Read)?;
     let db = cx.db();
-    let mut records = repo::search_models(
+    let found = repo::search_models(
         db.pool(),
         db.backend(),
         clauses,
         orders,
-        window.limit + 1,
+        window.fetch(),
         window.offset,
     )
     .await?;
-    let more = records.len() as i64 > window.limit;
-    records.truncate(usize::try_from(window.limit).unwrap_or(0));
+    let (records, more) = window.page(found);
     Ok(Page {
         items: models(cx, records).await?,
         more,
@@ -86,17 +99,16 @@ pub async fn search_versions(
 ) -> Result<Page<MlflowVersion>, AppError> {
     cx.require(Permission::Read)?;
     let db = cx.db();
-    let mut records = repo::search_versions(
+    let found = repo::search_versions(
         db.pool(),
         db.backend(),
         clauses,
         orders,
-        window.limit + 1,
+        window.fetch(),
         window.offset,
     )
     .await?;
-    let more = records.len() as i64 > window.limit;
-    records.truncate(usize::try_from(window.limit).unwrap_or(0));
+    let (records, more) = window.page(found);
     Ok(Page {
         items: versions(cx, records).await?,
         more,
