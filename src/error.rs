@@ -87,6 +87,13 @@ pub enum Missing {
     Renamed { name: String, new_name: String },
     #[error("API route")]
     Route,
+    /// MLflow tracking: a run, a logged model, an experiment (id or name).
+    #[error("run {0}")]
+    Run(String),
+    #[error("logged model {0}")]
+    LoggedModel(String),
+    #[error("experiment {0}")]
+    Experiment(String),
 }
 
 impl AppError {

@@ -15,6 +15,7 @@ on_both_databases! {
     errors_prefixes_and_hostile_filters => wire_format;
     cached_basic_credentials_never_outlive_a_change => basic_cache;
     pyfunc_models_load_by_alias_stage_and_production => pyfunc_loop;
+    log_model_registers_a_version_that_loads_by_alias => log_model_loop;
     a_600_mb_artifact_goes_both_ways_with_flat_memory => big_artifact;
     on_s3_the_client_uploads_parts_to_presigned_urls => s3_multipart;
 }
@@ -133,6 +134,71 @@ async fn pyfunc_loop(db: &TestDb) {
         .await,
         0
     );
+    s.stop().await;
+}
+
+/// `tests/mlflow/log_model_loop.py`: a training job logs a run and a pyfunc
+/// model with `registered_model_name`, and registers a run's files with
+/// `register_model("runs:/…")`; both load by `models:/` URIs. Every step
+/// is audited by the job's user, and the version's files are the logged
+/// model's objects (shared, not copied).
+async fn log_model_loop(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    create_users(&s).await;
+    let retries = [
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2"),
+        ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0"),
+    ];
+    run_script(
+        &s,
+        "log_model_loop.py",
+        &[USERS.as_slice(), &retries].concat(),
+    )
+    .await;
+    for action in [
+        "experiment.create",
+        "run.create",
+        "run.log",
+        "run.update",
+        "logged_model.create",
+        "logged_model.finalize",
+        "tracking_file.upload",
+        "version.register",
+    ] {
+        let n = s
+            .count(&format!(
+                "SELECT COUNT(*) FROM audit_events WHERE action = '{action}' AND actor_username = 'carol'"
+            ))
+            .await;
+        assert!(n >= 1, "no {action} event by the job's user");
+    }
+    // Version 1's files are the logged model's objects, recorded once each.
+    let shared = s
+        .count(
+            "SELECT COUNT(*) FROM artifacts a JOIN tracking_files t ON t.storage_key = a.storage_key \
+             WHERE t.owner_kind = 'logged_model'",
+        )
+        .await;
+    assert!(shared >= 2, "{shared} shared objects");
+    // The refused writes (a viewer, bad input) left nothing behind.
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM mlflow_run_params WHERE key = 'sneaky' OR value = '0.5'")
+            .await,
+        0
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM mlflow_run_metrics WHERE key = 'm'")
+            .await,
+        0
+    );
+    let (status, chain) = s
+        .get_json(
+            "/api/v1/audit/verify?full=true",
+            Auth::Basic("admin", ADMIN_PASSWORD),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{chain}");
+    assert_eq!(chain["intact"], json!(true), "{chain}");
     s.stop().await;
 }
 

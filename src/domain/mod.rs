@@ -14,6 +14,8 @@ mod instant;
 pub mod mlflow_artifacts;
 #[cfg(feature = "ssr")]
 pub mod mlflow_search;
+#[cfg(feature = "ssr")]
+pub mod mlflow_tracking;
 mod model_name;
 mod password;
 mod role;

@@ -118,6 +118,36 @@ impl Args {
         }
     }
 
+    /// A list of objects (`metrics: [{key, value, timestamp, step}]`).
+    pub fn objects(&self, key: &str) -> MlResult<Vec<Args>> {
+        match self.0.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| match item {
+                    Value::Object(fields) => Ok(Args(fields.clone())),
+                    _ => Err(MlflowError::invalid(format!(
+                        "Parameter '{key}' must be a list of objects."
+                    ))),
+                })
+                .collect(),
+            Some(_) => Err(MlflowError::invalid(format!(
+                "Parameter '{key}' must be a list of objects."
+            ))),
+        }
+    }
+
+    /// A floating-point field; protobuf's JSON spells the non-finite ones
+    /// as strings (`"NaN"`), which parse here and are refused by the domain.
+    pub fn float(&self, key: &str) -> MlResult<Option<f64>> {
+        match self.text(key)? {
+            None => Ok(None),
+            Some(s) => s.trim().parse::<f64>().map(Some).map_err(|_| {
+                MlflowError::invalid(format!("Parameter '{key}' must be a number, got {s:?}."))
+            }),
+        }
+    }
+
     /// `tags: [{key, value}]`.
     pub fn tags(&self) -> MlResult<Vec<(String, String)>> {
         let Some(value) = self.0.get("tags") else {

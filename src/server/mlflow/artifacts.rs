@@ -6,6 +6,10 @@
 //! version's directory, so `mlflow.pyfunc.load_model("models:/m@alias")`
 //! lists and downloads from here.
 //!
+//! The files of MLflow runs and logged models (`<experiment>/<run>/artifacts/…`,
+//! `<experiment>/models/<id>/artifacts/…`) are served here too, through
+//! `services::tracking`: `log_model` uploads there before registering.
+//!
 //! Multipart uploads (`mpu/create|complete|abort`) run on S3: the client
 //! sends its parts to presigned URLs (`services::artifact_parts`). On a
 //! local artifact directory they are answered "not supported", as MLflow's
@@ -26,14 +30,18 @@ use serde_json::{json, Value};
 
 use super::error::{MlResult, MlflowError};
 use crate::{
-    domain::mlflow_artifacts::{children, ArtifactAddress},
+    domain::{
+        mlflow_artifacts::{children, ArtifactAddress},
+        mlflow_tracking::TrackingAddress,
+        ArtifactPath,
+    },
     error::AppError,
     server::{
         http::artifact_api::file_response,
         services::{
             artifact_parts,
             artifacts::{self, UploadRequest},
-            Ctx,
+            tracking, Ctx,
         },
         state::AppState,
     },
@@ -57,6 +65,30 @@ pub fn routes() -> Router<AppState> {
         .route("/mpu/abort/{*path}", post(multipart_abort))
         // Uploads stream with their own size limit (REGISTRY_MAX_ARTIFACT_BYTES).
         .layer(DefaultBodyLimit::disable())
+}
+
+/// What a path names: a registered version's files (`models/<m>/<v>/…`)
+/// or a run's or logged model's (`<experiment>/…/artifacts/…`).
+enum Target {
+    Version(ArtifactAddress),
+    Tracking(TrackingAddress),
+}
+
+fn target(raw: &str) -> MlResult<Target> {
+    let first = raw.trim_start_matches('/').split('/').next().unwrap_or("");
+    if !first.is_empty() && first.bytes().all(|b| b.is_ascii_digit()) {
+        return TrackingAddress::parse(raw)
+            .map(Target::Tracking)
+            .map_err(|e| MlflowError::invalid(format!("{}: {}", e.field, e.message)));
+    }
+    address(raw).map(Target::Version)
+}
+
+fn tracking_file(address: &TrackingAddress, raw: &str) -> MlResult<ArtifactPath> {
+    address
+        .inner
+        .clone()
+        .ok_or_else(|| MlflowError::invalid(format!("path {raw:?} names a directory, not a file")))
 }
 
 fn address(raw: &str) -> MlResult<ArtifactAddress> {
@@ -83,12 +115,23 @@ struct ListQuery {
 /// `GET /artifacts?path=models/<m>/<v>[/dir]`: one level of the version's files.
 async fn list(who: Who, Query(query): Query<ListQuery>) -> MlResult<Json<Value>> {
     let cx = who?;
-    let address = address(query.path.as_deref().unwrap_or(""))?;
-    let files = artifacts::list(&cx, address.model.as_str(), &address.version).await?;
-    let entries = children(
-        files.iter().map(|f| (f.path.as_str(), f.size)),
-        address.inner.as_ref(),
-    );
+    let raw = query.path.as_deref().unwrap_or("");
+    let entries = match target(raw)? {
+        Target::Version(address) => {
+            let files = artifacts::list(&cx, address.model.as_str(), &address.version).await?;
+            children(
+                files.iter().map(|f| (f.path.as_str(), f.size)),
+                address.inner.as_ref(),
+            )
+        }
+        Target::Tracking(address) => {
+            let files = tracking::files(&cx, &address.owner).await?;
+            children(
+                files.iter().map(|f| (f.path.as_str(), Some(f.size))),
+                address.inner.as_ref(),
+            )
+        }
+    };
     let files: Vec<Value> = entries
         .into_iter()
         .map(|e| match e.file_size {
@@ -101,17 +144,27 @@ async fn list(who: Who, Query(query): Query<ListQuery>) -> MlResult<Json<Value>>
 
 async fn download(who: Who, Path(raw): Path<String>, headers: HeaderMap) -> MlResult<Response> {
     let cx = who?;
-    let (address, file) = file_address(&raw)?;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let outcome = artifacts::download(
-        &cx,
-        address.model.as_str(),
-        &address.version,
-        &file,
-        range,
-        false,
-    )
-    .await?;
+    let (file, outcome) = match target(&raw)? {
+        Target::Version(_) => {
+            let (address, file) = file_address(&raw)?;
+            let outcome = artifacts::download(
+                &cx,
+                address.model.as_str(),
+                &address.version,
+                &file,
+                range,
+                false,
+            )
+            .await?;
+            (file, outcome)
+        }
+        Target::Tracking(address) => {
+            let file = tracking_file(&address, &raw)?;
+            let outcome = tracking::download_file(&cx, &address.owner, &file, range).await?;
+            (file, outcome)
+        }
+    };
     Ok(file_response(&file, outcome))
 }
 
@@ -124,11 +177,17 @@ async fn upload(
     body: Body,
 ) -> MlResult<Json<Value>> {
     let cx = who?;
-    let (address, file) = file_address(&raw)?;
     let declared_length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
+    if let Target::Tracking(address) = target(&raw)? {
+        tracking_file(&address, &raw)?;
+        let stream = body.into_data_stream().map_err(|e| e.to_string());
+        tracking::upload_file(&cx, &address, declared_length, Box::pin(stream)).await?;
+        return Ok(Json(json!({})));
+    }
+    let (address, file) = file_address(&raw)?;
     let request = UploadRequest {
         path: file,
         expected_sha256: None,
@@ -148,6 +207,11 @@ async fn upload(
 
 async fn delete(who: Who, Path(raw): Path<String>) -> MlResult<Json<Value>> {
     let cx = who?;
+    if let Target::Tracking(address) = target(&raw)? {
+        let file = tracking_file(&address, &raw)?;
+        tracking::delete_file(&cx, &address.owner, &file).await?;
+        return Ok(Json(json!({})));
+    }
     let (address, file) = file_address(&raw)?;
     artifacts::delete(&cx, &address.model, &address.version, &file).await?;
     Ok(Json(json!({})))
@@ -216,15 +280,22 @@ async fn small_body(body: Body) -> MlResult<axum::body::Bytes> {
 async fn multipart_create(who: Who, Path(raw): Path<String>, body: Body) -> MlResult<Response> {
     let cx = who?;
     let body: CreateBody = json_body(&small_body(body).await?)?;
+    let unsupported = || {
+        (
+            StatusCode::NOT_IMPLEMENTED,
+            Json(json!({ "error_code": "NOT_IMPLEMENTED", "message": MULTIPART_UNSUPPORTED })),
+        )
+            .into_response()
+    };
+    // A run's or logged model's files arrive in one streamed PUT each.
+    if let Target::Tracking(_) = target(&raw)? {
+        return Ok(unsupported());
+    }
     let (address, file) = destination(&raw, &body.path)?;
     let started =
         artifact_parts::begin(&cx, &address.model, &address.version, &file, body.num_parts).await?;
     let Some(started) = started else {
-        return Ok((
-            StatusCode::NOT_IMPLEMENTED,
-            Json(json!({ "error_code": "NOT_IMPLEMENTED", "message": MULTIPART_UNSUPPORTED })),
-        )
-            .into_response());
+        return Ok(unsupported());
     };
     let credentials: Vec<Value> = started
         .urls

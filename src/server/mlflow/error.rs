@@ -54,6 +54,9 @@ impl From<AppError> for MlflowError {
                 Missing::VersionNumber { model, seq } => {
                     format!("Model Version (name={model}, version={seq}) not found")
                 }
+                Missing::Run(id) => format!("Run with id={id} not found"),
+                Missing::LoggedModel(id) => format!("Logged model with ID '{id}' not found."),
+                Missing::Experiment(id) => format!("Could not find experiment with ID {id}"),
                 _ => message,
             }),
             // MLflow answers an existing name with 400, not 409.

@@ -24,6 +24,7 @@ use crate::{
         aliases, catalog,
         mlflow::{self as reads, Window},
         tags::{self, Subject},
+        tracking,
         workflow::{self, Justification},
         Ctx,
     },
@@ -336,27 +337,49 @@ pub async fn get_by_alias(who: Who, args: Args) -> MlResult<Json<Value>> {
 
 // ------------------------------------------------------------ model versions
 
+/// Registers a version. When the source names files logged here (a
+/// logged model `models:/m-…`, or a run's `runs:/<run>/<dir>`), the version
+/// takes them as its artifacts, in the same transaction, and takes the
+/// run's params, metrics and git commit as its lineage.
 pub async fn create_version(who: Who, args: Args) -> MlResult<Json<Value>> {
     let cx = who?;
     let name = args.required("name")?;
-    let mut tags = args.tags()?;
+    let source = args.required("source")?;
+    let model_id = args.text("model_id")?.filter(|s| !s.is_empty());
+    let logged = tracking::registration(&cx, &source, model_id.as_deref()).await?;
+    let (files, run_id, provenance) = match logged {
+        Some(r) => (r.files, r.run_id.map(|r| r.to_string()), r.provenance),
+        None => (Vec::new(), None, None),
+    };
+    let provenance = provenance.unwrap_or_default();
+    let mut tags = provenance.tags;
     // Our semver travels as a version tag; without one the next patch is taken.
-    let version = tags
-        .iter()
-        .position(|(k, _)| k == SEMVER_TAG)
-        .map(|i| tags.remove(i).1);
+    let mut version = None;
+    for (key, value) in args.tags()? {
+        if key == SEMVER_TAG {
+            version = Some(value);
+        } else {
+            tags.insert(key, value);
+        }
+    }
     let form = VersionForm {
         version,
         description: args.text("description")?,
-        tags: Some(tags.into_iter().collect()),
+        lineage: Some(provenance.lineage),
+        params: Some(provenance.params),
+        metrics: Some(provenance.metrics),
+        metric_series: Some(provenance.series),
+        tags: Some(tags),
         mlflow: Some(MlflowSource {
-            source: args.required("source")?,
-            run_id: args.text("run_id")?,
+            source,
+            run_id: args.text("run_id")?.filter(|r| !r.is_empty()).or(run_id),
             run_link: args.text("run_link")?,
         }),
         ..VersionForm::default()
     };
-    let (model, row) = match catalog::register_version(&cx, &model_name(&name)?, form).await {
+    let registered =
+        catalog::register_version_with_files(&cx, &model_name(&name)?, form, &files).await;
+    let (model, row) = match registered {
         Err(AppError::InvalidInput { field, message }) if field == "version" => {
             return Err(MlflowError::invalid(format!("tag {SEMVER_TAG}: {message}")))
         }

@@ -3,6 +3,10 @@
 //! our own model and rules: the same services, permissions, approval policy
 //! and audit trail as the rest of the registry.
 //!
+//! The tracking calls that logging a model needs (runs, logged models,
+//! their files) are served too (`tracking`), as a staging area a version is
+//! registered from; this is not an experiment tracker.
+//!
 //! Mapping: MLflow's string `version` is our per-model sequence number; our
 //! semver is the version tag `mlflow.semver` (a create request may set it).
 //! Stage `None` is our Experimental. `transition-stage` never bypasses the
@@ -13,6 +17,7 @@ mod args;
 mod artifacts;
 mod error;
 mod handlers;
+mod tracking;
 mod views;
 
 pub use artifacts::routes as artifact_routes;
@@ -72,6 +77,7 @@ pub fn routes() -> Router<AppState> {
             "/model-versions/delete-tag",
             axum::routing::delete(delete_version_tag),
         )
+        .merge(tracking_routes())
         .fallback(|| async {
             MlflowError::new(
                 StatusCode::NOT_FOUND,
@@ -79,4 +85,46 @@ pub fn routes() -> Router<AppState> {
                 "No such MLflow registry endpoint",
             )
         })
+}
+
+/// The tracking calls `log_model` and `register_model` make (see `tracking`).
+fn tracking_routes() -> Router<AppState> {
+    use axum::routing::{delete, patch};
+    use tracking::*;
+    Router::new()
+        .route("/experiments/get", get(get_experiment))
+        .route("/experiments/get-by-name", get(experiment_by_name))
+        .route("/experiments/create", post(create_experiment))
+        .route(
+            "/experiments/search",
+            post(search_experiments).get(search_experiments),
+        )
+        .route("/runs/create", post(create_run))
+        .route("/runs/get", get(get_run))
+        .route("/runs/update", post(update_run))
+        .route("/runs/log-parameter", post(log_param))
+        .route("/runs/log-metric", post(log_metric))
+        .route("/runs/set-tag", post(set_tag))
+        .route("/runs/delete-tag", post(delete_tag))
+        .route("/runs/log-batch", post(log_batch))
+        .route("/runs/outputs", post(log_outputs))
+        .route("/metrics/get-history", get(metric_history))
+        .route("/logged-models", post(create_logged_model))
+        .route("/logged-models/search", post(search_logged_models))
+        .route(
+            "/logged-models/{model_id}",
+            get(get_logged_model).patch(finalize_logged_model),
+        )
+        .route(
+            "/logged-models/{model_id}/tags",
+            patch(set_logged_model_tags),
+        )
+        .route(
+            "/logged-models/{model_id}/tags/{tag_key}",
+            delete(delete_logged_model_tag),
+        )
+        .route(
+            "/logged-models/{model_id}/params",
+            post(log_logged_model_params),
+        )
 }

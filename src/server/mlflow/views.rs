@@ -79,9 +79,21 @@ pub fn versions(all: &[MlflowVersion]) -> Vec<Value> {
 
 pub fn model(m: &MlflowModel) -> Value {
     let r = &m.record;
+    // `production` and `staging` are the stages (see `handlers::stage_alias`):
+    // the newest version in each, as `get-by-alias` answers them.
+    let stage_aliases = m.latest.iter().filter_map(|v| {
+        let alias = match v.record.stage {
+            Stage::Production => "production",
+            Stage::Staging => "staging",
+            _ => return None,
+        };
+        Some((alias, v.record.seq))
+    });
     let aliases: Vec<Value> = m
         .aliases
         .iter()
+        .map(|(alias, seq)| (alias.as_str(), *seq))
+        .chain(stage_aliases)
         .map(|(alias, seq)| json!({ "alias": alias, "version": seq.to_string() }))
         .collect();
     json!({

@@ -18,6 +18,7 @@ pub mod tags;
 pub mod throttle;
 pub mod timeline;
 pub mod tokens;
+pub mod tracking;
 pub mod users;
 pub mod versions;
 pub mod webhooks;

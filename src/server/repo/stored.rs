@@ -8,8 +8,9 @@ use sqlx::{
 };
 
 use crate::domain::{
-    catalog::VersionStatus, Decision, DeliveryState, RequestKind, RequestState, Role, Stage,
-    TokenScope, VerificationState,
+    catalog::VersionStatus,
+    mlflow_tracking::{LoggedModelStatus, RunStatus},
+    Decision, DeliveryState, RequestKind, RequestState, Role, Stage, TokenScope, VerificationState,
 };
 
 /// Implements `Type`, `Decode` and `Encode` for the `Any` driver on an
@@ -55,4 +56,6 @@ stored_as_text! {
     TokenScope => "token scope",
     DeliveryState => "delivery state",
     VerificationState => "verification state",
+    RunStatus => "run status",
+    LoggedModelStatus => "logged model status",
 }

@@ -2,11 +2,15 @@
 //! external files, listing, ranged downloads, soft deletion.
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
-use super::{begin, commit, content, lookup, Ctx};
+pub use super::artifact_stream::sweep_orphans;
+pub(super) use super::artifact_stream::{store_error, ObjectGuard};
+use super::{
+    artifact_stream::{store_body, Streamed},
+    commit, content, lookup, Ctx,
+};
 use crate::{
     domain::{media_type, ArtifactFormat, ArtifactPath, ModelName, Permission, SemVer},
     dto::ArtifactView,
@@ -15,11 +19,10 @@ use crate::{
         db::{now_ms, OnUnique},
         repo::{
             artifacts::{self, ArtifactRow, NewArtifact},
-            pending_uploads,
             versions::VersionRow,
         },
         state::AppState,
-        storage::{ByteStream, Store, StoreError},
+        storage::{ByteStream, StoreError},
     },
 };
 
@@ -60,247 +63,10 @@ pub fn encode_path(path: &str) -> String {
         .join("/")
 }
 
-pub(super) fn store_error(e: StoreError) -> AppError {
-    tracing::error!(error = %e, "artifact store error");
-    AppError::Internal
-}
-
 pub struct UploadRequest {
     pub path: ArtifactPath,
     pub expected_sha256: Option<String>,
     pub declared_length: Option<u64>,
-}
-
-/// What streaming an upload's body produced.
-struct Streamed {
-    sha256: String,
-    size: u64,
-    /// The first bytes, for format detection.
-    head: Vec<u8>,
-}
-
-impl Streamed {
-    fn check(self, expected: Option<&str>) -> Result<Self, AppError> {
-        match expected {
-            Some(expected) if expected != self.sha256 => Err(AppError::invalid(
-                "X-Checksum-Sha256",
-                format!(
-                    "does not match the uploaded content (its SHA-256 is {})",
-                    self.sha256
-                ),
-            )),
-            _ => Ok(self),
-        }
-    }
-}
-
-/// Streams `body` into `upload`, hashing on the way, within the size limit
-/// and the minimum pace. The caller aborts the upload on any error.
-async fn stream_body<S, E>(
-    state: &AppState,
-    upload: &mut crate::server::storage::Upload,
-    mut body: S,
-    max: u64,
-    journal: &mut Journal,
-    path: &str,
-) -> Result<Streamed, AppError>
-where
-    S: Stream<Item = Result<Bytes, E>> + Unpin,
-    E: std::fmt::Display,
-{
-    let mut hasher = Sha256::new();
-    let mut head: Vec<u8> = Vec::with_capacity(64);
-    let mut size: u64 = 0;
-    let timeouts = state.config.timeouts;
-    let mut pace = Pace::new(
-        timeouts.min_upload_rate,
-        timeouts.idle,
-        std::time::Instant::now(),
-    );
-    loop {
-        // A client that stops sending, or trickles, must not hold a
-        // connection, a temporary file and an upload slot forever.
-        let next = tokio::time::timeout(timeouts.idle, body.next())
-            .await
-            .map_err(|_| {
-                tracing::warn!(%path, "upload stalled");
-                AppError::TimedOut(format!(
-                    "the upload stalled: nothing arrived for {} s",
-                    timeouts.idle.as_secs()
-                ))
-            })?;
-        let Some(chunk) = next else { break };
-        let chunk = chunk.map_err(|e| {
-            tracing::warn!(error = %e, %path, "upload interrupted");
-            AppError::BadRequest("the upload was interrupted".into())
-        })?;
-        size += chunk.len() as u64;
-        if size > max {
-            return Err(AppError::PayloadTooLarge);
-        }
-        if !pace.record(chunk.len() as u64, std::time::Instant::now()) {
-            tracing::warn!(%path, "upload too slow");
-            return Err(AppError::TimedOut(format!(
-                "the upload was slower than {} bytes per second",
-                timeouts.min_upload_rate
-            )));
-        }
-        hasher.update(&chunk);
-        if head.len() < 64 {
-            let take = (64 - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-        }
-        upload.write(chunk).await.map_err(store_error)?;
-        journal.note(state, upload).await?;
-    }
-    Ok(Streamed {
-        sha256: hex::encode(hasher.finalize()),
-        size,
-        head,
-    })
-}
-
-/// Records a multipart upload in `pending_uploads` once the store has
-/// started one, and removes the record once it is completed or aborted. A
-/// record left behind by a crash tells the sweeper what to abort.
-struct Journal {
-    key: String,
-    upload_id: Option<String>,
-}
-
-impl Journal {
-    fn new(key: &str) -> Self {
-        Self {
-            key: key.to_owned(),
-            upload_id: None,
-        }
-    }
-
-    async fn note(
-        &mut self,
-        state: &AppState,
-        upload: &crate::server::storage::Upload,
-    ) -> Result<(), AppError> {
-        if self.upload_id.is_some() {
-            return Ok(());
-        }
-        let Some(id) = upload.multipart_id() else {
-            return Ok(());
-        };
-        let mut tx = begin(state).await?;
-        pending_uploads::insert(&mut tx, &self.key, id, now_ms()).await?;
-        commit(tx).await?;
-        self.upload_id = Some(id.to_owned());
-        Ok(())
-    }
-
-    async fn close(self, state: &AppState) {
-        let Some(id) = self.upload_id else { return };
-        let closed = async {
-            let mut tx = begin(state).await?;
-            pending_uploads::delete(&mut tx, &self.key, &id).await?;
-            commit(tx).await
-        };
-        if let Err(e) = closed.await {
-            // The sweeper will find it and abort an upload that is gone.
-            tracing::warn!(key = %self.key, error = %e, "could not clear a pending upload");
-        }
-    }
-}
-
-/// Removes what interrupted uploads left behind: temporary files and
-/// incomplete multipart uploads older than `older_than` (those the store
-/// lists, and those the journal remembers). Run at start-up and periodically.
-pub async fn sweep_orphans(
-    state: &AppState,
-    older_than: std::time::Duration,
-) -> Result<u64, AppError> {
-    let mut removed = state
-        .store
-        .sweep_orphans(older_than)
-        .await
-        .map_err(store_error)?;
-    let cutoff = now_ms() - i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
-    loop {
-        let mut conn = state.db.pool().acquire().await?;
-        let stale = pending_uploads::started_before(&mut conn, cutoff).await?;
-        drop(conn);
-        if stale.is_empty() {
-            break;
-        }
-        for (key, id) in stale {
-            state
-                .store
-                .abort_multipart(&key, &id)
-                .await
-                .map_err(store_error)?;
-            let mut tx = begin(state).await?;
-            pending_uploads::delete(&mut tx, &key, &id).await?;
-            commit(tx).await?;
-            removed += 1;
-        }
-    }
-    Ok(removed)
-}
-
-/// The minimum-rate rule for uploads: over each window of `window`, at
-/// least `rate × window` bytes must arrive.
-struct Pace {
-    rate: u64,
-    window: std::time::Duration,
-    started: std::time::Instant,
-    bytes: u64,
-}
-
-impl Pace {
-    fn new(rate: u64, window: std::time::Duration, now: std::time::Instant) -> Self {
-        Self {
-            rate,
-            window,
-            started: now,
-            bytes: 0,
-        }
-    }
-
-    /// Counts `bytes`; false once a whole window passed below the rate.
-    fn record(&mut self, bytes: u64, now: std::time::Instant) -> bool {
-        self.bytes += bytes;
-        let elapsed = now.duration_since(self.started);
-        if elapsed < self.window {
-            return true;
-        }
-        let needed = (self.rate as f64 * elapsed.as_secs_f64()) as u64;
-        let fast_enough = self.bytes >= needed;
-        self.started = now;
-        self.bytes = 0;
-        fast_enough
-    }
-}
-
-/// Removes a stored object if the upload does not end up recorded — also
-/// when the request future is dropped between storing and recording.
-pub(super) struct ObjectGuard {
-    pub(super) store: Store,
-    pub(super) key: Option<String>,
-}
-
-impl ObjectGuard {
-    pub(super) fn disarm(mut self) {
-        self.key = None;
-    }
-}
-
-impl Drop for ObjectGuard {
-    fn drop(&mut self) {
-        if let (Some(key), Ok(handle)) = (self.key.take(), tokio::runtime::Handle::try_current()) {
-            let store = self.store.clone();
-            handle.spawn(async move {
-                if let Err(e) = store.delete(&key).await {
-                    tracing::warn!(%key, error = %e, "could not remove an unrecorded object");
-                }
-            });
-        }
-    }
 }
 
 /// Streams `body` into the store and records the artifact. Nothing is
@@ -336,21 +102,9 @@ where
         )));
     }
     let key = format!("v/{}/{}", version_row.id, uuid::Uuid::new_v4());
-    let mut upload = cx.state.store.begin(&key).await.map_err(store_error)?;
-    let mut journal = Journal::new(&key);
-    let streamed = stream_body(&cx.state, &mut upload, body, max, &mut journal, path).await;
-    let streamed = match streamed.and_then(|s| s.check(request.expected_sha256.as_deref())) {
-        Ok(streamed) => streamed,
-        Err(e) => {
-            upload.abort().await;
-            journal.close(&cx.state).await;
-            return Err(e);
-        }
-    };
-    let completed = upload.complete().await;
-    journal.close(&cx.state).await;
-    completed.map_err(store_error)?;
-    let Streamed { sha256, size, head } = streamed;
+    let expected = request.expected_sha256.as_deref();
+    let Streamed { sha256, size, head } =
+        store_body(&cx.state, &key, body, (max, expected), path).await?;
     let guard = ObjectGuard {
         store: cx.state.store.clone(),
         key: Some(key.clone()),
@@ -557,35 +311,34 @@ pub async fn delete(
         .await?;
     commit(tx).await?;
     if let Some(key) = artifact.storage_key {
-        if let Err(e) = cx.state.store.delete(&key).await {
-            tracing::warn!(%key, error = %e, "artifact record deleted but its object could not be removed");
-        }
+        remove_unused_object(&cx.state, &key).await;
     }
     Ok(())
 }
 
+/// Removes a stored object once no record refers to it: a version
+/// registered from an MLflow run or logged model shares its objects.
+pub(super) async fn remove_unused_object(state: &AppState, key: &str) {
+    let in_use = async {
+        let mut conn = state.db.pool().acquire().await?;
+        crate::server::repo::tracking::object_in_use(&mut conn, key).await
+    };
+    match in_use.await {
+        Ok(false) => {}
+        Ok(true) => return,
+        Err(e) => {
+            tracing::warn!(%key, error = %e, "could not check whether an object is still used; kept");
+            return;
+        }
+    }
+    if let Err(e) = state.store.delete(key).await {
+        tracing::warn!(%key, error = %e, "a record was deleted but its object could not be removed");
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{encode_path, Pace};
-    use std::time::{Duration, Instant};
-
-    #[test]
-    fn uploads_must_keep_a_minimum_pace_per_window() {
-        let t0 = Instant::now();
-        let window = Duration::from_secs(10);
-        let mut pace = Pace::new(1000, window, t0);
-        // Within a window anything goes (a slow start, a pause).
-        assert!(pace.record(1, t0 + Duration::from_secs(9)));
-        // A whole window at 1 byte per ~10 s: too slow.
-        assert!(!pace.record(1, t0 + Duration::from_secs(10)));
-        // A fresh window at full speed passes.
-        let mut pace = Pace::new(1000, window, t0);
-        assert!(pace.record(6000, t0 + Duration::from_secs(5)));
-        assert!(pace.record(6000, t0 + Duration::from_secs(11)));
-        // A rate of 0 never cuts anyone off.
-        let mut lax = Pace::new(0, window, t0);
-        assert!(lax.record(0, t0 + Duration::from_secs(100)));
-    }
+    use super::encode_path;
 
     #[test]
     fn paths_are_encoded_per_segment() {

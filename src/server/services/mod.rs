@@ -4,6 +4,7 @@
 pub mod alias_moves;
 pub mod aliases;
 pub mod artifact_parts;
+mod artifact_stream;
 pub mod artifacts;
 pub mod audit_log;
 pub mod catalog;
@@ -16,6 +17,7 @@ pub mod reports;
 pub mod sessions;
 pub mod tags;
 pub mod tokens;
+pub mod tracking;
 pub mod users;
 pub mod webhooks;
 pub mod workflow;

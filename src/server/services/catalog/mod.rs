@@ -12,5 +12,8 @@ mod versions;
 mod views;
 
 pub use models::{create_model, delete_model, update_model};
-pub use versions::{append_points, delete_version, register_version, update_version};
+pub use versions::{
+    append_points, delete_version, register_version, register_version_with_files, update_version,
+    StoredFile,
+};
 pub use views::{lineage_view, model_detail, search, version_detail};

@@ -8,12 +8,14 @@ use super::super::{commit, content, lookup, stored, Ctx};
 use crate::{
     domain::{
         catalog::{SeriesForm, VersionEdit, VersionForm, VersionSpec, MAX_POINTS_PER_VERSION},
-        next_version, AliasName, ModelName, Permission, SemVer, WebhookEvent,
+        media_type, next_version, AliasName, ArtifactFormat, ArtifactPath, ModelName, Permission,
+        SemVer, WebhookEvent,
     },
     error::AppError,
     server::{
         db::{now_ms, OnUnique, Tx},
         repo::{
+            artifacts::{self, NewArtifact},
             models::{self, ModelRow},
             versions::{self, VersionRow},
         },
@@ -24,6 +26,27 @@ pub async fn register_version(
     cx: &Ctx,
     model_name: &ModelName,
     form: VersionForm,
+) -> Result<(ModelRow, VersionRow), AppError> {
+    register_version_with_files(cx, model_name, form, &[]).await
+}
+
+/// A file already in the artifact store that a new version takes as its
+/// own (the files of an MLflow run or logged model): recorded with the
+/// version, in its transaction, so the version never exists without them.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub path: ArtifactPath,
+    pub size: i64,
+    pub sha256: String,
+    pub storage_key: String,
+}
+
+/// Registers a version, with `files` as its first artifacts.
+pub async fn register_version_with_files(
+    cx: &Ctx,
+    model_name: &ModelName,
+    form: VersionForm,
+    files: &[StoredFile],
 ) -> Result<(ModelRow, VersionRow), AppError> {
     cx.require(Permission::Contribute)?;
     let input = form.parse()?;
@@ -94,6 +117,12 @@ pub async fn register_version(
     versions::insert_map(&mut tx, "version_tags", id, input.tags.as_map()).await?;
     versions::insert_metrics(&mut tx, id, metrics).await?;
     versions::insert_points(&mut tx, id, points).await?;
+    let digest = if files.is_empty() {
+        digest
+    } else {
+        record_files(&mut tx, id, files, &cx.by.username, now).await?;
+        content::refresh(&mut tx, id).await?.to_string()
+    };
     let details = json!({
         "seq": seq,
         "status": input.status.as_str(),
@@ -101,6 +130,7 @@ pub async fn register_version(
         "dataset_hash": lineage.dataset_hash,
         "parent_version_id": lineage.parent_version_id,
         "content_digest": digest,
+        "files": files.iter().map(|f| json!({ "path": f.path.as_str(), "size": f.size, "sha256": f.sha256 })).collect::<Vec<_>>(),
     });
     let event = json!({
         "model": model_name.as_str(), "version": version_string, "seq": seq,
@@ -116,6 +146,34 @@ pub async fn register_version(
         .await?
         .ok_or(AppError::Internal)?;
     Ok((model, row))
+}
+
+async fn record_files(
+    tx: &mut Tx,
+    version_id: i64,
+    files: &[StoredFile],
+    by: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    for f in files {
+        let new = NewArtifact {
+            version_id,
+            path: f.path.as_str(),
+            size: Some(f.size),
+            sha256: Some(&f.sha256),
+            media_type: media_type(&f.path),
+            format: ArtifactFormat::detect(&f.path, &[], Some(u64::try_from(f.size).unwrap_or(0)))
+                .as_str(),
+            storage_key: Some(&f.storage_key),
+            external_uri: None,
+            created_by: by,
+            now,
+        };
+        artifacts::insert(tx, new)
+            .await
+            .on_unique(|| AppError::invalid("source", format!("{} is listed twice", f.path)))?;
+    }
+    Ok(())
 }
 
 /// Description and tags are the only editable parts of a registered version.
