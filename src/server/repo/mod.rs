@@ -19,6 +19,7 @@ pub mod throttle;
 pub mod timeline;
 pub mod tokens;
 pub mod tracking;
+pub mod tracking_files;
 pub mod users;
 pub mod versions;
 pub mod webhooks;

@@ -1,12 +1,12 @@
 //! MLflow tracking records: experiments, runs with their params, tags and
-//! metric points, logged models, and the files both hold. Upserts use
-//! `ON CONFLICT`, which SQLite and Postgres share.
+//! metric points, and logged models (their files: `tracking_files`).
+//! Upserts use `ON CONFLICT`, which SQLite and Postgres share.
 
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::sql::{Sql, Value};
 use crate::{
-    domain::mlflow_tracking::{FileOwner, LoggedModelStatus, RunStatus},
+    domain::mlflow_tracking::{LoggedModelStatus, RunStatus},
     server::db::Backend,
 };
 
@@ -490,112 +490,4 @@ pub async fn model_entry_count(
         .bind(model_id)
         .fetch_one(conn)
         .await
-}
-
-#[derive(Debug, Clone, FromRow)]
-pub struct FileRow {
-    pub path: String,
-    pub size: i64,
-    pub sha256: String,
-    pub storage_key: String,
-    pub created_at: i64,
-}
-
-pub struct NewFile<'a> {
-    pub owner: &'a FileOwner,
-    pub path: &'a str,
-    pub size: i64,
-    pub sha256: &'a str,
-    pub storage_key: &'a str,
-    pub created_by: &'a str,
-    pub now: i64,
-}
-
-/// The owner's file at `path`, if any.
-pub async fn file<'e, E>(
-    executor: E,
-    owner: &FileOwner,
-    path: &str,
-) -> Result<Option<FileRow>, sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let (kind, id) = owner.stored();
-    sqlx::query_as(
-        "SELECT path, size, sha256, storage_key, created_at FROM tracking_files \
-         WHERE owner_kind = $1 AND owner_id = $2 AND path = $3",
-    )
-    .bind(kind)
-    .bind(id)
-    .bind(path)
-    .fetch_optional(executor)
-    .await
-}
-
-/// Records a file, replacing the one at the same path (MLflow lets a run
-/// log a file again); the caller removes the replaced object when unused.
-pub async fn put_file(conn: &mut AnyConnection, f: NewFile<'_>) -> Result<(), sqlx::Error> {
-    let (kind, id) = f.owner.stored();
-    sqlx::query(
-        "INSERT INTO tracking_files (owner_kind, owner_id, path, size, sha256, storage_key, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (owner_kind, owner_id, path) DO UPDATE SET \
-         size = excluded.size, sha256 = excluded.sha256, storage_key = excluded.storage_key, \
-         created_by = excluded.created_by, created_at = excluded.created_at",
-    )
-    .bind(kind)
-    .bind(id)
-    .bind(f.path)
-    .bind(f.size)
-    .bind(f.sha256)
-    .bind(f.storage_key)
-    .bind(f.created_by)
-    .bind(f.now)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn delete_file(
-    conn: &mut AnyConnection,
-    owner: &FileOwner,
-    path: &str,
-) -> Result<u64, sqlx::Error> {
-    let (kind, id) = owner.stored();
-    let done = sqlx::query(
-        "DELETE FROM tracking_files WHERE owner_kind = $1 AND owner_id = $2 AND path = $3",
-    )
-    .bind(kind)
-    .bind(id)
-    .bind(path)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected())
-}
-
-pub async fn files<'e, E>(executor: E, owner: &FileOwner) -> Result<Vec<FileRow>, sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let (kind, id) = owner.stored();
-    sqlx::query_as(
-        "SELECT path, size, sha256, storage_key, created_at FROM tracking_files \
-         WHERE owner_kind = $1 AND owner_id = $2 ORDER BY path",
-    )
-    .bind(kind)
-    .bind(id)
-    .fetch_all(executor)
-    .await
-}
-
-/// Whether any file record (a version's live artifact, or a run's or
-/// logged model's file) still refers to the stored object.
-pub async fn object_in_use(conn: &mut AnyConnection, key: &str) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM tracking_files WHERE storage_key = $1) \
-              + (SELECT COUNT(*) FROM artifacts WHERE storage_key = $1 AND deleted_at IS NULL)",
-    )
-    .bind(key)
-    .fetch_one(conn)
-    .await?;
-    Ok(n > 0)
 }

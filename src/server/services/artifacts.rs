@@ -321,7 +321,7 @@ pub async fn delete(
 pub(super) async fn remove_unused_object(state: &AppState, key: &str) {
     let in_use = async {
         let mut conn = state.db.pool().acquire().await?;
-        crate::server::repo::tracking::object_in_use(&mut conn, key).await
+        crate::server::repo::tracking_files::object_in_use(&mut conn, key).await
     };
     match in_use.await {
         Ok(false) => {}
