@@ -475,6 +475,37 @@ pub const GIT_COMMIT_TAG: &str = "mlflow.source.git.commit";
 pub const GIT_REPO_TAG: &str = "mlflow.source.git.repoURL";
 pub const SOURCE_NAME_TAG: &str = "mlflow.source.name";
 pub const USER_TAG: &str = "mlflow.user";
+/// Set when a run logged more points than a version holds from one
+/// registration: its series keep every n-th step (and the last).
+pub const SERIES_EVERY_TAG: &str = "mlflow.series_every";
+
+/// Keeps a version's series within the catalog's per-registration limit:
+/// every n-th step of each series and its last, so the curves keep their
+/// shape. Returns the series and n (1 when nothing was left out).
+fn thinned(
+    mut series: BTreeMap<String, Vec<PointForm>>,
+) -> (BTreeMap<String, Vec<PointForm>>, usize) {
+    let total: usize = series.values().map(Vec::len).sum();
+    if total <= catalog::MAX_METRIC_POINTS {
+        return (series, 1);
+    }
+    // Each series may keep up to two points beyond total / n (its first
+    // partial stride and its last point).
+    let room = catalog::MAX_METRIC_POINTS
+        .saturating_sub(2 * series.len())
+        .max(1);
+    let every = total.div_ceil(room);
+    for points in series.values_mut() {
+        let last = points.len() - 1;
+        let mut i = 0;
+        points.retain(|_| {
+            let keep = i % every == 0 || i == last;
+            i += 1;
+            keep
+        });
+    }
+    (series, every)
+}
 
 impl RunRecord {
     pub fn provenance(&self, run: &RunId) -> Provenance {
@@ -534,6 +565,10 @@ impl RunRecord {
             })
             .collect();
         let mut tags = BTreeMap::new();
+        let (series, every) = thinned(series);
+        if every > 1 {
+            tags.insert(SERIES_EVERY_TAG.to_owned(), every.to_string());
+        }
         tags.insert("mlflow.run_id".to_owned(), run.to_string());
         if let Some(user) = tag(USER_TAG) {
             tags.insert(USER_TAG.to_owned(), user);

@@ -208,3 +208,36 @@ fn a_run_becomes_lineage_params_metrics_and_series() {
     };
     assert_eq!(odd.provenance(&run).lineage.commit_sha, None);
 }
+
+#[test]
+fn a_long_run_keeps_every_nth_step_within_the_catalog_limit() {
+    let run = RunId::parse(RUN).unwrap();
+    let n = catalog::MAX_METRIC_POINTS as i64 + 10_000;
+    let record = RunRecord {
+        points: (0..n)
+            .map(|step| Point::parse("loss", 1.0 / (step + 1) as f64, step, step).unwrap())
+            .collect(),
+        ..RunRecord::default()
+    };
+    let p = record.provenance(&run);
+    let loss = &p.series["loss"];
+    assert!(loss.len() <= catalog::MAX_METRIC_POINTS, "{}", loss.len());
+    assert_eq!(loss.first().unwrap().step, 0);
+    assert_eq!(loss.last().unwrap().step, n - 1, "the last step is kept");
+    assert_eq!(p.tags[SERIES_EVERY_TAG], "2");
+    assert_eq!(
+        p.metrics["loss"],
+        1.0 / n as f64,
+        "the final value is exact"
+    );
+    // Within the limit nothing is left out and no tag is set.
+    let short = RunRecord {
+        points: (0..10)
+            .map(|s| Point::parse("loss", 1.0, s, s).unwrap())
+            .collect(),
+        ..RunRecord::default()
+    };
+    let p = short.provenance(&run);
+    assert_eq!(p.series["loss"].len(), 10);
+    assert!(!p.tags.contains_key(SERIES_EVERY_TAG));
+}

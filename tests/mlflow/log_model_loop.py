@@ -9,10 +9,14 @@ Run by `tests/mlflow.rs` with MLFLOW_TRACKING_URI and the users' credentials
 in the environment. Exits non-zero on the first failed check.
 """
 
+import base64
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
 
 import requests
 
@@ -126,6 +130,21 @@ for attempt in [
     except MlflowException as e:
         assert e.error_code == "PERMISSION_DENIED", e
 
+viewer_auth = users["viewer"]
+experiment = run.info.experiment_id
+res = requests.put(
+    f"{uri}/api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/notes.txt", data=b"x", auth=viewer_auth
+)
+assert res.status_code == 403 and res.json()["error_code"] == "PERMISSION_DENIED", res.text
+res = requests.post(f"{uri}/api/2.0/mlflow/logged-models", json={"experiment_id": experiment}, auth=viewer_auth)
+assert res.status_code == 403 and res.json()["error_code"] == "PERMISSION_DENIED", res.text
+# A viewer can download what was logged.
+model_id = mv.source[len("models:/"):]
+res = requests.get(
+    f"{uri}/api/2.0/mlflow-artifacts/artifacts/{experiment}/models/{model_id}/artifacts/MLmodel", auth=viewer_auth
+)
+assert res.status_code == 200 and b"python_function" in res.content, res.status_code
+
 # 4. Bad input: MLflow-shaped errors, nothing written.
 act_as("contributor")
 api = f"{uri}/api/2.0/mlflow"
@@ -156,6 +175,30 @@ assert res.status_code == 400 and res.json()["error_code"] == "INVALID_PARAMETER
 for bad in [f"0/{run_id}/artifacts/../../x", f"0/{run_id}/elsewhere/x", "0/models/m-zz/artifacts/x"]:
     res = requests.put(f"{uri}/api/2.0/mlflow-artifacts/artifacts/{bad}", data=b"x", auth=auth)
     assert res.status_code in (400, 404), (bad, res.status_code, res.text)
+# A run's files answer only under the run's own experiment.
+res = requests.get(f"{uri}/api/2.0/mlflow-artifacts/artifacts", params={"path": f"999/{run2.info.run_id}/artifacts"}, auth=auth)
+assert res.status_code == 404 and res.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST", res.text
+# A logged model is finalized ready or failed, never back to pending.
+res = requests.patch(f"{api}/logged-models/{model_id}", json={"status": "LOGGED_MODEL_PENDING"}, auth=auth)
+assert res.status_code == 400 and res.json()["error_code"] == "INVALID_PARAMETER_VALUE", res.text
+assert str(client.get_logged_model(model_id).status).endswith("READY")
+
+# 5. An upload cut off mid-body records nothing.
+target = urllib.parse.urlparse(uri)
+credentials = base64.b64encode(":".join(auth).encode()).decode()
+conn = socket.create_connection((target.hostname, target.port))
+conn.sendall(
+    (
+        f"PUT /api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/partial.bin HTTP/1.1\r\n"
+        f"Host: {target.netloc}\r\nAuthorization: Basic {credentials}\r\nContent-Length: 1000000\r\n\r\n"
+    ).encode()
+    + b"x" * 1000
+)
+conn.close()
+time.sleep(1)
+listed = [f.path for f in client.list_artifacts(run_id)]
+assert "partial.bin" not in listed, listed
+
 assert len(rest("viewer", "GET", "/models/fraud/versions").json()) == 2
 
 print("all checks passed")

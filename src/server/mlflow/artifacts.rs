@@ -125,7 +125,7 @@ async fn list(who: Who, Query(query): Query<ListQuery>) -> MlResult<Json<Value>>
             )
         }
         Target::Tracking(address) => {
-            let files = tracking::files(&cx, &address.owner).await?;
+            let files = tracking::files(&cx, &address).await?;
             children(
                 files.iter().map(|f| (f.path.as_str(), Some(f.size))),
                 address.inner.as_ref(),
@@ -161,7 +161,7 @@ async fn download(who: Who, Path(raw): Path<String>, headers: HeaderMap) -> MlRe
         }
         Target::Tracking(address) => {
             let file = tracking_file(&address, &raw)?;
-            let outcome = tracking::download_file(&cx, &address.owner, &file, range).await?;
+            let outcome = tracking::download_file(&cx, &address, &file, range).await?;
             (file, outcome)
         }
     };
@@ -209,7 +209,7 @@ async fn delete(who: Who, Path(raw): Path<String>) -> MlResult<Json<Value>> {
     let cx = who?;
     if let Target::Tracking(address) = target(&raw)? {
         let file = tracking_file(&address, &raw)?;
-        tracking::delete_file(&cx, &address.owner, &file).await?;
+        tracking::delete_file(&cx, &address, &file).await?;
         return Ok(Json(json!({})));
     }
     let (address, file) = file_address(&raw)?;

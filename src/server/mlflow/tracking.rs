@@ -345,13 +345,16 @@ pub async fn set_logged_model_tags(
     Path(id): Path<String>,
     args: Args,
 ) -> MlResult<Json<Value>> {
-    let cx = who?;
-    let batch = Batch {
-        tags: entries(&args, "tags", Entry::tag)?,
-        ..Batch::default()
-    };
-    tracking::annotate_logged_model(&cx, &id, batch).await?;
-    Ok(empty())
+    let tags = entries(&args, "tags", Entry::tag)?;
+    annotate(
+        who?,
+        &id,
+        Batch {
+            tags,
+            ..Batch::default()
+        },
+    )
+    .await
 }
 
 pub async fn log_logged_model_params(
@@ -359,12 +362,20 @@ pub async fn log_logged_model_params(
     Path(id): Path<String>,
     args: Args,
 ) -> MlResult<Json<Value>> {
-    let cx = who?;
-    let batch = Batch {
-        params: entries(&args, "params", Entry::param)?,
-        ..Batch::default()
-    };
-    tracking::annotate_logged_model(&cx, &id, batch).await?;
+    let params = entries(&args, "params", Entry::param)?;
+    annotate(
+        who?,
+        &id,
+        Batch {
+            params,
+            ..Batch::default()
+        },
+    )
+    .await
+}
+
+async fn annotate(cx: Ctx, id: &str, batch: Batch) -> MlResult<Json<Value>> {
+    tracking::annotate_logged_model(&cx, id, batch).await?;
     Ok(empty())
 }
 

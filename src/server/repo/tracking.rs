@@ -4,7 +4,7 @@
 
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
-use super::sql::{Sql, Value};
+use super::sql::{Sql, Value, MAX_IN_LIST};
 use crate::{
     domain::mlflow_tracking::{LoggedModelStatus, RunStatus},
     server::db::Backend,
@@ -469,17 +469,28 @@ pub async fn delete_model_tag(
     Ok(done.rows_affected())
 }
 
-/// A logged model's (kind, key, value) entries.
+/// The (model_id, kind, key, value) entries of these logged models.
 pub async fn model_entries(
     pool: &AnyPool,
-    model_id: &str,
-) -> Result<Vec<(String, String, String)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT kind, key, value FROM mlflow_logged_model_entries WHERE model_id = $1 ORDER BY kind, key",
-    )
-    .bind(model_id)
-    .fetch_all(pool)
-    .await
+    model_ids: &[&str],
+) -> Result<Vec<(String, String, String, String)>, sqlx::Error> {
+    let mut out = Vec::new();
+    for chunk in model_ids.chunks(MAX_IN_LIST) {
+        let mut sql = Sql::new(
+            "SELECT model_id, kind, key, value FROM mlflow_logged_model_entries WHERE model_id IN ",
+        );
+        sql.push_in(chunk.iter().map(|id| Value::Text((*id).to_owned())));
+        sql.push(" ORDER BY model_id, kind, key");
+        out.extend(
+            sqlx::query_as_with::<_, (String, String, String, String), _>(
+                sql.text(),
+                sql.arguments()?,
+            )
+            .fetch_all(pool)
+            .await?,
+        );
+    }
+    Ok(out)
 }
 
 pub async fn model_entry_count(

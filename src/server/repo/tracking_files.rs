@@ -3,7 +3,7 @@
 
 use sqlx::{AnyConnection, FromRow};
 
-use crate::domain::mlflow_tracking::FileOwner;
+use crate::{domain::mlflow_tracking::FileOwner, server::db::Backend};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct FileRow {
@@ -111,4 +111,28 @@ pub async fn object_in_use(conn: &mut AnyConnection, key: &str) -> Result<bool, 
     .fetch_one(conn)
     .await?;
     Ok(n > 0)
+}
+
+/// Whether a run's or logged model's file still refers to `key`. On
+/// Postgres the row stays locked (`FOR SHARE`) until the transaction ends,
+/// so while a version takes the object as its own, the file can be neither
+/// replaced nor deleted (which would remove the object before the version's
+/// record of it is committed). SQLite has one writer, which does the same.
+pub async fn hold(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    key: &str,
+) -> Result<bool, sqlx::Error> {
+    let lock = if backend == Backend::Postgres {
+        " FOR SHARE"
+    } else {
+        ""
+    };
+    let found: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT storage_key FROM tracking_files WHERE storage_key = $1 LIMIT 1{lock}"
+    ))
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
 }

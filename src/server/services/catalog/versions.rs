@@ -17,6 +17,7 @@ use crate::{
         repo::{
             artifacts::{self, NewArtifact},
             models::{self, ModelRow},
+            tracking_files,
             versions::{self, VersionRow},
         },
     },
@@ -120,7 +121,7 @@ pub async fn register_version_with_files(
     let digest = if files.is_empty() {
         digest
     } else {
-        record_files(&mut tx, id, files, &cx.by.username, now).await?;
+        record_files(cx, &mut tx, id, files, now).await?;
         content::refresh(&mut tx, id).await?.to_string()
     };
     let details = json!({
@@ -149,13 +150,21 @@ pub async fn register_version_with_files(
 }
 
 async fn record_files(
+    cx: &Ctx,
     tx: &mut Tx,
     version_id: i64,
     files: &[StoredFile],
-    by: &str,
     now: i64,
 ) -> Result<(), AppError> {
     for f in files {
+        // The files were listed before this transaction began; each must
+        // still be the logged file's object, held until the version commits.
+        if !tracking_files::hold(tx, cx.db().backend(), &f.storage_key).await? {
+            return Err(AppError::Conflict(format!(
+                "the logged file {} changed while the version was being registered; register it again",
+                f.path
+            )));
+        }
         let new = NewArtifact {
             version_id,
             path: f.path.as_str(),
@@ -166,7 +175,7 @@ async fn record_files(
                 .as_str(),
             storage_key: Some(&f.storage_key),
             external_uri: None,
-            created_by: by,
+            created_by: &cx.by.username,
             now,
         };
         artifacts::insert(tx, new)

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 use serde_json::json;
 
-use super::{logged_models::model_row, run_row};
+use super::{logged_models::model_row, missing_model, missing_run, run_row};
 use crate::{
     domain::{
         media_type,
@@ -27,12 +27,24 @@ use crate::{
         storage::StoreError,
     },
 };
-/// The run or logged model exists (and the caller may read it).
-async fn ensure_owner(cx: &Ctx, owner: &FileOwner) -> Result<(), AppError> {
-    match owner {
-        FileOwner::Run(id) => run_row(cx, id.as_str()).await.map(drop),
-        FileOwner::LoggedModel(id) => model_row(cx, id.as_str()).await.map(drop),
+/// The run or logged model exists in the experiment the path names (and
+/// the caller may read it): `7/<run>/artifacts` is not another name for a
+/// run of experiment 1.
+async fn ensure_owner(cx: &Ctx, address: &TrackingAddress) -> Result<(), AppError> {
+    let (experiment, missing) = match &address.owner {
+        FileOwner::Run(id) => (
+            run_row(cx, id.as_str()).await?.experiment_id,
+            missing_run(id.as_str()),
+        ),
+        FileOwner::LoggedModel(id) => (
+            model_row(cx, id.as_str()).await?.experiment_id,
+            missing_model(id.as_str()),
+        ),
+    };
+    if experiment != address.experiment {
+        return Err(missing);
     }
+    Ok(())
 }
 
 fn owner_target(owner: &FileOwner, path: &str) -> String {
@@ -57,7 +69,7 @@ where
         .inner
         .as_ref()
         .ok_or_else(|| AppError::invalid("path", "names a directory, not a file"))?;
-    ensure_owner(cx, &address.owner).await?;
+    ensure_owner(cx, address).await?;
     let max = cx.state.config.max_artifact_bytes;
     if declared_length.is_some_and(|n| n > max) {
         return Err(AppError::PayloadTooLarge);
@@ -103,18 +115,19 @@ where
     Ok(())
 }
 
-pub async fn files(cx: &Ctx, owner: &FileOwner) -> Result<Vec<FileRow>, AppError> {
-    ensure_owner(cx, owner).await?;
-    Ok(repo::files(cx.db().pool(), owner).await?)
+pub async fn files(cx: &Ctx, address: &TrackingAddress) -> Result<Vec<FileRow>, AppError> {
+    ensure_owner(cx, address).await?;
+    Ok(repo::files(cx.db().pool(), &address.owner).await?)
 }
 
 pub async fn download_file(
     cx: &Ctx,
-    owner: &FileOwner,
+    address: &TrackingAddress,
     path: &ArtifactPath,
     range: Option<&str>,
 ) -> Result<Download, AppError> {
-    ensure_owner(cx, owner).await?;
+    ensure_owner(cx, address).await?;
+    let owner = &address.owner;
     let file = repo::file(cx.db().pool(), owner, path.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound(Missing::Artifact(path.to_string())))?;
@@ -152,9 +165,14 @@ pub async fn download_file(
     })
 }
 
-pub async fn delete_file(cx: &Ctx, owner: &FileOwner, path: &ArtifactPath) -> Result<(), AppError> {
+pub async fn delete_file(
+    cx: &Ctx,
+    address: &TrackingAddress,
+    path: &ArtifactPath,
+) -> Result<(), AppError> {
     cx.require(Permission::Contribute)?;
-    ensure_owner(cx, owner).await?;
+    ensure_owner(cx, address).await?;
+    let owner = &address.owner;
     let mut tx = cx.begin().await?;
     let file = repo::file(&mut *tx, owner, path.as_str())
         .await?

@@ -20,8 +20,8 @@ use crate::{
 };
 pub struct LoggedModelView {
     pub row: LoggedModelRow,
-    pub params: BTreeMap<String, String>,
-    pub tags: BTreeMap<String, String>,
+    pub params: Entries,
+    pub tags: Entries,
 }
 
 pub struct NewLoggedModel {
@@ -127,20 +127,34 @@ pub(super) async fn model_row(cx: &Ctx, model_id: &str) -> Result<LoggedModelRow
         .ok_or_else(|| missing_model(model_id))
 }
 
-async fn view_of(cx: &Ctx, row: LoggedModelRow) -> Result<LoggedModelView, AppError> {
-    let (mut params, mut tags) = (BTreeMap::new(), BTreeMap::new());
-    for (kind, key, value) in repo::model_entries(cx.db().pool(), &row.model_id).await? {
+type Entries = BTreeMap<String, String>;
+
+/// The models with their params and tags, loaded in one query per page.
+async fn views_of(cx: &Ctx, rows: Vec<LoggedModelRow>) -> Result<Vec<LoggedModelView>, AppError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.model_id.as_str()).collect();
+    let mut entries: BTreeMap<String, (Entries, Entries)> = BTreeMap::new();
+    for (model_id, kind, key, value) in repo::model_entries(cx.db().pool(), &ids).await? {
+        let (params, tags) = entries.entry(model_id).or_default();
         match kind.as_str() {
             "param" => params.insert(key, value),
             _ => tags.insert(key, value),
         };
     }
-    Ok(LoggedModelView { row, params, tags })
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let (params, tags) = entries.remove(&row.model_id).unwrap_or_default();
+            LoggedModelView { row, params, tags }
+        })
+        .collect())
 }
 
 pub async fn logged_model(cx: &Ctx, model_id: &str) -> Result<LoggedModelView, AppError> {
     let row = model_row(cx, model_id).await?;
-    view_of(cx, row).await
+    views_of(cx, vec![row])
+        .await?
+        .pop()
+        .ok_or(AppError::Internal)
 }
 
 /// Logged models of these experiments, optionally of one name.
@@ -164,11 +178,7 @@ pub async fn search_logged_models(
         ));
     }
     let rows = repo::logged_models(cx.db().pool(), experiments, name, window).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        out.push(view_of(cx, row).await?);
-    }
-    Ok(out)
+    views_of(cx, rows).await
 }
 
 /// Marks a logged model ready (its files are complete) or failed.
@@ -178,6 +188,12 @@ pub async fn finalize(
     status: LoggedModelStatus,
 ) -> Result<LoggedModelView, AppError> {
     cx.require(Permission::Contribute)?;
+    if status == LoggedModelStatus::Pending {
+        return Err(AppError::invalid(
+            "status",
+            "a logged model is finalized as LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED",
+        ));
+    }
     let row = model_row(cx, model_id).await?;
     let mut tx = cx.begin().await?;
     repo::set_logged_model_status(&mut tx, &row.model_id, status, now_ms()).await?;
