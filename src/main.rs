@@ -3,7 +3,9 @@
 //! `model-registry` (or `model-registry serve`) serves the app;
 //! `model-registry verify-audit` checks the audit trail's hash chain;
 //! `model-registry seed [MODELS] [VERSIONS_PER_MODEL]` adds synthetic data
-//! (default 50000 models, 10 versions each on average).
+//! (default 50000 models, 10 versions each on average);
+//! `model-registry import-mlflow --from URL [--models PATTERN] [--as USER]`
+//! copies an MLflow server's registry here (see `server::mlflow_import`).
 
 use leptos::config::get_configuration;
 use model_registry::server::{config::Config, db::Db, repo::audit, startup};
@@ -22,8 +24,9 @@ async fn main() {
         "serve" => serve().await,
         "verify-audit" => verify_audit().await,
         "seed" => seed(std::env::args().skip(2).collect()).await,
+        "import-mlflow" => import_mlflow(std::env::args().skip(2).collect()).await,
         other => Err(format!(
-            "unknown command {other:?}; use `serve`, `verify-audit` or `seed`"
+            "unknown command {other:?}; use `serve`, `verify-audit`, `seed` or `import-mlflow`"
         )),
     };
     if let Err(reason) = outcome {
@@ -99,5 +102,96 @@ async fn seed(args: Vec<String>) -> Result<(), String> {
         size.models,
         start.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+const IMPORT_USAGE: &str =
+    "usage: model-registry import-mlflow --from URL [--models PATTERN] [--as USER]
+  --from URL        the MLflow server (credentials: MLFLOW_TRACKING_TOKEN, or
+                    MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)
+  --models PATTERN  only models whose name matches (* and ?); default all
+  --as USER         the registry user the import acts as (a contributor or
+                    admin; default REGISTRY_ADMIN_USER)
+exit codes: 0 everything copied, 2 something could not be (listed), 1 error";
+
+struct ImportArgs {
+    from: String,
+    models: Option<String>,
+    user: Option<String>,
+}
+
+/// `None`: `--help` was asked for (and printed).
+fn import_args(args: &[String]) -> Result<Option<ImportArgs>, String> {
+    let mut parsed = ImportArgs {
+        from: String::new(),
+        models: None,
+        user: None,
+    };
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let mut value = || {
+            rest.next()
+                .cloned()
+                .ok_or(format!("{flag} needs a value\n{IMPORT_USAGE}"))
+        };
+        match flag.as_str() {
+            "--from" => parsed.from = value()?,
+            "--models" => parsed.models = Some(value()?),
+            "--as" => parsed.user = Some(value()?),
+            "--help" | "-h" => {
+                println!("{IMPORT_USAGE}");
+                return Ok(None);
+            }
+            other => return Err(format!("unknown argument {other:?}\n{IMPORT_USAGE}")),
+        }
+    }
+    if parsed.from.is_empty() {
+        return Err(format!("--from is required\n{IMPORT_USAGE}"));
+    }
+    Ok(Some(parsed))
+}
+
+async fn import_mlflow(args: Vec<String>) -> Result<(), String> {
+    use model_registry::{
+        domain::{mlflow_import::NamePattern, Username},
+        server::{
+            auth::principal::Principal,
+            mlflow_import::{self, Client, TerminalProgress},
+            repo::audit::Origin,
+            services::Ctx,
+        },
+    };
+    let Some(args) = import_args(&args)? else {
+        return Ok(());
+    };
+    let pattern = NamePattern::parse(args.models.as_deref()).map_err(|e| e.to_string())?;
+    let source = Client::new(&args.from).map_err(|e| e.to_string())?;
+    let config = Config::from_env()?;
+    let user = args
+        .user
+        .clone()
+        .unwrap_or_else(|| config.admin_user.clone());
+    let username = Username::parse(&user).map_err(|e| format!("--as: {e}"))?;
+    // The import serves no pages: the site options are only a placeholder.
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("model-registry")
+        .build();
+    let state = startup::prepare(config, leptos_options).await?;
+    let principal = Principal::of_user(&state, &username)
+        .await
+        .map_err(|e| format!("--as {user}: {e}"))?;
+    let origin = Origin {
+        client_addr: None,
+        request_id: Some(format!("import-mlflow {}", source.base())),
+    };
+    let cx = Ctx::new(state, principal, origin);
+    let progress = TerminalProgress::new();
+    let summary = mlflow_import::run(&cx, &source, &pattern, &progress).await;
+    progress.finish();
+    let summary = summary?;
+    println!("{summary}");
+    if !summary.not_copied.is_empty() {
+        std::process::exit(2);
+    }
     Ok(())
 }

@@ -13,6 +13,8 @@ mod instant;
 #[cfg(feature = "ssr")]
 pub mod mlflow_artifacts;
 #[cfg(feature = "ssr")]
+pub mod mlflow_import;
+#[cfg(feature = "ssr")]
 pub mod mlflow_search;
 #[cfg(feature = "ssr")]
 pub mod mlflow_tracking;
@@ -64,7 +66,7 @@ pub use webhook::{
     WEBHOOK_URL_MAX_LEN,
 };
 pub use workflow::{
-    allowed_targets, can_cancel, can_open, decide, needs_approval, parse_comment,
+    allowed_targets, can_cancel, can_open, decide, needs_approval, parse_comment, step_towards,
     transition_allowed, ApprovalPolicy, Decision, Justification, Lapse, Outcome, PolicyOverride,
     RequestKind, RequestSnapshot, RequestState, Transition, TransitionError, WorkflowError,
     COMMENT_MAX_CHARS, JUSTIFICATION_MAX_CHARS, MAX_REQUEST_TTL_HOURS, MIN_REQUEST_TTL_HOURS,

@@ -10,6 +10,7 @@ pub mod export;
 pub mod http;
 pub mod markdown;
 pub mod mlflow;
+pub mod mlflow_import;
 pub mod repo;
 pub mod seed;
 pub mod services;

@@ -117,6 +117,9 @@ pub struct MlflowSource {
     pub source: String,
     pub run_id: Option<String>,
     pub run_link: Option<String>,
+    /// The version number it had in the MLflow registry it is imported from
+    /// (`import-mlflow` keeps numbers); `None`: the next number.
+    pub number: Option<i64>,
 }
 
 /// A new version of a model.
@@ -162,6 +165,8 @@ pub struct NewVersion {
     pub series: MetricSeries,
     pub tags: TagMap,
     pub status: VersionStatus,
+    /// The version number to take (an import keeps MLflow's); `None`: the next.
+    pub seq: Option<i64>,
 }
 
 fn semver(field: &'static str, raw: &str) -> Result<SemVer, FieldError> {
@@ -193,6 +198,9 @@ impl VersionForm {
             };
             lineage.run_id = optional("run_id", &m.run_id)?;
             lineage.run_link = optional("run_link", &m.run_link)?;
+            if m.number.is_some_and(|n| n < 1) {
+                return Err(FieldError::new("version", "numbers start at 1"));
+            }
         }
         Ok(NewVersion {
             spec,
@@ -209,6 +217,7 @@ impl VersionForm {
                 .map(VersionStatus::parse)
                 .transpose()?
                 .unwrap_or(VersionStatus::Ready),
+            seq: self.mlflow.as_ref().and_then(|m| m.number),
         })
     }
 }
@@ -416,6 +425,7 @@ mod tests {
                 source: "s3://bucket/model".into(),
                 run_id: Some(String::new()),
                 run_link: None,
+                number: Some(7),
             }),
             ..VersionForm::default()
         }
@@ -423,6 +433,15 @@ mod tests {
         .unwrap();
         assert_eq!(v.lineage.source_uri.as_deref(), Some("s3://bucket/model"));
         assert_eq!(v.lineage.run_id, None);
+        assert_eq!(v.seq, Some(7));
+        let zero = VersionForm {
+            mlflow: Some(MlflowSource {
+                number: Some(0),
+                ..MlflowSource::default()
+            }),
+            ..VersionForm::default()
+        };
+        assert_eq!(zero.parse().unwrap_err().field, "version");
     }
 
     #[test]

@@ -23,4 +23,6 @@ pub use request::{
     RequestState, WorkflowError,
 };
 pub use text::{parse_comment, Justification, COMMENT_MAX_CHARS, JUSTIFICATION_MAX_CHARS};
-pub use transition::{allowed_targets, transition_allowed, Transition, TransitionError};
+pub use transition::{
+    allowed_targets, step_towards, transition_allowed, Transition, TransitionError,
+};

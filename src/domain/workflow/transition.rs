@@ -36,6 +36,20 @@ pub fn allowed_targets(from: Stage) -> impl Iterator<Item = Stage> {
         .filter(move |&to| transition_allowed(from, to))
 }
 
+/// The first move on the way from `from` to `to`: `to` itself when the
+/// move is direct, else the one stage between (Experimental → Production
+/// goes through Staging). `None` when already there or no path of two steps
+/// exists.
+pub fn step_towards(from: Stage, to: Stage) -> Option<Stage> {
+    if transition_allowed(from, to) {
+        return Some(to);
+    }
+    if from == to {
+        return None;
+    }
+    allowed_targets(from).find(|&between| transition_allowed(between, to))
+}
+
 /// A stage move that the state machine allows. Holding one proves the check
 /// was made, so code further in need not repeat it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,6 +111,26 @@ mod tests {
     use Stage::*;
 
     // --- state machine ---------------------------------------------------
+
+    #[test]
+    fn the_way_to_a_stage_starts_with_an_allowed_move() {
+        assert_eq!(step_towards(Experimental, Production), Some(Staging));
+        assert_eq!(step_towards(Archived, Production), Some(Staging));
+        assert_eq!(step_towards(Experimental, Staging), Some(Staging));
+        assert_eq!(step_towards(Experimental, Archived), Some(Archived));
+        assert_eq!(step_towards(Production, Production), None);
+        for from in Stage::ALL {
+            for to in Stage::ALL {
+                if let Some(step) = step_towards(from, to) {
+                    assert!(transition_allowed(from, step), "{from:?} -> {step:?}");
+                    assert!(
+                        step == to || transition_allowed(step, to),
+                        "{step:?} -> {to:?}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn transition_table_is_exactly_as_documented() {

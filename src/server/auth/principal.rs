@@ -13,7 +13,7 @@ use tower_sessions::Session;
 use super::{password, token};
 use crate::{
     domain::{Permission, Role, TokenScope, Username, PASSWORD_MAX_LEN, USERNAME_MAX_LEN},
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         db::{now_ms, Db},
         repo::{
@@ -80,6 +80,18 @@ impl Principal {
             username: self.username.clone(),
             token_id: self.token_id,
         }
+    }
+
+    /// An operator acting as `username` from the command line (an import):
+    /// whoever runs it holds the database already, so no password is asked;
+    /// the user's role still limits what the services let it do, and the
+    /// audit trail names the user.
+    pub async fn of_user(state: &AppState, username: &Username) -> Result<Self, AppError> {
+        let user = users::find_by_username(state.db.pool(), username)
+            .await?
+            .filter(|u| u.active)
+            .ok_or_else(|| AppError::NotFound(Missing::User(username.to_string())))?;
+        Ok(Self::from_user(&user, None))
     }
 
     fn from_user(user: &users::User, token: Option<&tokens::TokenRow>) -> Self {

@@ -374,6 +374,7 @@ pub async fn create_version(who: Who, args: Args) -> MlResult<Json<Value>> {
             source,
             run_id: args.text("run_id")?.filter(|r| !r.is_empty()).or(run_id),
             run_link: args.text("run_link")?,
+            number: None,
         }),
         ..VersionForm::default()
     };

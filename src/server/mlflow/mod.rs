@@ -22,6 +22,7 @@ mod views;
 
 pub use artifacts::routes as artifact_routes;
 pub use error::{MlResult, MlflowError};
+pub use views::our_stage;
 
 use axum::{
     http::StatusCode,

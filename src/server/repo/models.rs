@@ -190,6 +190,26 @@ pub async fn next_seq(conn: &mut AnyConnection, id: i64, now: i64) -> Result<i64
         .await
 }
 
+/// Takes a given number (an import keeps MLflow's): later numbers continue
+/// above the highest taken. A number already used fails on insert.
+pub async fn claim_seq(
+    conn: &mut AnyConnection,
+    id: i64,
+    seq: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "UPDATE models SET last_seq = CASE WHEN last_seq < $1 THEN $1 ELSE last_seq END, \
+         updated_at = $2 WHERE id = $3",
+    )
+    .bind(seq)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(seq)
+}
+
 pub async fn tags(pool: &AnyPool, model_id: i64) -> Result<BTreeMap<String, String>, sqlx::Error> {
     let rows: Vec<(String, String)> =
         sqlx::query_as("SELECT key, value FROM model_tags WHERE model_id = $1")

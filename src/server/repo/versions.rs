@@ -438,3 +438,18 @@ pub async fn list_for_model_in(
         .fetch_all(conn)
         .await
 }
+
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: i64,
+    status: VersionStatus,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE model_versions SET status = $1, updated_at = $2 WHERE id = $3")
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

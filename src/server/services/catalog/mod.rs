@@ -13,7 +13,7 @@ mod views;
 
 pub use models::{create_model, delete_model, update_model};
 pub use versions::{
-    append_points, delete_version, register_version, register_version_with_files, update_version,
-    StoredFile,
+    append_points, delete_version, finish_registration, register_version,
+    register_version_with_files, update_version, StoredFile,
 };
 pub use views::{lineage_view, model_detail, search, version_detail};

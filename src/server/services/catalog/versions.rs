@@ -7,7 +7,10 @@ use serde_json::json;
 use super::super::{commit, content, lookup, stored, Ctx};
 use crate::{
     domain::{
-        catalog::{SeriesForm, VersionEdit, VersionForm, VersionSpec, MAX_POINTS_PER_VERSION},
+        catalog::{
+            SeriesForm, VersionEdit, VersionForm, VersionSpec, VersionStatus,
+            MAX_POINTS_PER_VERSION,
+        },
         media_type, next_version, AliasName, ArtifactFormat, ArtifactPath, ModelName, Permission,
         SemVer, WebhookEvent,
     },
@@ -93,7 +96,10 @@ pub async fn register_version_with_files(
         input.metrics.as_map(),
         input.series.points(),
     );
-    let seq = models::next_seq(&mut tx, model.id, now).await?;
+    let seq = match input.seq {
+        Some(n) => models::claim_seq(&mut tx, model.id, n, now).await?,
+        None => models::next_seq(&mut tx, model.id, now).await?,
+    };
     let version_string = version.to_string();
     let digest = content::of_new_version(&lineage, params, metrics, points).to_string();
     let id = versions::insert(
@@ -113,7 +119,11 @@ pub async fn register_version_with_files(
         },
     )
     .await
-    .on_unique(|| AppError::Conflict(format!("{model_name} already has version {key}")))?;
+    .on_unique(|| {
+        AppError::Conflict(format!(
+            "{model_name} already has version {key} (or number {seq})"
+        ))
+    })?;
     versions::insert_map(&mut tx, "version_params", id, params).await?;
     versions::insert_map(&mut tx, "version_tags", id, input.tags.as_map()).await?;
     versions::insert_metrics(&mut tx, id, metrics).await?;
@@ -265,6 +275,34 @@ pub async fn append_points(
     .await?;
     commit(tx).await?;
     Ok(points.len())
+}
+
+/// Ends a registration that began `registering` (its files were still
+/// arriving): the version becomes `ready` or `failed`. `note` joins the
+/// audit event's details (an import says where the version came from).
+pub async fn finish_registration(
+    cx: &Ctx,
+    model_name: &ModelName,
+    version: &SemVer,
+    status: VersionStatus,
+    note: serde_json::Value,
+) -> Result<(), AppError> {
+    cx.require(Permission::Contribute)?;
+    let mut tx = cx.begin().await?;
+    let (_, row) = lookup::lock_version(&mut tx, cx.db(), model_name, version).await?;
+    if row.status != VersionStatus::Registering || status == VersionStatus::Registering {
+        return Err(AppError::Conflict(format!(
+            "{model_name}@{version} is {}, not being registered",
+            row.status.as_str()
+        )));
+    }
+    versions::set_status(&mut tx, row.id, status, now_ms()).await?;
+    let target = format!("{model_name}@{}", row.version);
+    let details = json!({ "status": status.as_str(), "note": note });
+    cx.audit(&mut tx, "version.registered", ("version", &target), details)
+        .await?;
+    commit(tx).await?;
+    Ok(())
 }
 
 /// Soft deletion (admins): the version disappears from listings, its number stays taken.
