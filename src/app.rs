@@ -18,6 +18,7 @@ use crate::{
         admin_users::AdminUsersPage,
         admin_webhooks::{AdminWebhookPage, AdminWebhooksPage},
         approvals::ApprovalsPage,
+        attribution::AttributionPage,
         audit::AuditPage,
         catalog::CatalogPage,
         compare::ComparePage,
@@ -87,6 +88,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/models/:name/versions/:version") view=VersionPage ssr=SsrMode::Async/>
                 <Route path=path!("/approvals") view=ApprovalsPage ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/attribution") view=AttributionPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/policy") view=PolicyPage ssr=SsrMode::Async/>

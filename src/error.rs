@@ -94,6 +94,10 @@ pub enum Missing {
     LoggedModel(String),
     #[error("experiment {0}")]
     Experiment(String),
+    #[error("environment {0}")]
+    Environment(String),
+    #[error("receipt {0}")]
+    Receipt(String),
 }
 
 impl AppError {

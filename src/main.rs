@@ -5,10 +5,12 @@
 //! `model-registry seed [MODELS] [VERSIONS_PER_MODEL]` adds synthetic data
 //! (default 50000 models, 10 versions each on average);
 //! `model-registry import-mlflow --from URL [--models PATTERN] [--as USER]`
-//! copies an MLflow server's registry here (see `server::mlflow_import`).
+//! copies an MLflow server's registry here (see `server::mlflow_import`);
+//! `anchor-audit`, `verify-receipt FILE [--keys KEYS.json]` and
+//! `rotate-signing-key` handle the signed evidence (`server::evidence_cli`).
 
 use leptos::config::get_configuration;
-use model_registry::server::{config::Config, db::Db, repo::audit, startup};
+use model_registry::server::{config::Config, db::Db, evidence_cli, startup};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -22,11 +24,26 @@ async fn main() {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     let outcome = match command.as_str() {
         "serve" => serve().await,
-        "verify-audit" => verify_audit().await,
+        "verify-audit" | "anchor-audit" | "verify-receipt" | "rotate-signing-key" => {
+            let outcome = match command.as_str() {
+                "verify-audit" => evidence_cli::verify_audit().await,
+                "anchor-audit" => anchor_audit().await,
+                "verify-receipt" => {
+                    evidence_cli::verify_receipt(&std::env::args().skip(2).collect::<Vec<_>>())
+                }
+                _ => evidence_cli::rotate_signing_key(),
+            };
+            if let Err((code, reason)) = outcome {
+                eprintln!("error: {reason}");
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         "seed" => seed(std::env::args().skip(2).collect()).await,
         "import-mlflow" => import_mlflow(std::env::args().skip(2).collect()).await,
         other => Err(format!(
-            "unknown command {other:?}; use `serve`, `verify-audit`, `seed` or `import-mlflow`"
+            "unknown command {other:?}; use `serve`, `verify-audit`, `anchor-audit`, \
+             `verify-receipt`, `rotate-signing-key`, `seed` or `import-mlflow`"
         )),
     };
     if let Err(reason) = outcome {
@@ -53,22 +70,19 @@ async fn serve() -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))
 }
 
-async fn verify_audit() -> Result<(), String> {
-    let config = Config::from_env()?;
-    let db = Db::connect(&config.database_url).await?;
-    let report = audit::verify_chain(db.pool())
+/// For commands that serve no pages: the site options are only a placeholder.
+fn placeholder_options() -> leptos::config::LeptosOptions {
+    leptos::config::LeptosOptions::builder()
+        .output_name("model-registry")
+        .build()
+}
+
+async fn anchor_audit() -> evidence_cli::Outcome {
+    let config = Config::from_env().map_err(|e| (1, e))?;
+    let state = startup::prepare(config, placeholder_options())
         .await
-        .map_err(|e| format!("cannot read the audit trail: {e}"))?;
-    match report.first_broken_id {
-        None => {
-            println!("audit chain intact: {} events verified", report.checked);
-            Ok(())
-        }
-        Some(id) => Err(format!(
-            "audit chain broken at event {id} ({} events verified before it)",
-            report.checked
-        )),
-    }
+        .map_err(|e| (1, e))?;
+    evidence_cli::anchor_audit(&state).await
 }
 
 async fn seed(args: Vec<String>) -> Result<(), String> {
@@ -172,11 +186,7 @@ async fn import_mlflow(args: Vec<String>) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| config.admin_user.clone());
     let username = Username::parse(&user).map_err(|e| format!("--as: {e}"))?;
-    // The import serves no pages: the site options are only a placeholder.
-    let leptos_options = leptos::config::LeptosOptions::builder()
-        .output_name("model-registry")
-        .build();
-    let state = startup::prepare(config, leptos_options).await?;
+    let state = startup::prepare(config, placeholder_options()).await?;
     let principal = Principal::of_user(&state, &username)
         .await
         .map_err(|e| format!("--as {user}: {e}"))?;

@@ -77,15 +77,23 @@ pub async fn list_audit_events(
 /// Recomputes the hash chain of the whole trail.
 #[server(prefix = "/fn", endpoint = "audit/verify")]
 pub async fn verify_audit_chain() -> Result<ChainStatus, AppError> {
-    use crate::server::{context, services::audit_log};
+    use crate::server::{
+        context,
+        services::{anchors, audit_log},
+    };
     context::respond(
         async move {
             let cx = context::ctx().await?;
             let report = audit_log::verify(&cx).await?;
+            let anchored = anchors::verify(&cx).await?;
             Ok(ChainStatus {
-                intact: report.first_broken_id.is_none(),
+                intact: report.first_broken_id.is_none() && anchored.intact,
                 events_checked: report.checked,
                 first_broken_id: report.first_broken_id,
+                newest_checkpoint: anchored
+                    .newest
+                    .map(|c| format!("{} events, head #{}, signed {}", c.events, c.head_id, c.at)),
+                checkpoint_problems: anchored.problems,
             })
         }
         .await,

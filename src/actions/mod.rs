@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod deployments;
 pub mod reports;
 pub mod webhooks;
 pub mod workflow;

@@ -34,6 +34,7 @@ pub fn NavBar() -> impl IntoView {
                                     </li>
                                     <Show when={let u = u.clone(); move || u.can(Permission::ReadAudit)}>
                                         <li><A href="/audit">"Audit"</A></li>
+                                        <li><A href="/attribution">"Attribution"</A></li>
                                     </Show>
                                     <Show when={let u = u.clone(); move || u.can(Permission::Administer)}>
                                         <li><A href="/admin/users">"Admin"</A></li>

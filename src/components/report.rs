@@ -7,7 +7,7 @@ use super::chart::BarChartView;
 use crate::{
     charts::{bar_chart, Bar, ChartSpec},
     domain::{Decision, StageSpan},
-    dto::{format_metric, format_time, ComplianceReport, ReportVersion},
+    dto::{format_metric, format_time, ComplianceReport, ModelEnvironment, ReportVersion},
 };
 
 #[component]
@@ -32,8 +32,18 @@ pub fn ReportDocument(report: ComplianceReport) -> impl IntoView {
     let chain_ok = r.audit_chain.intact;
     let chain_text = if chain_ok {
         format!(
-            "Intact: {} events checked, every hash and link matches.",
-            r.audit_chain.events_checked
+            "Intact: {} events checked, every hash and link matches{}.",
+            r.audit_chain.events_checked,
+            r.audit_chain
+                .newest_checkpoint
+                .as_ref()
+                .map(|c| format!("; agrees with the newest signed checkpoint ({c})"))
+                .unwrap_or_else(|| "; no signed checkpoint was published yet".into())
+        )
+    } else if r.audit_chain.first_broken_id.is_none() {
+        format!(
+            "CONTRADICTS its signed checkpoints: {}",
+            r.audit_chain.checkpoint_problems.join("; ")
         )
     } else {
         format!(
@@ -98,6 +108,10 @@ pub fn ReportDocument(report: ComplianceReport) -> impl IntoView {
                 <h2>"Stage changes"</h2>
                 {changes}
             </section>
+            <section class="report-section" data-testid="report-deployments">
+                <h2>"Deployments"</h2>
+                <DeploymentTimelines environments=r.deployments.clone() end/>
+            </section>
             <MetricsChart versions=r.versions.clone()/>
             {versions}
             <section class="report-section">
@@ -115,6 +129,16 @@ fn ProductionTimeline(spans: Vec<StageSpan>, end: i64) -> impl IntoView {
     if spans.is_empty() {
         return view! { <p class="empty">"No version was in Production in scope."</p> }.into_any();
     }
+    view! { <SpanChart spans caption="Versions in Production over time".to_owned() end/> }
+        .into_any()
+}
+
+/// Spans as horizontal bars on one time axis, with a list below.
+#[component]
+fn SpanChart(spans: Vec<StageSpan>, caption: String, end: i64) -> impl IntoView {
+    if spans.is_empty() {
+        return view! { <p class="empty">"Nothing served in scope."</p> }.into_any();
+    }
     let start = spans.iter().map(|s| s.from).min().unwrap_or(0);
     let stop = spans
         .iter()
@@ -129,8 +153,8 @@ fn ProductionTimeline(spans: Vec<StageSpan>, end: i64) -> impl IntoView {
     let height = row * spans.len() as f64 + 24.0;
     view! {
         <figure class="chart">
-            <figcaption>"Versions in Production over time"</figcaption>
-            <svg viewBox=format!("0 0 {width} {height}") role="img" aria-label="Production timeline" class="chart-svg">
+            <figcaption>{caption.clone()}</figcaption>
+            <svg viewBox=format!("0 0 {width} {height}") role="img" aria-label=caption class="chart-svg">
                 {spans.iter().enumerate().map(|(i, s)| {
                     let y = i as f64 * row + 4.0;
                     let (x0, x1) = (x(s.from), x(s.until.unwrap_or(end)));
@@ -150,6 +174,65 @@ fn ProductionTimeline(spans: Vec<StageSpan>, end: i64) -> impl IntoView {
         </figure>
     }
     .into_any()
+}
+
+/// Per environment, what served when (one bar per stay) and the
+/// violations; shared with the model page.
+#[component]
+pub fn DeploymentTimelines(environments: Vec<ModelEnvironment>, end: i64) -> impl IntoView {
+    if environments.is_empty() {
+        return view! { <p class="empty">"No deployment was reported in scope."</p> }.into_any();
+    }
+    environments
+        .into_iter()
+        .map(|env| {
+            let name = env.environment.name.clone();
+            let title = format!(
+                "{} (requires {})",
+                env.environment.name,
+                env.environment.required_stage.title()
+            );
+            let spans: Vec<StageSpan> = env
+                .spans
+                .iter()
+                .map(|s| StageSpan {
+                    version: s.version.clone(),
+                    stage: env.environment.required_stage,
+                    from: s.from,
+                    until: s.until,
+                })
+                .collect();
+            let rows = env.spans.clone();
+            let violations = env.violations.clone();
+            view! {
+                <div class="environment-timeline" data-environment=name>
+                    <h3>{title}</h3>
+                    <SpanChart spans caption="Versions serving over time".to_owned() end/>
+                    <table class="table">
+                        <thead><tr><th>"Version"</th><th>"From"</th><th>"Until"</th><th>"Receipt"</th><th>"Flag"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|s| view! {
+                                <tr class:violation=s.violation.is_some()>
+                                    <td>{s.version.clone()}</td>
+                                    <td>{format_time(s.from)}</td>
+                                    <td>{s.until.map(format_time).unwrap_or_else(|| "now".into())}</td>
+                                    <td><code>{s.receipt_id.clone().unwrap_or_default()}</code></td>
+                                    <td>{s.violation.clone().map(|v| format!("VIOLATION: {v}")).unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    {(!violations.is_empty()).then(|| view! {
+                        <p class="alert alert-error" data-testid="violations">
+                            {format!("{} violation(s): ", violations.len())}
+                            {violations.iter().map(|d| format!("{} at {} by {} ({})", d.version, format_time(d.at), d.reported_by, d.violation.clone().unwrap_or_default())).collect::<Vec<_>>().join("; ")}
+                        </p>
+                    })}
+                </div>
+            }
+        })
+        .collect_view()
+        .into_any()
 }
 
 /// Each metric the reported versions share, compared across them.
@@ -188,7 +271,7 @@ fn MetricsChart(versions: Vec<ReportVersion>) -> impl IntoView {
 }
 
 #[component]
-fn ReportVersionSection(v: ReportVersion) -> impl IntoView {
+pub fn ReportVersionSection(v: ReportVersion) -> impl IntoView {
     let l = v.lineage.clone();
     let lineage: Vec<(&'static str, Option<String>)> = vec![
         ("Source repository", l.source_repo),

@@ -6,6 +6,7 @@ mod approvals;
 mod artifact;
 pub mod catalog;
 mod content;
+mod deployment;
 mod evaluation;
 mod instant;
 // Server-only rules (the MLflow protocols, the sign-in throttle): pure like the
@@ -20,6 +21,8 @@ pub mod mlflow_search;
 pub mod mlflow_tracking;
 mod model_name;
 mod password;
+#[cfg(feature = "ssr")]
+pub mod receipt;
 mod role;
 mod search;
 mod stage;
@@ -41,6 +44,11 @@ pub use approvals::MAX_REQUIRED_APPROVALS;
 pub use artifact::{media_type, parse_range, parse_sha256, ArtifactFormat, ArtifactPath};
 pub use content::{
     ContentArtifact, ContentDigest, Freeze, LineageValue, ReleaseContent, CONTENT_SCHEMA,
+};
+pub use deployment::{
+    serving_at, serving_spans, violation, DeploymentEvent, DeploymentReport, DeploymentReportForm,
+    DeploymentState, EnvironmentForm, EnvironmentName, NewEnvironment, ReceiptId, ServingSpan,
+    ENVIRONMENT_NAME_MAX_LEN,
 };
 pub use evaluation::{
     parse_metric_lines, NewEvaluation, EVALUATION_NAME_MAX_LEN, EVALUATION_NOTES_MAX_BYTES,

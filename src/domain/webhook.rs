@@ -31,10 +31,18 @@ pub enum WebhookEvent {
     AliasMoved,
     #[serde(rename = "version.evaluated")]
     VersionEvaluated,
+    #[serde(rename = "deployment.reported")]
+    DeploymentReported,
+    /// A version reported serving where its stage does not allow it.
+    #[serde(rename = "deployment.violation")]
+    DeploymentViolation,
+    /// A signed audit checkpoint was published.
+    #[serde(rename = "audit.checkpoint")]
+    AuditCheckpoint,
 }
 
 impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 7] = [
+    pub const ALL: [WebhookEvent; 10] = [
         WebhookEvent::VersionRegistered,
         WebhookEvent::TransitionRequested,
         WebhookEvent::TransitionApproved,
@@ -42,6 +50,9 @@ impl WebhookEvent {
         WebhookEvent::StageChanged,
         WebhookEvent::AliasMoved,
         WebhookEvent::VersionEvaluated,
+        WebhookEvent::DeploymentReported,
+        WebhookEvent::DeploymentViolation,
+        WebhookEvent::AuditCheckpoint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +64,9 @@ impl WebhookEvent {
             WebhookEvent::StageChanged => "stage.changed",
             WebhookEvent::AliasMoved => "alias.moved",
             WebhookEvent::VersionEvaluated => "version.evaluated",
+            WebhookEvent::DeploymentReported => "deployment.reported",
+            WebhookEvent::DeploymentViolation => "deployment.violation",
+            WebhookEvent::AuditCheckpoint => "audit.checkpoint",
         }
     }
 

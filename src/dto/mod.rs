@@ -4,11 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 mod catalog;
+mod deployments;
 mod report;
 mod webhooks;
 mod workflow;
 
 pub use catalog::*;
+pub use deployments::*;
 pub use report::*;
 pub use webhooks::*;
 pub use workflow::*;

@@ -47,6 +47,10 @@ pub struct ComplianceReport {
     /// The versions in scope that reached Staging or Production.
     pub versions: Vec<ReportVersion>,
     pub audit_chain: ChainStatus,
+    /// Per environment the model ran in: what served when (spans that
+    /// overlap the scope) and the reports flagged as violations.
+    #[serde(default)]
+    pub deployments: Vec<super::ModelEnvironment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -122,4 +126,37 @@ pub struct ChainStatus {
     pub events_checked: u64,
     /// The id of the first event whose hash or link does not match.
     pub first_broken_id: Option<i64>,
+    /// The chain compared with the newest signed checkpoints published
+    /// outside the database: what was found deleted or rewritten.
+    #[serde(default)]
+    pub checkpoint_problems: Vec<String>,
+    /// The newest checkpoint: "N events, head #id, signed at T".
+    #[serde(default)]
+    pub newest_checkpoint: Option<String>,
+}
+
+/// The evidence for one version that served at the instant asked about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AttributedVersion {
+    pub model: String,
+    pub span: crate::domain::ServingSpan,
+    /// The report that opened the span.
+    pub deployment: super::DeploymentView,
+    /// Lineage, parameters, metrics, artifact digests and the approval trail.
+    pub version: ReportVersion,
+    /// The release receipt the deployment named, as issued (a DSSE
+    /// envelope, JSON text), when it named one.
+    pub receipt: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Attribution {
+    pub environment: super::EnvironmentView,
+    pub at: i64,
+    /// Empty when nothing served then.
+    pub answers: Vec<AttributedVersion>,
+    pub generated_at: i64,
+    pub generated_by: String,
 }

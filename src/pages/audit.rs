@@ -104,11 +104,16 @@ fn ChainCheck() -> impl IntoView {
     let verify = ServerAction::<VerifyAuditChain>::new();
     let verdict = move || {
         verify.value().get().map(|result| match result {
-            Ok(ChainStatus { intact: true, events_checked, .. }) => view! {
+            Ok(ChainStatus { intact: true, events_checked, newest_checkpoint, .. }) => view! {
                 <span class="badge request-approved" data-testid="chain-verdict">{format!("Chain intact · {events_checked} events")}</span>
+                <span class="muted">{newest_checkpoint.map(|c| format!(" · matches the newest signed checkpoint: {c}")).unwrap_or_else(|| " · no signed checkpoint published yet".into())}</span>
             }.into_any(),
-            Ok(ChainStatus { first_broken_id, .. }) => view! {
-                <span class="badge request-rejected" data-testid="chain-verdict">{format!("Chain broken at event #{}", first_broken_id.unwrap_or_default())}</span>
+            Ok(ChainStatus { first_broken_id: Some(id), .. }) => view! {
+                <span class="badge request-rejected" data-testid="chain-verdict">{format!("Chain broken at event #{id}")}</span>
+            }.into_any(),
+            Ok(ChainStatus { checkpoint_problems, .. }) => view! {
+                <span class="badge request-rejected" data-testid="chain-verdict">"Chain contradicts its signed checkpoints"</span>
+                <ul class="plain">{checkpoint_problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
             }.into_any(),
             Err(e) => view! { <span class="alert alert-error">{e.to_string()}</span> }.into_any(),
         })

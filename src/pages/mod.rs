@@ -5,6 +5,7 @@ pub mod admin_policy;
 pub mod admin_users;
 pub mod admin_webhooks;
 pub mod approvals;
+pub mod attribution;
 pub mod audit;
 pub mod catalog;
 pub mod compare;

@@ -10,6 +10,7 @@ use leptos_router::{
 use crate::{
     actions::{
         catalog::{get_model, UpdateModel},
+        deployments::{get_model_deployments, get_serving_at},
         reports::get_stages_at,
     },
     charts::{bar_chart, Bar, ChartSpec},
@@ -18,14 +19,24 @@ use crate::{
         chart::BarChartView,
         forms::FormError,
         guard::RequirePermission,
+        report::DeploymentTimelines,
         textarea_text,
     },
     domain::Permission,
-    dto::{format_metric, format_time, ModelDetail, StagesAt},
+    dto::{format_metric, format_time, ModelDetail, ModelEnvironment, ServingAt, StagesAt},
     error::AppError,
 };
 
-type ModelResource = Resource<Result<(ModelDetail, Option<Result<StagesAt, AppError>>), AppError>>;
+/// Everything the model page shows, loaded as one resource.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct ModelData {
+    model: ModelDetail,
+    stages: Option<Result<StagesAt, AppError>>,
+    deployments: Vec<ModelEnvironment>,
+    serving: Option<Result<ServingAt, AppError>>,
+}
+
+type ModelResource = Resource<Result<ModelData, AppError>>;
 
 #[component]
 pub fn ModelPage() -> impl IntoView {
@@ -43,16 +54,28 @@ pub fn ModelPage() -> impl IntoView {
                 params.with(|p| p.get("name").unwrap_or_default()),
                 query.with(|q| q.get("metric")),
                 query.with(|q| q.get("as_of").filter(|s| !s.trim().is_empty())),
+                query.with(|q| q.get("env").filter(|s| !s.trim().is_empty())),
+                query.with(|q| q.get("served_at")),
                 update.version().get(),
             )
         },
-        |(name, metric, as_of, _)| async move {
+        |(name, metric, as_of, env, served_at, _)| async move {
             let model = get_model(name.clone(), metric).await?;
             let stages = match as_of {
-                Some(at) => Some(get_stages_at(name, Some(at)).await),
+                Some(at) => Some(get_stages_at(name.clone(), Some(at)).await),
                 None => None,
             };
-            Ok::<_, AppError>((model, stages))
+            let deployments = get_model_deployments(name.clone()).await?;
+            let serving = match env {
+                Some(env) => Some(get_serving_at(env, served_at, Some(name)).await),
+                None => None,
+            };
+            Ok::<_, AppError>(ModelData {
+                model,
+                stages,
+                deployments,
+                serving,
+            })
         },
     );
     view! {
@@ -68,7 +91,7 @@ fn ModelView(model: ModelResource, update: ServerAction<UpdateModel>) -> impl In
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match model.await {
-                    Ok((m, stages)) => Either::Left(view! { <ModelBody m stages update/> }),
+                    Ok(data) => Either::Left(view! { <ModelBody data update/> }),
                     Err(e) => Either::Right(view! {
                         <section class="panel"><h1>"Model"</h1><p class="alert alert-error" role="alert">{e.to_string()}</p></section>
                     }),
@@ -79,11 +102,13 @@ fn ModelView(model: ModelResource, update: ServerAction<UpdateModel>) -> impl In
 }
 
 #[component]
-fn ModelBody(
-    m: ModelDetail,
-    stages: Option<Result<StagesAt, AppError>>,
-    update: ServerAction<UpdateModel>,
-) -> impl IntoView {
+fn ModelBody(data: ModelData, update: ServerAction<UpdateModel>) -> impl IntoView {
+    let ModelData {
+        model: m,
+        stages,
+        deployments,
+        serving,
+    } = data;
     let name = m.name.clone();
     let metric = m.headline_metric.clone();
     let bars: Vec<Bar> = m
@@ -182,8 +207,79 @@ fn ModelBody(
             {versions}
         </section>
         {chart}
+        <Deployments deployments serving can_audit=m.can_audit/>
         <AsOf name=name.clone() stages can_audit=m.can_audit/>
     }
+}
+
+/// Where the model ran: each environment's timeline with its violations,
+/// and "what served in E at T".
+#[component]
+fn Deployments(
+    deployments: Vec<ModelEnvironment>,
+    serving: Option<Result<ServingAt, AppError>>,
+    can_audit: bool,
+) -> impl IntoView {
+    if deployments.is_empty() && serving.is_none() {
+        return view! {
+            <section class="panel" id="deployments">
+                <h2>"Deployments"</h2>
+                <p class="empty">"No environment has reported serving this model."</p>
+            </section>
+        }
+        .into_any();
+    }
+    let envs: Vec<String> = deployments
+        .iter()
+        .map(|e| e.environment.name.clone())
+        .collect();
+    let asked_env = serving
+        .as_ref()
+        .and_then(|s| s.as_ref().ok())
+        .map(|s| s.environment.clone());
+    let asked_at = serving.as_ref().and_then(|s| s.as_ref().ok()).map(|s| s.at);
+    let answer = serving.map(|result| match result {
+        Err(e) => view! { <p class="alert alert-error" role="alert">{e.to_string()}</p> }.into_any(),
+        Ok(s) if s.serving.is_empty() => view! {
+            <p class="alert" data-testid="serving-answer">{format!("Nothing of this model served in {} at {}.", s.environment, format_time(s.at))}</p>
+        }.into_any(),
+        Ok(s) => {
+            let attribution = format!("/attribution?environment={}&at={}", s.environment, s.at);
+            view! {
+                <div data-testid="serving-answer">
+                    {s.serving.iter().map(|span| view! {
+                        <p class="alert alert-ok">
+                            {format!("At {}, {} served version {} (since {}{}).", format_time(s.at), s.environment, span.version, format_time(span.from), span.receipt_id.as_ref().map(|r| format!(", receipt {r}")).unwrap_or_default())}
+                        </p>
+                    }).collect_view()}
+                    {can_audit.then(|| view! { <p><A href=attribution>"Full attribution (lineage, approvals, receipt) →"</A></p> })}
+                </div>
+            }.into_any()
+        }
+    });
+    let end = crate::dto::timeline_end(&deployments);
+    view! {
+        <section class="panel" id="deployments">
+            <h2>"Deployments"</h2>
+            <DeploymentTimelines environments=deployments end/>
+            <h3>"What served at a point in time"</h3>
+            <Form method="GET" action="" attr:class="row-form">
+                <label>"Environment"
+                    <select name="env">
+                        {envs.into_iter().map(|e| {
+                            let selected = asked_env.as_deref() == Some(e.as_str());
+                            let value = e.clone();
+                            view! { <option value=value selected=selected>{e}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>"At (UTC)" <input type="datetime-local" name="served_at" step="1" value=asked_at.map(as_of_value).unwrap_or_default()/></label>
+                <button type="submit" class="btn">"Show what served"</button>
+            </Form>
+            {answer}
+        </section>
+    }
+    .into_any()
 }
 
 /// "Which version was where at…": a point-in-time answer, and the way to

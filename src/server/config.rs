@@ -30,6 +30,16 @@ pub struct Config {
     pub max_artifact_bytes: u64,
     /// Webhook delivery: retries, pacing, and which addresses may be called.
     pub webhooks: WebhookConfig,
+    /// The signing key directory (`REGISTRY_SIGNING_KEYS`, default
+    /// `<data dir>/keys`; see `server::signing`).
+    pub signing_keys: PathBuf,
+    /// How often a signed audit checkpoint is published, when events were
+    /// added since the last (`REGISTRY_ANCHOR_SECONDS`, default 3600; `off`
+    /// publishes only on demand).
+    pub anchor_interval: Option<Duration>,
+    /// The registry's public address, named as the issuer in what it signs
+    /// (`REGISTRY_PUBLIC_URL`, default `http://<LEPTOS_SITE_ADDR>`).
+    pub public_url: String,
 }
 
 /// How long the server waits for slow or silent clients and queries.
@@ -181,7 +191,20 @@ impl Config {
                     "REGISTRY_MAX_PASSWORD_VERIFICATIONS must be a whole number from 1 to 256",
                 )?,
         };
+        let signing_keys = var("REGISTRY_SIGNING_KEYS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| data_dir.join("keys"));
+        let anchor_interval = match var("REGISTRY_ANCHOR_SECONDS").as_deref() {
+            Some("off") => None,
+            raw => Some(parse_seconds("REGISTRY_ANCHOR_SECONDS", raw, 3600.0)?),
+        };
+        let public_url = var("REGISTRY_PUBLIC_URL")
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{site_addr}"));
         Ok(Self {
+            signing_keys,
+            anchor_interval,
+            public_url,
             artifacts,
             max_artifact_bytes,
             trusted_proxies,
@@ -208,6 +231,10 @@ impl Config {
     /// A configuration for tests and benchmarks: everything explicit.
     pub fn for_tests(database_url: String, data_dir: PathBuf) -> Self {
         Self {
+            signing_keys: data_dir.join("keys"),
+            // Tests publish checkpoints on demand.
+            anchor_interval: None,
+            public_url: "http://registry.test".into(),
             artifacts: crate::server::storage::StoreConfig::Local(data_dir.join("artifacts")),
             max_artifact_bytes: 1024 * 1024 * 1024,
             database_url,

@@ -29,6 +29,11 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<Ap
     let store = Store::open(&config.artifacts).await?;
     tracing::info!("artifacts stored in the {}", store.describe());
     let throttle = LoginThrottle::new(Default::default(), config.password_verifications);
+    let keys = super::signing::Keyring::open(&config.signing_keys)?;
+    tracing::info!(
+        key_id = keys.active_id(),
+        "signing receipts and checkpoints"
+    );
     let state = AppState {
         db,
         store,
@@ -38,6 +43,7 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<Ap
         leptos_options,
         webhook_wake: Arc::default(),
         chain_verification: Arc::default(),
+        keys: Arc::new(keys),
     };
     bootstrap_admin(&state).await?;
     Ok(state)
@@ -84,6 +90,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(maintenance(state.clone()));
     let expirer = tokio::spawn(expire_lapsed_requests(state.clone()));
+    let anchorer = tokio::spawn(publish_checkpoints(state.clone()));
     let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
     let webhook_worker = webhooks::worker::spawn(state.clone(), webhooks_stopped);
     let db = state.db.clone();
@@ -92,6 +99,7 @@ pub async fn serve(
     let result = crate::server::http::serve::serve(app, listener, timeouts, shutdown).await;
     sweeper.abort();
     expirer.abort();
+    anchorer.abort();
     // Let the worker finish the batch in flight (each send times out), so
     // leases are released; whatever is still pending is sent after restart.
     let _ = stop_webhooks.send(true);
@@ -148,6 +156,22 @@ async fn expire_lapsed_requests(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "closed lapsed promotion requests"),
             Err(e) => tracing::warn!(error = %e, "could not close lapsed promotion requests"),
+        }
+    }
+}
+
+/// Publishes a signed audit checkpoint every `anchor_interval` when events
+/// were added since the last one (see `services::anchors`).
+async fn publish_checkpoints(state: AppState) {
+    let Some(period) = state.config.anchor_interval else {
+        return;
+    };
+    let mut every = tokio::time::interval(period);
+    every.tick().await; // not at start-up: the first after one period
+    loop {
+        every.tick().await;
+        if let Err(e) = services::anchors::publish_scheduled(&state).await {
+            tracing::warn!(error = %e, "could not publish an audit checkpoint");
         }
     }
 }

@@ -24,6 +24,9 @@ pub struct AppState {
     pub webhook_wake: Arc<tokio::sync::Notify>,
     /// One audit-chain verification at a time on this server.
     pub chain_verification: Arc<tokio::sync::Mutex<()>>,
+    /// The signing key for receipts and checkpoints, and every public key
+    /// this registry has used.
+    pub keys: Arc<super::signing::Keyring>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

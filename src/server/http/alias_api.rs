@@ -25,7 +25,7 @@ use crate::{
     server::{
         services::{
             aliases::{self, Resolution, Target},
-            Ctx,
+            receipts, Ctx,
         },
         state::AppState,
     },
@@ -41,21 +41,57 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The `matches` parameter, the only one the lookups accept.
-fn matches_param(raw: Option<&str>) -> Result<Option<VersionRequirement>, AppError> {
-    let mut matches = None;
+/// The lookups' parameters: `matches` (a semver requirement) and
+/// `receipt=true` (also issue a signed release receipt; a `deploy` token).
+struct LookupParams {
+    matches: Option<VersionRequirement>,
+    receipt: bool,
+}
+
+fn lookup_params(raw: Option<&str>) -> Result<LookupParams, AppError> {
+    let mut params = LookupParams {
+        matches: None,
+        receipt: false,
+    };
     for (key, value) in query_pairs(raw)? {
         match key.as_str() {
-            "matches" => matches = Some(VersionRequirement::parse(&value)?),
+            "matches" => params.matches = Some(VersionRequirement::parse(&value)?),
+            "receipt" => {
+                params.receipt = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(AppError::invalid("receipt", "must be true or false")),
+                }
+            }
             other => {
                 return Err(AppError::invalid(
                     "query",
-                    format!("unknown parameter {other:?}; only `matches` is accepted"),
+                    format!("unknown parameter {other:?}; accepted: matches, receipt"),
                 ))
             }
         }
     }
-    Ok(matches)
+    Ok(params)
+}
+
+/// The resolved version, with a freshly issued receipt when asked for.
+async fn answer(
+    cx: &Ctx,
+    resolution: Resolution,
+    receipt: bool,
+    rest: &str,
+) -> Result<Response, AppError> {
+    match resolution {
+        Resolution::Found(v) if receipt => {
+            let version = SemVer::parse(&v.version)?;
+            let issued = receipts::issue(cx, &v.model, &version).await?;
+            let mut body = serde_json::to_value(&v).map_err(|_| AppError::Internal)?;
+            body["receipt_id"] = serde_json::Value::String(issued.receipt_id);
+            body["receipt"] = issued.envelope;
+            Ok(Json(body).into_response())
+        }
+        other => Ok(resolved(other, rest)),
+    }
 }
 
 fn resolved(resolution: Resolution, rest: &str) -> Response {
@@ -84,6 +120,7 @@ fn resolved(resolution: Resolution, rest: &str) -> Response {
         ("name" = String, Path, description = desc::MODEL_NAME),
         ("stage" = Stage, Path, description = "Case-insensitive"),
         ("matches" = Option<String>, Query, description = "A semver requirement, e.g. `^2.1` or `>=1.4, <2`"),
+        ("receipt" = Option<bool>, Query, description = "`true`: also issue a signed release receipt (`receipt`, `receipt_id`); needs a `deploy` token"),
     ),
     responses(
         (status = 200, description = "The version and its files, each with SHA-256 and download URL", body = ResolvedVersion),
@@ -101,9 +138,10 @@ async fn stage_lookup(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let stage: Stage = stage.parse()?;
-    let matches = matches_param(raw.as_deref())?;
-    let found = aliases::resolve(&cx, &name, &Target::Stage(stage), matches.as_ref()).await?;
-    Ok(resolved(found, &format!("stages/{stage}")))
+    let params = lookup_params(raw.as_deref())?;
+    let found =
+        aliases::resolve(&cx, &name, &Target::Stage(stage), params.matches.as_ref()).await?;
+    answer(&cx, found, params.receipt, &format!("stages/{stage}")).await
 }
 
 /// The version an alias names, with its artifacts
@@ -118,6 +156,7 @@ async fn stage_lookup(
         ("name" = String, Path, description = desc::MODEL_NAME),
         ("alias" = String, Path, description = "An alias, a stage name, or `latest`"),
         ("matches" = Option<String>, Query, description = "For a stage or `latest`: a semver requirement"),
+        ("receipt" = Option<bool>, Query, description = "`true`: also issue a signed release receipt; needs a `deploy` token"),
     ),
     responses(
         (status = 200, description = "The version and its files", body = ResolvedVersion),
@@ -135,15 +174,15 @@ async fn alias_lookup(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
     let target = Target::from_alias_segment(&alias)?;
-    let matches = matches_param(raw.as_deref())?;
-    if matches.is_some() && matches!(target, Target::Alias(_)) {
+    let params = lookup_params(raw.as_deref())?;
+    if params.matches.is_some() && matches!(target, Target::Alias(_)) {
         return Err(AppError::invalid(
             "matches",
             "applies only to a stage or `latest`; an alias names one version",
         ));
     }
-    let found = aliases::resolve(&cx, &name, &target, matches.as_ref()).await?;
-    Ok(resolved(found, &format!("aliases/{alias}")))
+    let found = aliases::resolve(&cx, &name, &target, params.matches.as_ref()).await?;
+    answer(&cx, found, params.receipt, &format!("aliases/{alias}")).await
 }
 
 /// A model's aliases

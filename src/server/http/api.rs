@@ -42,6 +42,7 @@ pub fn routes(request_timeout: std::time::Duration) -> Router<AppState> {
         .merge(super::alias_api::routes())
         .merge(super::workflow_api::routes())
         .merge(super::webhook_api::routes())
+        .merge(super::deploy_api::routes())
         .layer(super::layers::request_timeout(request_timeout));
     timed
         .merge(super::artifact_api::routes())

@@ -13,10 +13,10 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{desc, errors::ErrorBody};
+use super::{desc, errors::ErrorBody, params::Query};
 use crate::server::services::Ctx;
 use crate::{
-    domain::{Instant, SemVer},
+    domain::SemVer,
     dto::{ComplianceReport, ReportScope, StagesAt},
     error::AppError,
     server::{
@@ -41,39 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/models/{name}/report", get(report))
 }
 
-/// A query string parsed into known keys; any other key is refused by name.
-struct Query(Vec<(String, String)>);
-
 impl Query {
-    fn parse(raw: Option<&str>, known: &[&str]) -> Result<Self, AppError> {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
-            .map_err(|_| AppError::invalid("query", "is not a valid query string"))?;
-        if let Some((key, _)) = pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-            return Err(AppError::invalid(
-                "query",
-                format!("unknown parameter {key:?}; accepted: {}", known.join(", ")),
-            ));
-        }
-        Ok(Self(pairs))
-    }
-
-    fn text(&self, key: &'static str) -> Result<Option<String>, AppError> {
-        match self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()) {
-            None | Some("") => Ok(None),
-            Some(v) if v.len() > 128 => {
-                Err(AppError::invalid(key, "must be at most 128 characters"))
-            }
-            Some(v) => Ok(Some(v.to_owned())),
-        }
-    }
-
-    fn instant(&self, key: &'static str) -> Result<Option<i64>, AppError> {
-        self.text(key)?
-            .map(|v| v.parse::<Instant>().map(Instant::millis))
-            .transpose()
-            .map_err(|message| AppError::invalid(key, message))
-    }
-
     fn filter(&self) -> Result<EventFilter, AppError> {
         let filter = EventFilter {
             actor: self.text("actor")?,

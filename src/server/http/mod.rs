@@ -7,6 +7,7 @@ pub mod artifact_api;
 pub mod audit_api;
 pub mod catalog_api;
 pub mod client_addr;
+pub mod deploy_api;
 pub mod desc;
 pub mod errors;
 pub mod extract;

@@ -11,8 +11,8 @@ use utoipa::{
 };
 
 use super::{
-    alias_api, api, artifact_api, audit_api, catalog_api, errors::ErrorBody, release_api,
-    webhook_api, workflow_api,
+    alias_api, api, artifact_api, audit_api, catalog_api, deploy_api, errors::ErrorBody,
+    release_api, webhook_api, workflow_api,
 };
 
 /// The names that `security(...)` in the handlers' annotations refer to.
@@ -75,6 +75,20 @@ pub const BASIC: &str = "basic";
         webhook_api::remove,
         webhook_api::deliveries,
         webhook_api::resend,
+        deploy_api::list_environments,
+        deploy_api::create_environment,
+        deploy_api::report_deployment,
+        deploy_api::environment_timeline,
+        deploy_api::serving,
+        deploy_api::attribution,
+        deploy_api::dataset_impact,
+        deploy_api::issue_receipt,
+        deploy_api::get_receipt,
+        deploy_api::verify_receipt,
+        deploy_api::keys,
+        deploy_api::list_checkpoints,
+        deploy_api::publish_checkpoint,
+        deploy_api::verify_checkpoints,
         audit_api::list_events,
         audit_api::verify,
         audit_api::start_full_verification,
@@ -98,6 +112,8 @@ pub const BASIC: &str = "basic";
         (name = "requests", description = "Requests to change a stage or a protected alias, and their sign-offs"),
         (name = "policy", description = "How many sign-offs each stage and protected alias needs"),
         (name = "webhooks", description = "Signed HTTP callbacks on registry events (admins)"),
+        (name = "deployments", description = "Environments, what they served when, attribution and dataset impact"),
+        (name = "receipts", description = "Signed release receipts and the public keys that verify them"),
         (name = "audit", description = "The tamper-evident audit trail and compliance reports (auditors and admins)"),
         (name = "meta", description = "This document"),
     )

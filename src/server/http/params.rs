@@ -3,7 +3,7 @@
 //! 400 that says what to fix; everything deeper is the services' to check.
 
 use crate::{
-    domain::{Justification, ModelName, SemVer},
+    domain::{Instant, Justification, ModelName, SemVer},
     error::AppError,
 };
 
@@ -43,4 +43,38 @@ pub fn optional_json<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> R
 /// An optional justification field (aliases, requests), parsed when present.
 pub fn justification(raw: Option<String>) -> Result<Option<Justification>, AppError> {
     Ok(raw.map(|j| Justification::parse(&j)).transpose()?)
+}
+
+/// A query string parsed into known keys; any other key is refused by name.
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(raw: Option<&str>, known: &[&str]) -> Result<Self, AppError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+            .map_err(|_| AppError::invalid("query", "is not a valid query string"))?;
+        if let Some((key, _)) = pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+            return Err(AppError::invalid(
+                "query",
+                format!("unknown parameter {key:?}; accepted: {}", known.join(", ")),
+            ));
+        }
+        Ok(Self(pairs))
+    }
+
+    pub fn text(&self, key: &'static str) -> Result<Option<String>, AppError> {
+        match self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim()) {
+            None | Some("") => Ok(None),
+            Some(v) if v.len() > 128 => {
+                Err(AppError::invalid(key, "must be at most 128 characters"))
+            }
+            Some(v) => Ok(Some(v.to_owned())),
+        }
+    }
+
+    pub fn instant(&self, key: &'static str) -> Result<Option<i64>, AppError> {
+        self.text(key)?
+            .map(|v| v.parse::<Instant>().map(Instant::millis))
+            .transpose()
+            .map_err(|message| AppError::invalid(key, message))
+    }
 }

@@ -79,6 +79,11 @@ pub fn build(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/api/v1/openapi.json", get(super::openapi::openapi_json))
+        // The public keys, where verifiers look for them: no credentials.
+        .route(
+            "/.well-known/model-registry/keys.json",
+            get(super::deploy_api::keys),
+        )
         .nest("/api/v1", api::routes(timeout))
         .nest(
             "/api/2.0/mlflow",

@@ -588,3 +588,26 @@ pub struct ChainReport {
     /// The last event verified intact: (id, hash).
     pub last: Option<(i64, String)>,
 }
+
+/// The newest event: (id, hash).
+pub async fn head(conn: &mut AnyConnection) -> Result<Option<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+        .fetch_optional(conn)
+        .await
+}
+
+/// The hash of event `id`, if it exists.
+pub async fn hash_of(pool: &AnyPool, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT hash FROM audit_events WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// How many events there are up to and including `id`.
+pub async fn count_through(pool: &AnyPool, id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_events WHERE id <= $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+}

@@ -5,6 +5,7 @@ pub mod aliases;
 pub mod artifacts;
 pub mod audit;
 pub mod content;
+pub mod deployments;
 pub mod evaluations;
 pub mod mlflow;
 pub mod models;

@@ -73,3 +73,21 @@ pub async fn model_changes(
     .fetch_all(pool)
     .await
 }
+
+/// The stage one version was in at `at` (Experimental before its first
+/// recorded change).
+pub async fn version_stage_at(
+    conn: &mut sqlx::AnyConnection,
+    version_id: i64,
+    at: i64,
+) -> Result<Stage, sqlx::Error> {
+    let stage: Option<Stage> = sqlx::query_scalar(
+        "SELECT to_stage FROM stage_history WHERE version_id = $1 AND changed_at <= $2 \
+         ORDER BY changed_at DESC, id DESC LIMIT 1",
+    )
+    .bind(version_id)
+    .bind(at)
+    .fetch_optional(conn)
+    .await?;
+    Ok(stage.unwrap_or(Stage::Experimental))
+}

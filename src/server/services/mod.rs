@@ -3,6 +3,7 @@
 
 pub mod alias_moves;
 pub mod aliases;
+pub mod anchors;
 pub mod artifact_parts;
 mod artifact_stream;
 pub mod artifacts;
@@ -10,15 +11,18 @@ pub mod audit_log;
 pub mod catalog;
 pub mod content;
 mod ctx;
+pub mod deployments;
 pub mod evaluations;
 pub mod lookup;
 pub mod mlflow;
+pub mod receipts;
 pub mod reports;
 pub mod sessions;
 pub mod tags;
 pub mod tokens;
 pub mod tracking;
 pub mod users;
+pub mod version_evidence;
 pub mod webhooks;
 pub mod workflow;
 pub mod workflow_views;

@@ -6,17 +6,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::{
     domain::{spans_in, Permission, Stage, StageChange},
     dto::{
-        ChainStatus, ComplianceReport, ReportArtifact, ReportModel, ReportScope, ReportStageChange,
-        ReportVersion, StagesAt, VersionInStage, REPORT_SCHEMA,
+        ChainStatus, ComplianceReport, ReportModel, ReportScope, ReportStageChange, StagesAt,
+        VersionInStage, REPORT_SCHEMA,
     },
     error::AppError,
     server::{
         db::now_ms,
-        repo::{timeline, versions, workflow as workflow_repo},
+        repo::{timeline, versions},
     },
 };
 
-use super::{catalog, lookup, workflow_views, Ctx};
+use super::{lookup, version_evidence, Ctx};
 
 /// Which version was in each stage of the model at `at` (one query).
 pub async fn stages_at(cx: &Ctx, model_name: &str, at: i64) -> Result<StagesAt, AppError> {
@@ -100,10 +100,23 @@ pub async fn compliance_report(
     let mut report_versions = Vec::with_capacity(version_ids.len());
     for (_, id) in version_ids {
         if let Some(row) = versions::by_id(pool, id).await? {
-            report_versions.push(report_version(cx, &model.name, row).await?);
+            report_versions.push(version_evidence::report_version(cx, &model.name, row).await?);
         }
     }
     let chain = super::audit_log::verify_incrementally(&cx.state).await?;
+    let anchored = super::anchors::check(&cx.state).await?;
+    let deployments = super::deployments::for_model(cx, &model.name)
+        .await?
+        .into_iter()
+        .map(|mut env| {
+            env.spans
+                .retain(|s| in_version(&s.version) && s.overlaps(scope.from, scope.to));
+            env.violations
+                .retain(|d| in_version(&d.version) && in_range(d.at));
+            env
+        })
+        .filter(|env| !env.spans.is_empty() || !env.violations.is_empty())
+        .collect();
     Ok(ComplianceReport {
         schema: REPORT_SCHEMA.to_owned(),
         generated_at: now_ms(),
@@ -120,54 +133,21 @@ pub async fn compliance_report(
         stage_changes,
         versions: report_versions,
         audit_chain: ChainStatus {
-            intact: chain.first_broken_id.is_none(),
+            intact: chain.first_broken_id.is_none() && anchored.intact,
             events_checked: chain.checked,
             first_broken_id: chain.first_broken_id,
+            checkpoint_problems: anchored.problems,
+            newest_checkpoint: anchored.newest.map(|c| {
+                format!(
+                    "{} events, head #{} ({}…), signed {} with key {}",
+                    c.events,
+                    c.head_id,
+                    &c.head_hash[..c.head_hash.len().min(16)],
+                    c.at,
+                    c.key_id
+                )
+            }),
         },
-    })
-}
-
-async fn report_version(
-    cx: &Ctx,
-    model: &str,
-    row: versions::VersionRow,
-) -> Result<ReportVersion, AppError> {
-    let pool = cx.state.db.pool();
-    let parent = match row.parent_version_id {
-        Some(id) => versions::name_and_version(pool, id)
-            .await?
-            .map(|(model, version)| crate::dto::VersionRef { model, version }),
-        None => None,
-    };
-    let params = versions::map_of(pool, "version_params", row.id).await?;
-    let metrics = versions::metrics(pool, row.id).await?;
-    let artifacts = super::artifacts::list_for(&cx.state, model, &row)
-        .await?
-        .into_iter()
-        .map(|a| ReportArtifact {
-            path: a.path,
-            size: a.size,
-            sha256: a.sha256,
-            external_uri: a.external_uri,
-            created_by: a.created_by,
-            created_at: a.created_at,
-        })
-        .collect();
-    let request_rows = workflow_repo::requests_for_version(pool, row.id).await?;
-    let requests = workflow_views::views(cx, &request_rows).await?;
-    let evaluations = super::evaluations::list_for(&cx.state, row.id).await?;
-    Ok(ReportVersion {
-        lineage: catalog::lineage_view(&row, parent),
-        stage: row.stage,
-        content_digest: row.content_digest.clone(),
-        evaluations,
-        version: row.version,
-        seq: row.seq,
-        created_by: row.created_by,
-        created_at: row.created_at,
-        params,
-        metrics,
-        artifacts,
-        requests,
+        deployments,
     })
 }

@@ -115,6 +115,52 @@ impl LocalStore {
     pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
         Ok(fs::try_exists(self.path_of(key)?).await?)
     }
+
+    /// Writes a small object that must never change: `false` (and nothing
+    /// written) when `key` exists; the file is made read-only.
+    pub async fn put_once(&self, key: &str, bytes: &[u8]) -> Result<bool, StoreError> {
+        use tokio::io::AsyncWriteExt;
+        let path = self.path_of(key)?;
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).await?;
+        }
+        let mut file = match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        file.write_all(bytes).await?;
+        file.sync_all().await?;
+        let mut permissions = file.metadata().await?.permissions();
+        permissions.set_readonly(true);
+        fs::set_permissions(&path, permissions).await?;
+        Ok(true)
+    }
+
+    /// The keys of the objects directly under `dir` (a key prefix ending
+    /// in `/`), in no particular order.
+    pub async fn list(&self, dir: &str) -> Result<Vec<String>, StoreError> {
+        let path = self.path_of(dir.trim_end_matches('/'))?;
+        let mut entries = match fs::read_dir(&path).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut keys = Vec::new();
+        while let Some(entry) = entries.next_entry().await? {
+            if let Some(name) = entry.file_name().to_str() {
+                if entry.file_type().await?.is_file() {
+                    keys.push(format!("{}/{name}", dir.trim_end_matches('/')));
+                }
+            }
+        }
+        Ok(keys)
+    }
 }
 
 pub struct LocalUpload {

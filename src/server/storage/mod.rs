@@ -120,6 +120,41 @@ impl Store {
         }
     }
 
+    /// Writes a small object that must never change (signed checkpoints):
+    /// `false`, and nothing written, when `key` already exists.
+    pub async fn put_once(&self, key: &str, bytes: &[u8]) -> Result<bool, StoreError> {
+        match self {
+            Store::Local(l) => l.put_once(key, bytes).await,
+            Store::S3(s) => s.put_once(key, bytes).await,
+        }
+    }
+
+    /// The keys of the objects under `dir` (a prefix ending in `/`).
+    pub async fn list(&self, dir: &str) -> Result<Vec<String>, StoreError> {
+        match self {
+            Store::Local(l) => l.list(dir).await,
+            Store::S3(s) => s.list(dir).await,
+        }
+    }
+
+    /// Reads a small object whole; `None` when it is absent or larger than `limit`.
+    pub async fn read_small(&self, key: &str, limit: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        use futures_util::StreamExt;
+        let mut stream = match self.read(key, None).await {
+            Ok(s) => s,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk?);
+            if out.len() > limit {
+                return Ok(None);
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// Removes what interrupted uploads left behind (a crash, a kill -9):
     /// temporary files, incomplete S3 multipart uploads, when older than
     /// `older_than`. Returns how many were removed.

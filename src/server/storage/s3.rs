@@ -194,6 +194,54 @@ impl S3Store {
         Ok(removed)
     }
 
+    /// Writes a small object that must never change: `false` when `key`
+    /// exists. On a bucket with Object Lock and a default retention, S3
+    /// itself then refuses to delete or overwrite it until retention ends.
+    pub async fn put_once(&self, key: &str, bytes: &[u8]) -> Result<bool, StoreError> {
+        if self.exists(key).await? {
+            return Ok(false);
+        }
+        self.client
+            .put_object()
+            .bucket(&self.location.bucket)
+            .key(self.full_key(key))
+            .body(aws_sdk_s3::primitives::ByteStream::from(bytes.to_vec()))
+            .send()
+            .await
+            .map_err(s3_error)?;
+        Ok(true)
+    }
+
+    /// The keys under `dir` (a key prefix ending in `/`), paged through.
+    pub async fn list(&self, dir: &str) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.location.bucket)
+                .prefix(self.full_key(dir))
+                .set_continuation_token(token.clone())
+                .send()
+                .await
+                .map_err(s3_error)?;
+            for object in page.contents() {
+                if let Some(key) = object
+                    .key()
+                    .and_then(|k| k.strip_prefix(&self.location.prefix))
+                {
+                    keys.push(key.to_owned());
+                }
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if page.is_truncated() != Some(true) || token.is_none() {
+                break;
+            }
+        }
+        Ok(keys)
+    }
+
     fn full_key(&self, key: &str) -> String {
         format!("{}{key}", self.location.prefix)
     }
