@@ -985,3 +985,61 @@ async fn dataset_impact(db: &TestDb) {
     assert_eq!(clean["served"].as_array().unwrap().len(), 2);
     w.s.stop().await;
 }
+
+/// On S3 the checkpoints land under the registry's prefix, are never
+/// written twice, and verification reads them back from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_are_published_to_s3_once_and_verified_from_there() {
+    if std::env::var("AWS_ENDPOINT_URL").is_err() {
+        eprintln!("skipping: set AWS_ENDPOINT_URL to an S3-compatible server; .ci/test does");
+        return;
+    }
+    let db = TestDb::new(common::Backend::Sqlite).await;
+    let bucket = common::bucket_name("anchors");
+    let (s, client) = common::s3_server(&db, &bucket).await;
+    let w = world_on(s).await;
+    register(&w, "1.0.0", json!({})).await;
+    let (status, published) =
+        w.s.post("/api/v1/audit/checkpoints", &w.audrey, json!({}))
+            .await;
+    assert_eq!(status, StatusCode::CREATED, "{published}");
+    let key = format!("registry/{}", published["key"].as_str().unwrap());
+    let object = client
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let bytes = object.body.collect().await.unwrap().into_bytes();
+    let envelope: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        envelope["payloadType"],
+        "application/vnd.model-registry.audit-checkpoint+json"
+    );
+    // Nothing happened since but the publication: nothing is written.
+    let res =
+        w.s.client
+            .post(w.s.url("/api/v1/audit/checkpoints"))
+            .bearer_auth(&w.audrey)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    register(&w, "1.1.0", json!({})).await;
+    let (status, _) =
+        w.s.post("/api/v1/audit/checkpoints", &w.audrey, json!({}))
+            .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let check = get(&w, "/api/v1/audit/checkpoints/verify", &w.audrey).await;
+    assert_eq!(
+        (
+            check["intact"].as_bool(),
+            check["checkpoints_found"].as_i64()
+        ),
+        (Some(true), Some(2)),
+        "{check}"
+    );
+    w.s.stop().await;
+    db.drop_db().await;
+}

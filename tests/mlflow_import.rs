@@ -204,7 +204,10 @@ async fn import(db: &TestDb) {
     for (args, says) in [
         (vec!["--models", "x"], "--from is required"),
         (vec!["--from", "ftp://x"], "must be an http(s) URL"),
-        (vec!["--from", &mlflow.url, "--as", "vic"], "permission"),
+        (
+            vec!["--from", &mlflow.url, "--as", "vic"],
+            "vic has no permission to register models (role viewer)",
+        ),
         (vec!["--from", &mlflow.url, "--as", "nobody"], "nobody"),
         (
             vec!["--from", "http://127.0.0.1:9", "--as", "carol"],

@@ -214,8 +214,8 @@ pub fn DeploymentTimelines(environments: Vec<ModelEnvironment>, end: i64) -> imp
                             {rows.into_iter().map(|s| view! {
                                 <tr class:violation=s.violation.is_some()>
                                     <td>{s.version.clone()}</td>
-                                    <td>{format_time(s.from)}</td>
-                                    <td>{s.until.map(format_time).unwrap_or_else(|| "now".into())}</td>
+                                    <td class="nowrap">{precise(s.from)}</td>
+                                    <td class="nowrap">{s.until.map(precise).unwrap_or_else(|| "now".into())}</td>
                                     <td><code>{s.receipt_id.clone().unwrap_or_default()}</code></td>
                                     <td>{s.violation.clone().map(|v| format!("VIOLATION: {v}")).unwrap_or_default()}</td>
                                 </tr>
@@ -225,7 +225,7 @@ pub fn DeploymentTimelines(environments: Vec<ModelEnvironment>, end: i64) -> imp
                     {(!violations.is_empty()).then(|| view! {
                         <p class="alert alert-error" data-testid="violations">
                             {format!("{} violation(s): ", violations.len())}
-                            {violations.iter().map(|d| format!("{} at {} by {} ({})", d.version, format_time(d.at), d.reported_by, d.violation.clone().unwrap_or_default())).collect::<Vec<_>>().join("; ")}
+                            {violations.iter().map(|d| format!("{} at {} by {} ({})", d.version, precise(d.at), d.reported_by, d.violation.clone().unwrap_or_default())).collect::<Vec<_>>().join("; ")}
                         </p>
                     })}
                 </div>
@@ -233,6 +233,11 @@ pub fn DeploymentTimelines(environments: Vec<ModelEnvironment>, end: i64) -> imp
         })
         .collect_view()
         .into_any()
+}
+
+/// An instant to the millisecond: what attribution is about.
+fn precise(ms: i64) -> String {
+    crate::domain::Instant(ms).to_rfc3339()
 }
 
 /// Each metric the reported versions share, compared across them.

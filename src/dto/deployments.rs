@@ -97,6 +97,6 @@ pub fn timeline_end(environments: &[ModelEnvironment]) -> i64 {
     if max < min {
         return 0;
     }
-    const DAY: i64 = 86_400_000;
-    max.saturating_add(((max - min) / 10).max(DAY))
+    const MINUTE: i64 = 60_000;
+    max.saturating_add(((max - min) / 5).max(MINUTE))
 }

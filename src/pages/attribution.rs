@@ -56,12 +56,16 @@ pub fn AttributionPage() -> impl IntoView {
     }
 }
 
+fn precise(ms: i64) -> String {
+    crate::domain::Instant(ms).to_rfc3339()
+}
+
 #[component]
 fn AttributionView(a: Attribution) -> impl IntoView {
     let head = format!(
         "{} at {} (requires {})",
         a.environment.name,
-        format_time(a.at),
+        crate::domain::Instant(a.at).to_rfc3339(),
         a.environment.required_stage.title()
     );
     let generated = format!(
@@ -81,8 +85,8 @@ fn AttributionView(a: Attribution) -> impl IntoView {
                     <section class="report-section" data-testid="attribution-answer" data-model=ans.model.clone() data-version=ans.span.version.clone()>
                         <h2>{format!("{}: version {}", ans.model, ans.span.version)}</h2>
                         <dl class="kv">
-                            <dt>"Served"</dt><dd>{format!("from {} until {}", format_time(ans.span.from), ans.span.until.map(format_time).unwrap_or_else(|| "now".into()))}</dd>
-                            <dt>"Reported by"</dt><dd>{format!("{} at {} (deployment #{})", d.reported_by, format_time(d.reported_at), d.id)}</dd>
+                            <dt>"Served"</dt><dd>{format!("from {} until {}", precise(ans.span.from), ans.span.until.map(precise).unwrap_or_else(|| "now".into()))}</dd>
+                            <dt>"Reported by"</dt><dd>{format!("{} at {} (deployment #{})", d.reported_by, precise(d.reported_at), d.id)}</dd>
                             <dt>"Stage then"</dt><dd>{d.stage.title()}</dd>
                             <dt>"Content digest deployed"</dt><dd><code class="digest">{d.content_digest.clone().unwrap_or_default()}</code></dd>
                             <dt>"Receipt"</dt><dd><code>{d.receipt_id.clone().unwrap_or_else(|| "none reported".into())}</code></dd>

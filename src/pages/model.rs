@@ -249,7 +249,7 @@ fn Deployments(
                 <div data-testid="serving-answer">
                     {s.serving.iter().map(|span| view! {
                         <p class="alert alert-ok">
-                            {format!("At {}, {} served version {} (since {}{}).", format_time(s.at), s.environment, span.version, format_time(span.from), span.receipt_id.as_ref().map(|r| format!(", receipt {r}")).unwrap_or_default())}
+                            {format!("At {}, {} served version {} (since {}{}).", crate::domain::Instant(s.at).to_rfc3339(), s.environment, span.version, crate::domain::Instant(span.from).to_rfc3339(), span.receipt_id.as_ref().map(|r| format!(", receipt {r}")).unwrap_or_default())}
                         </p>
                     }).collect_view()}
                     {can_audit.then(|| view! { <p><A href=attribution>"Full attribution (lineage, approvals, receipt) →"</A></p> })}

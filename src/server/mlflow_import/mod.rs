@@ -130,6 +130,13 @@ pub async fn run(
     pattern: &NamePattern,
     progress: &dyn Progress,
 ) -> Result<Summary, String> {
+    // Refuse at once, not model by model: the import registers versions.
+    cx.require(crate::domain::Permission::Contribute).map_err(|_| {
+        format!(
+            "{} has no permission to register models (role {}); import as a contributor or an admin (--as)",
+            cx.by.username, cx.by.role
+        )
+    })?;
     let mut summary = Summary::default();
     let mut plan = Vec::new();
     for model in source.models().await.map_err(|e| e.to_string())? {

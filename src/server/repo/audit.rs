@@ -611,3 +611,10 @@ pub async fn count_through(pool: &AnyPool, id: i64) -> Result<i64, sqlx::Error> 
         .fetch_one(pool)
         .await
 }
+
+/// The action of the newest event.
+pub async fn latest_action(pool: &AnyPool) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT action FROM audit_events ORDER BY id DESC LIMIT 1")
+        .fetch_optional(pool)
+        .await
+}

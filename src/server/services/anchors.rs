@@ -29,6 +29,7 @@ use crate::{
 };
 
 pub const PREFIX: &str = "audit-checkpoints/";
+const CHECKPOINT_ACTION: &str = "audit.checkpoint";
 /// How many of the newest checkpoints a verification checks.
 const CHECKED: usize = 3;
 /// A checkpoint object is a few hundred bytes; anything larger is not ours.
@@ -85,6 +86,11 @@ async fn publish_as(
         return Ok(None);
     };
     drop(conn);
+    // Nothing happened since the last publication but the publication
+    // itself: nothing to anchor (an idle registry publishes nothing).
+    if audit_repo::latest_action(pool).await?.as_deref() == Some(CHECKPOINT_ACTION) {
+        return Ok(None);
+    }
     let key = key_for(head_id);
     if state.store.exists(&key).await.map_err(store_error)? {
         return Ok(None);
@@ -123,7 +129,7 @@ async fn publish_as(
         Some(cx) => {
             cx.audit(
                 &mut tx,
-                "audit.checkpoint",
+                CHECKPOINT_ACTION,
                 ("audit", "chain"),
                 details.clone(),
             )
@@ -135,7 +141,7 @@ async fn publish_as(
                 &mut tx,
                 None,
                 &Origin::default(),
-                "audit.checkpoint",
+                CHECKPOINT_ACTION,
                 ("audit", "chain"),
                 details.clone(),
             )
