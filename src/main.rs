@@ -1,54 +1,156 @@
-//! The registry server binary.
-//!
-//! `model-registry` (or `model-registry serve`) serves the app;
-//! `model-registry verify-audit` checks the audit trail's hash chain;
-//! `model-registry seed [MODELS] [VERSIONS_PER_MODEL]` adds synthetic data
-//! (default 50000 models, 10 versions each on average);
-//! `model-registry import-mlflow --from URL [--models PATTERN] [--as USER]`
-//! copies an MLflow server's registry here (see `server::mlflow_import`);
-//! `anchor-audit`, `verify-receipt FILE [--keys KEYS.json]` and
-//! `rotate-signing-key` handle the signed evidence (`server::evidence_cli`).
+//! The registry binary: the server, its maintenance and evidence commands,
+//! and a client for scripts and CI jobs (`whoami`, `resolve`). Arguments
+//! are parsed by clap (`--help` on every command, `completions SHELL`);
+//! every failure is one line on stderr and a documented exit code.
 
+use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
-use model_registry::server::{config::Config, db::Db, evidence_cli, startup};
+use model_registry::server::{
+    client_cli::{self, ClientArgs},
+    config::Config,
+    db::Db,
+    evidence_cli, startup,
+};
 use tracing_subscriber::EnvFilter;
+
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 error (bad arguments, unreadable files, a server \
+that cannot be reached); 2 import-mlflow copied only part (listed); 3 evidence that does not verify \
+(verify-audit, verify-receipt); 4 the registry has no such model, version or alias; 5 the token is \
+missing or not allowed.";
+
+#[derive(Parser)]
+#[command(
+    name = "model-registry",
+    version,
+    about = "An auditable ML model registry: the server, its tools, and a client for CI jobs.",
+    after_help = EXIT_CODES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the registry (the default): SQLite + local files unless DATABASE_URL and
+    /// REGISTRY_ARTIFACTS say otherwise.
+    Serve,
+    /// Verify the audit trail's hash chain from genesis, then against the newest signed
+    /// checkpoints (reads DATABASE_URL / REGISTRY_DATA_DIR).
+    VerifyAudit,
+    /// Publish a signed checkpoint of the audit chain now.
+    AnchorAudit,
+    /// Verify a release receipt offline, with the registry's published key set.
+    VerifyReceipt {
+        /// The receipt (a DSSE envelope, or a lookup answer holding one as `receipt`).
+        file: String,
+        /// The key set saved from /.well-known/model-registry/keys.json (default: the
+        /// public keys in REGISTRY_SIGNING_KEYS).
+        #[arg(long)]
+        keys: Option<String>,
+    },
+    /// Start signing with a new key; the old one stays published for what it signed.
+    RotateSigningKey,
+    /// Add synthetic models and versions (through the same audit rules).
+    Seed {
+        /// How many models.
+        #[arg(default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..))]
+        models: u64,
+        /// Versions per model, on average.
+        #[arg(default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+        versions_per_model: u64,
+    },
+    /// Copy an MLflow server's registry here (resumable, idempotent).
+    #[command(
+        after_help = "Credentials for the source: MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME \
+and MLFLOW_TRACKING_PASSWORD. Exit codes: 0 everything copied, 2 something could not be (listed), 1 error."
+    )]
+    ImportMlflow {
+        /// The MLflow server, e.g. http://mlflow.internal:5000.
+        #[arg(long, value_name = "URL")]
+        from: Option<String>,
+        /// Only models whose name matches (`*` and `?`); default all.
+        #[arg(long, value_name = "PATTERN")]
+        models: Option<String>,
+        /// The registry user the import acts as (a contributor or admin; default
+        /// REGISTRY_ADMIN_USER).
+        #[arg(long = "as", value_name = "USER")]
+        user: Option<String>,
+    },
+    /// Who the token in REGISTRY_TOKEN belongs to (at REGISTRY_URL).
+    Whoami {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Print the version a reference names: NAME@ALIAS, NAME:STAGE, NAME:latest or
+    /// NAME==VERSION.
+    Resolve {
+        /// e.g. fraud:production, fraud@champion, fraud==2.1.0.
+        reference: String,
+        /// For a stage or `latest`: the highest version matching this requirement (`^2.1`).
+        #[arg(long)]
+        matches: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Print a completion script for your shell (bash, zsh, fish, powershell, elvish).
+    Completions { shell: clap_complete::Shell },
+}
 
 #[tokio::main]
 async fn main() {
     let _ = dotenvy::dotenv();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: printed, success.
+            let _ = e.print();
+            return;
+        }
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(1);
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
+        .with_writer(std::io::stderr)
         .init();
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
-    let outcome = match command.as_str() {
-        "serve" => serve().await,
-        "verify-audit" | "anchor-audit" | "verify-receipt" | "rotate-signing-key" => {
-            let outcome = match command.as_str() {
-                "verify-audit" => evidence_cli::verify_audit().await,
-                "anchor-audit" => anchor_audit().await,
-                "verify-receipt" => {
-                    evidence_cli::verify_receipt(&std::env::args().skip(2).collect::<Vec<_>>())
-                }
-                _ => evidence_cli::rotate_signing_key(),
-            };
-            if let Err((code, reason)) = outcome {
-                eprintln!("error: {reason}");
-                std::process::exit(code);
-            }
+    let outcome: Result<(), (i32, String)> = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await.map_err(|e| (1, e)),
+        Command::VerifyAudit => evidence_cli::verify_audit().await,
+        Command::AnchorAudit => anchor_audit().await,
+        Command::VerifyReceipt { file, keys } => {
+            evidence_cli::verify_receipt(&file, keys.as_deref())
+        }
+        Command::RotateSigningKey => evidence_cli::rotate_signing_key(),
+        Command::Seed {
+            models,
+            versions_per_model,
+        } => seed(models, versions_per_model).await.map_err(|e| (1, e)),
+        Command::ImportMlflow { from, models, user } => import_mlflow(from, models, user).await,
+        Command::Whoami { client } => client_cli::whoami(&client).await,
+        Command::Resolve {
+            reference,
+            matches,
+            client,
+        } => client_cli::resolve(&client, &reference, matches.as_deref()).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "model-registry",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
-        "seed" => seed(std::env::args().skip(2).collect()).await,
-        "import-mlflow" => import_mlflow(std::env::args().skip(2).collect()).await,
-        other => Err(format!(
-            "unknown command {other:?}; use `serve`, `verify-audit`, `anchor-audit`, \
-             `verify-receipt`, `rotate-signing-key`, `seed` or `import-mlflow`"
-        )),
     };
-    if let Err(reason) = outcome {
+    if let Err((code, reason)) = outcome {
         eprintln!("error: {reason}");
-        std::process::exit(1);
+        std::process::exit(code);
     }
 }
 
@@ -85,20 +187,10 @@ async fn anchor_audit() -> evidence_cli::Outcome {
     evidence_cli::anchor_audit(&state).await
 }
 
-async fn seed(args: Vec<String>) -> Result<(), String> {
-    let number = |i: usize, default: u64, what: &str| -> Result<u64, String> {
-        args.get(i)
-            .map(|a| {
-                a.parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or(format!("{what} must be a positive number"))
-            })
-            .unwrap_or(Ok(default))
-    };
+async fn seed(models: u64, versions_per_model: u64) -> Result<(), String> {
     let size = model_registry::server::seed::SeedSize {
-        models: number(0, 50_000, "MODELS")?,
-        versions_per_model: number(1, 10, "VERSIONS_PER_MODEL")?,
+        models,
+        versions_per_model,
     };
     let config = Config::from_env()?;
     let db = Db::connect(&config.database_url).await?;
@@ -119,53 +211,11 @@ async fn seed(args: Vec<String>) -> Result<(), String> {
     Ok(())
 }
 
-const IMPORT_USAGE: &str =
-    "usage: model-registry import-mlflow --from URL [--models PATTERN] [--as USER]
-  --from URL        the MLflow server (credentials: MLFLOW_TRACKING_TOKEN, or
-                    MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)
-  --models PATTERN  only models whose name matches (* and ?); default all
-  --as USER         the registry user the import acts as (a contributor or
-                    admin; default REGISTRY_ADMIN_USER)
-exit codes: 0 everything copied, 2 something could not be (listed), 1 error";
-
-struct ImportArgs {
-    from: String,
+async fn import_mlflow(
+    from: Option<String>,
     models: Option<String>,
     user: Option<String>,
-}
-
-/// `None`: `--help` was asked for (and printed).
-fn import_args(args: &[String]) -> Result<Option<ImportArgs>, String> {
-    let mut parsed = ImportArgs {
-        from: String::new(),
-        models: None,
-        user: None,
-    };
-    let mut rest = args.iter();
-    while let Some(flag) = rest.next() {
-        let mut value = || {
-            rest.next()
-                .cloned()
-                .ok_or(format!("{flag} needs a value\n{IMPORT_USAGE}"))
-        };
-        match flag.as_str() {
-            "--from" => parsed.from = value()?,
-            "--models" => parsed.models = Some(value()?),
-            "--as" => parsed.user = Some(value()?),
-            "--help" | "-h" => {
-                println!("{IMPORT_USAGE}");
-                return Ok(None);
-            }
-            other => return Err(format!("unknown argument {other:?}\n{IMPORT_USAGE}")),
-        }
-    }
-    if parsed.from.is_empty() {
-        return Err(format!("--from is required\n{IMPORT_USAGE}"));
-    }
-    Ok(Some(parsed))
-}
-
-async fn import_mlflow(args: Vec<String>) -> Result<(), String> {
+) -> evidence_cli::Outcome {
     use model_registry::{
         domain::{mlflow_import::NamePattern, Username},
         server::{
@@ -175,21 +225,19 @@ async fn import_mlflow(args: Vec<String>) -> Result<(), String> {
             services::Ctx,
         },
     };
-    let Some(args) = import_args(&args)? else {
-        return Ok(());
-    };
-    let pattern = NamePattern::parse(args.models.as_deref()).map_err(|e| e.to_string())?;
-    let source = Client::new(&args.from).map_err(|e| e.to_string())?;
-    let config = Config::from_env()?;
-    let user = args
-        .user
-        .clone()
-        .unwrap_or_else(|| config.admin_user.clone());
-    let username = Username::parse(&user).map_err(|e| format!("--as: {e}"))?;
-    let state = startup::prepare(config, placeholder_options()).await?;
+    let fail = |e: String| (1, e);
+    let from = from.ok_or_else(|| fail("--from is required (the MLflow server's URL)".into()))?;
+    let pattern = NamePattern::parse(models.as_deref()).map_err(|e| fail(e.to_string()))?;
+    let source = Client::new(&from).map_err(|e| fail(e.to_string()))?;
+    let config = Config::from_env().map_err(fail)?;
+    let user = user.unwrap_or_else(|| config.admin_user.clone());
+    let username = Username::parse(&user).map_err(|e| fail(format!("--as: {e}")))?;
+    let state = startup::prepare(config, placeholder_options())
+        .await
+        .map_err(fail)?;
     let principal = Principal::of_user(&state, &username)
         .await
-        .map_err(|e| format!("--as {user}: {e}"))?;
+        .map_err(|e| fail(format!("--as {user}: {e}")))?;
     let origin = Origin {
         client_addr: None,
         request_id: Some(format!("import-mlflow {}", source.base())),
@@ -198,10 +246,13 @@ async fn import_mlflow(args: Vec<String>) -> Result<(), String> {
     let progress = TerminalProgress::new();
     let summary = mlflow_import::run(&cx, &source, &pattern, &progress).await;
     progress.finish();
-    let summary = summary?;
+    let summary = summary.map_err(fail)?;
     println!("{summary}");
     if !summary.not_copied.is_empty() {
-        std::process::exit(2);
+        return Err((
+            2,
+            "some of the registry could not be copied (listed above)".into(),
+        ));
     }
     Ok(())
 }

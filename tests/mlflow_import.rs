@@ -223,7 +223,7 @@ async fn import(db: &TestDb) {
     }
     assert_eq!(s.count("SELECT COUNT(*) FROM models").await, 0);
     let (code, help) = import_cli(db, &["--help"]);
-    assert!(code == 0 && help.contains("--models PATTERN"), "{help}");
+    assert!(code == 0 && help.contains("--models <PATTERN>"), "{help}");
 
     // 1. A pattern: only `churn`.
     let (code, text) = import_cli(

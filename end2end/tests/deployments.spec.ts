@@ -5,14 +5,14 @@ const basic = (user: string, password: string) => ({
   Authorization: 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64'),
 });
 const admin = basic('admin', 'admin-password-1');
-const M = '/api/v1/models/credit-scorer';
+const M = '/api/v1/models/decision-engine';
 
 let servedAt = '';
 
 test.beforeAll(async ({ request }) => {
   const user = await request.post('/api/v1/users', { headers: admin, data: { username: 'audra', password: 'auditor-pass-2', role: 'auditor' } });
   expect([201, 409]).toContain(user.status());
-  const created = await request.post('/api/v1/models', { headers: admin, data: { name: 'credit-scorer', team: 'risk' } });
+  const created = await request.post('/api/v1/models', { headers: admin, data: { name: 'decision-engine', team: 'risk' } });
   expect(created.status()).toBe(201);
   const lineage = { commit_sha: 'c0ffee1234567890c0ffee1234567890c0ffee12', dataset: { name: 'applications', hash: 'sha256:apps-2026' } };
   for (const v of ['1.0.0', '1.1.0']) {
@@ -32,12 +32,12 @@ test.beforeAll(async ({ request }) => {
   const receipt = await request.post(`${M}/versions/1.0.0/receipts`, { headers: admin });
   expect(receipt.status()).toBe(201);
   const receiptId = (await receipt.json()).receipt_id;
-  const first = await request.post('/api/v1/environments/prod-eu/deployments', { headers: admin, data: { model: 'credit-scorer', version: '1.0.0', receipt_id: receiptId } });
+  const first = await request.post('/api/v1/environments/prod-eu/deployments', { headers: admin, data: { model: 'decision-engine', version: '1.0.0', receipt_id: receiptId } });
   expect(first.status()).toBe(201);
   const firstAt: number = (await first.json()).at;
   // A whole second later, someone ships the experimental 1.1.0: a violation.
   await new Promise((r) => setTimeout(r, 2200));
-  const rogue = await request.post('/api/v1/environments/prod-eu/deployments', { headers: admin, data: { model: 'credit-scorer', version: '1.1.0' } });
+  const rogue = await request.post('/api/v1/environments/prod-eu/deployments', { headers: admin, data: { model: 'decision-engine', version: '1.1.0' } });
   expect(rogue.status()).toBe(201);
   expect((await rogue.json()).violation).toContain('experimental');
   // The first whole second after 1.0.0 started serving.
@@ -49,7 +49,7 @@ test('an auditor reads the environment timeline, attributes a decision and print
   await signIn(page, 'audra', 'auditor-pass-2');
   await expect(page).toHaveURL(/\/$/);
 
-  await page.goto('/models/credit-scorer');
+  await page.goto('/models/decision-engine');
   await waitForHydration(page);
   const deployments = page.locator('#deployments');
   await expect(deployments.locator('[data-environment="prod-eu"] h3')).toContainText('prod-eu (requires Production)');
@@ -79,7 +79,7 @@ test('an auditor reads the environment timeline, attributes a decision and print
   await page.screenshot({ path: 'test-results/attribution.png', fullPage: true });
 
   // The compliance report's deployment section, printed.
-  await page.goto('/models/credit-scorer/report');
+  await page.goto('/models/decision-engine/report');
   await waitForHydration(page);
   const section = page.getByTestId('report-deployments');
   await expect(section).toContainText('prod-eu');
@@ -90,5 +90,14 @@ test('an auditor reads the environment timeline, attributes a decision and print
   expect(pdf.length).toBeGreaterThan(10_000);
   await page.emulateMedia({ media: 'screen' });
   await page.screenshot({ path: 'test-results/report-deployments.png', fullPage: true });
+
+  // The catalog filters by training dataset (lineage, parents included).
+  await page.goto('/models?dataset=sha256:apps-2026');
+  await waitForHydration(page);
+  await expect(page.locator('.model-item')).toHaveCount(1);
+  await expect(page.locator('.model-item')).toContainText('decision-engine');
+  await page.goto('/models?dataset=sha256:never-used');
+  await waitForHydration(page);
+  await expect(page.locator('.model-item')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

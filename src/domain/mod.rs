@@ -20,6 +20,8 @@ pub mod mlflow_search;
 #[cfg(feature = "ssr")]
 pub mod mlflow_tracking;
 mod model_name;
+#[cfg(feature = "ssr")]
+mod model_ref;
 mod password;
 #[cfg(feature = "ssr")]
 pub mod receipt;
@@ -55,6 +57,8 @@ pub use evaluation::{
 };
 pub use instant::Instant;
 pub use model_name::{ModelName, MODEL_NAME_MAX_LEN};
+#[cfg(feature = "ssr")]
+pub use model_ref::{ModelRef, VersionTarget};
 pub use password::{Password, PASSWORD_MAX_LEN, PASSWORD_MIN_LEN};
 pub use role::{Permission, Role, TokenScope};
 pub use search::{CatalogQuery, Sort};

@@ -40,6 +40,10 @@ pub struct CatalogQuery {
     /// `[key, value]`: only models with this tag.
     pub tag: Option<(String, String)>,
     pub framework: Option<String>,
+    /// Only models with a live version trained on this dataset hash,
+    /// directly or through parent versions at any depth.
+    #[serde(default)]
+    pub dataset: Option<String>,
     pub has_production: bool,
     pub sort: Sort,
     pub page: u32,
@@ -77,6 +81,9 @@ impl CatalogQuery {
                 "framework" if !value.is_empty() => {
                     query.framework = Some(super::catalog::line("framework", value, 64)?.to_ascii_lowercase())
                 }
+                "dataset" if !value.is_empty() => {
+                    query.dataset = Some(super::catalog::line("dataset", value, 200)?)
+                }
                 "has_production" => {
                     query.has_production = match value {
                         "" | "false" | "0" | "off" => false,
@@ -107,11 +114,12 @@ impl CatalogQuery {
                         .ok_or_else(|| FieldError::new("per_page", format!("must be a number from 1 to {PER_PAGE_MAX}")))?
                 }
                 // Empty values are "no filter"; an empty key comes from unnamed form controls.
-                "" | "stage" | "team" | "tag" | "framework" | "sort" | "page" | "per_page" => {}
+                "" | "stage" | "team" | "tag" | "framework" | "dataset" | "sort" | "page"
+                | "per_page" => {}
                 other => {
                     return Err(FieldError::new(
                         "query",
-                        format!("unknown filter {other:?}; use q, stage, team, tag, framework, has_production, sort, page, per_page"),
+                        format!("unknown filter {other:?}; use q, stage, team, tag, framework, dataset, has_production, sort, page, per_page"),
                     ))
                 }
             }
@@ -149,6 +157,9 @@ impl CatalogQuery {
         if let Some(f) = &self.framework {
             pairs.push(("framework", f.clone()));
         }
+        if let Some(d) = &self.dataset {
+            pairs.push(("dataset", d.clone()));
+        }
         if self.has_production {
             pairs.push(("has_production", "true".into()));
         }
@@ -174,6 +185,7 @@ mod tests {
             ("team", "risk"),
             ("tag", "domain=payments"),
             ("framework", "PyTorch"),
+            ("dataset", " sha256:loans "),
             ("has_production", "on"),
             ("sort", "name"),
             ("page", "3"),
@@ -185,6 +197,7 @@ mod tests {
         assert_eq!(q.team.as_deref(), Some("risk"));
         assert_eq!(q.tag, Some(("domain".into(), "payments".into())));
         assert_eq!(q.framework.as_deref(), Some("pytorch"));
+        assert_eq!(q.dataset.as_deref(), Some("sha256:loans"));
         assert!(q.has_production);
         assert_eq!((q.sort, q.page, q.per_page), (Sort::Name, 3, 50));
         let round =

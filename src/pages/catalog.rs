@@ -59,6 +59,7 @@ fn Catalog(results: ResultsResource) -> impl IntoView {
                 <label>"Team" <input type="text" name="team" maxlength="64" value=field("team")/></label>
                 <label>"Tag" <input type="text" name="tag" placeholder="key=value" value=field("tag")/></label>
                 <label>"Framework" <input type="text" name="framework" maxlength="64" value=field("framework")/></label>
+                <label>"Trained on dataset (hash)" <input type="text" name="dataset" maxlength="200" value=field("dataset")/></label>
                 <label class="check">
                     <input type="checkbox" name="has_production" value="true" checked=move || field("has_production")() == "true"/>
                     "Has a Production version"

@@ -80,43 +80,10 @@ pub async fn anchor_audit(state: &super::state::AppState) -> Outcome {
     }
 }
 
-pub const VERIFY_RECEIPT_USAGE: &str =
-    "usage: model-registry verify-receipt FILE [--keys KEYS.json]
-  FILE   a release receipt (the DSSE envelope JSON a lookup or
-         POST /api/v1/models/{name}/versions/{v}/receipts answered)
-  --keys the registry's published key set, saved from
-         /.well-known/model-registry/keys.json (default: the public keys in
-         REGISTRY_SIGNING_KEYS)
-exit codes: 0 valid, 3 changed, forged or signed by an unknown key, 1 error";
-
-/// Verifies a receipt file offline.
-pub fn verify_receipt(args: &[String]) -> Outcome {
-    let mut file = None;
-    let mut keys_file = None;
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        match arg.as_str() {
-            "--help" | "-h" => {
-                println!("{VERIFY_RECEIPT_USAGE}");
-                return Ok(());
-            }
-            "--keys" => {
-                keys_file =
-                    Some(rest.next().ok_or_else(|| {
-                        fail(format!("--keys needs a file\n{VERIFY_RECEIPT_USAGE}"))
-                    })?)
-            }
-            other if other.starts_with('-') => {
-                return Err(fail(format!(
-                    "unknown option {other:?}\n{VERIFY_RECEIPT_USAGE}"
-                )))
-            }
-            other if file.is_none() => file = Some(other.to_owned()),
-            other => return Err(fail(format!("unexpected argument {other:?}"))),
-        }
-    }
-    let file = file.ok_or_else(|| fail(format!("FILE is required\n{VERIFY_RECEIPT_USAGE}")))?;
-    let raw = std::fs::read(&file).map_err(|e| fail(format!("cannot read {file}: {e}")))?;
+/// Verifies a receipt file offline, with `keys_file` (a published key set)
+/// or the public keys of the local key directory.
+pub fn verify_receipt(file: &str, keys_file: Option<&str>) -> Outcome {
+    let raw = std::fs::read(file).map_err(|e| fail(format!("cannot read {file}: {e}")))?;
     let keys = match keys_file {
         Some(path) => {
             let text = std::fs::read_to_string(path)

@@ -85,6 +85,7 @@ fn moved(new_path: String) -> Response {
         ("team" = Option<String>, Query, description = "Only this team's models"),
         ("tag" = Option<String>, Query, description = "`key=value`: only models with this tag", example = "domain=payments"),
         ("framework" = Option<String>, Query, description = "Only models with a version of this framework (case-insensitive)"),
+        ("dataset" = Option<String>, Query, description = "Only models with a version trained on this dataset hash, directly or through parent versions"),
         ("has_production" = Option<bool>, Query, description = "Only models with a production version (`true`/`false`, also `1`/`0`, `on`/`off`)"),
         ("sort" = Option<Sort>, Query, description = "Default `relevance`: best match with `q`, otherwise most recently updated"),
         ("page" = Option<u32>, Query, description = "1-based; default 1", minimum = 1, maximum = 10000),

@@ -75,6 +75,18 @@ pub async fn search(
         sql.bind(Value::Text(framework.clone()));
         sql.push(")");
     }
+    if let Some(hash) = &query.dataset {
+        // Trained on it directly, or through any chain of parent versions.
+        sql.push(
+            " AND m.id IN (WITH RECURSIVE trained(id) AS (SELECT id FROM model_versions WHERE dataset_hash = ",
+        );
+        sql.bind(Value::Text(hash.clone()));
+        sql.push(
+            " UNION SELECT c.id FROM model_versions c JOIN trained t ON c.parent_version_id = t.id) \
+             SELECT v.model_id FROM model_versions v WHERE v.deleted_at IS NULL \
+             AND v.id IN (SELECT id FROM trained))",
+        );
+    }
     if let Some((k, v)) = &query.tag {
         sql.push(" AND EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = m.id AND t.key = ");
         sql.bind(Value::Text(k.clone()));

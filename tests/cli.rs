@@ -1,0 +1,167 @@
+//! The binary's command line: `--help` on every command, completions, and
+//! the client commands against a live server on both databases (the exit
+//! codes scripts rely on).
+
+mod common;
+
+use std::process::Command;
+
+use common::{TestDb, TestServer};
+use reqwest::StatusCode;
+use serde_json::json;
+
+const COMMANDS: [&str; 11] = [
+    "serve",
+    "verify-audit",
+    "anchor-audit",
+    "verify-receipt",
+    "rotate-signing-key",
+    "seed",
+    "import-mlflow",
+    "whoami",
+    "resolve",
+    "completions",
+    "help",
+];
+
+fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_model-registry"));
+    cmd.args(args)
+        .env("RUST_LOG", "error")
+        .env_remove("REGISTRY_TOKEN");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_command_has_help_and_completions_are_generated() {
+    let (code, out, _) = cli(&["--help"], &[]);
+    assert_eq!(code, 0, "{out}");
+    for command in COMMANDS {
+        assert!(
+            out.contains(command),
+            "top-level help lists {command}: {out}"
+        );
+        if command == "help" {
+            continue;
+        }
+        let (code, help, err) = cli(&[command, "--help"], &[]);
+        assert_eq!(code, 0, "{command} --help: {err}");
+        assert!(help.contains("Usage: model-registry"), "{command}: {help}");
+    }
+    assert!(out.contains("Exit codes"), "{out}");
+    let (code, script, _) = cli(&["completions", "bash"], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        script.contains("complete -F _model__registry") && script.contains("resolve"),
+        "{script}"
+    );
+    // A wrong command or flag: one clear message, exit 1.
+    let (code, _, err) = cli(&["deploy-everything"], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unrecognized subcommand"), "{err}");
+    let (code, _, err) = cli(&["seed", "0"], &[]);
+    assert_eq!(code, 1, "{err}");
+}
+
+on_both_databases! {
+    client_commands_answer_scripts_with_documented_exit_codes => client_commands;
+}
+
+async fn client_commands(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    let admin = s.admin_token().await;
+    let (status, body) = s
+        .post("/api/v1/models", &admin, json!({"name": "fraud"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for v in ["2.0.0", "2.1.0", "3.0.0"] {
+        let (status, body) = s
+            .post(
+                "/api/v1/models/fraud/versions",
+                &admin,
+                json!({"version": v}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = s
+        .send_json(
+            reqwest::Method::PUT,
+            "/api/v1/models/fraud/aliases/candidate",
+            common::Auth::Bearer(&admin),
+            json!({"version": "2.1.0"}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let url = s.base.clone();
+    // The server runs on the runtime's other worker while this one waits.
+    let with = |args: &[&str], env: &[(&str, &str)]| tokio::task::block_in_place(|| cli(args, env));
+    let env = [
+        ("REGISTRY_URL", url.as_str()),
+        ("REGISTRY_TOKEN", admin.as_str()),
+    ];
+    let run = |args: &[&str]| with(args, &env);
+
+    let (code, out, err) = run(&["whoami"]);
+    assert_eq!((code, out.trim()), (0, "admin (admin)"), "{err}");
+    let (code, out, _) = run(&["resolve", "fraud@candidate"]);
+    assert_eq!((code, out.trim()), (0, "2.1.0"));
+    let (code, out, err) = run(&["resolve", "fraud:latest", "--matches", "^2"]);
+    assert_eq!((code, out.trim()), (0, "2.1.0"), "{err}");
+    let (code, out, err) = run(&["resolve", "fraud:experimental", "--matches", "<2.1"]);
+    assert_eq!((code, out.trim()), (0, "2.0.0"), "{err}");
+    let (code, out, _) = run(&["resolve", "fraud==3.0.0", "--output", "json"]);
+    assert_eq!(code, 0);
+    let parsed: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(parsed["version"], "3.0.0");
+
+    // Nothing in Production: "no such", exit 4. Bad references: exit 1,
+    // naming the part. No token, or a bad one: exit 5. A server that is
+    // down: exit 1, naming where.
+    let (code, _, err) = run(&["resolve", "fraud:production"]);
+    assert_eq!(code, 4, "{err}");
+    let (code, _, err) = run(&["resolve", "nope@champion"]);
+    assert_eq!(code, 4, "{err}");
+    for (reference, part) in [
+        ("fraud", "reference"),
+        ("fraud:prod", "stage"),
+        ("fraud==x", "version"),
+    ] {
+        let (code, _, err) = run(&["resolve", reference]);
+        assert_eq!(code, 1, "{reference}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(part) && err.lines().count() == 1,
+            "{err}"
+        );
+    }
+    let (code, _, err) = run(&["resolve", "fraud@champion", "--matches", "^2"]);
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = with(&["whoami"], &[("REGISTRY_URL", url.as_str())]);
+    assert_eq!(code, 5, "{err}");
+    let (code, _, err) = with(
+        &["whoami"],
+        &[
+            ("REGISTRY_URL", url.as_str()),
+            ("REGISTRY_TOKEN", "mr_nope"),
+        ],
+    );
+    assert_eq!(code, 5, "{err}");
+    let (code, _, err) = with(
+        &["whoami"],
+        &[
+            ("REGISTRY_URL", "http://127.0.0.1:9"),
+            ("REGISTRY_TOKEN", "x"),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("127.0.0.1:9"), "{err}");
+    s.stop().await;
+}
