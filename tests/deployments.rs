@@ -373,6 +373,14 @@ async fn scripted_year(db: &TestDb) {
     assert_eq!(deployments[0]["environment"]["name"], "prod-eu");
     assert_eq!(deployments[0]["violations"].as_array().unwrap().len(), 1);
     assert_eq!(deployments[1]["violations"].as_array().unwrap().len(), 1);
+    // The rogue 2.0.0 never reached a stage but served: it is in the report.
+    let reported: Vec<&str> = report["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(reported, ["1.0.0", "1.1.0", "2.0.0"]);
     let html =
         w.s.client
             .get(w.s.url(&format!("{M}/report?format=html")))

@@ -90,11 +90,40 @@ pub async fn compliance_report(
         })
         .collect();
 
+    let deployments: Vec<crate::dto::ModelEnvironment> =
+        super::deployments::for_model(cx, &model.name)
+            .await?
+            .into_iter()
+            .map(|mut env| {
+                env.spans
+                    .retain(|s| in_version(&s.version) && s.overlaps(scope.from, scope.to));
+                env.violations
+                    .retain(|d| in_version(&d.version) && in_range(d.at));
+                env
+            })
+            .filter(|env| !env.spans.is_empty() || !env.violations.is_empty())
+            .collect();
+    // Versions that served somewhere in scope are evidence too, whatever
+    // their stage (a violation's version may never have been promoted).
+    let served: BTreeSet<&str> = deployments
+        .iter()
+        .flat_map(|e| e.spans.iter().map(|s| s.version.as_str()))
+        .collect();
     let mut version_ids: Vec<(String, i64)> = all_changes
         .iter()
         .filter(|c| reached.contains(&c.version))
         .map(|c| (c.version.clone(), c.version_id))
         .collect();
+    for v in served {
+        if reached.contains(v) {
+            continue;
+        }
+        if let Ok(semver) = crate::domain::SemVer::parse(v) {
+            if let Some(row) = versions::find(pool, model.id, &semver.identity_key()).await? {
+                version_ids.push((row.version.clone(), row.id));
+            }
+        }
+    }
     version_ids.sort_by_key(|(_, id)| *id);
     version_ids.dedup();
     let mut report_versions = Vec::with_capacity(version_ids.len());
@@ -105,18 +134,6 @@ pub async fn compliance_report(
     }
     let chain = super::audit_log::verify_incrementally(&cx.state).await?;
     let anchored = super::anchors::check(&cx.state).await?;
-    let deployments = super::deployments::for_model(cx, &model.name)
-        .await?
-        .into_iter()
-        .map(|mut env| {
-            env.spans
-                .retain(|s| in_version(&s.version) && s.overlaps(scope.from, scope.to));
-            env.violations
-                .retain(|d| in_version(&d.version) && in_range(d.at));
-            env
-        })
-        .filter(|env| !env.spans.is_empty() || !env.violations.is_empty())
-        .collect();
     Ok(ComplianceReport {
         schema: REPORT_SCHEMA.to_owned(),
         generated_at: now_ms(),
