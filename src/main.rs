@@ -112,12 +112,20 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // One JSON object per line for log shippers, or text for people.
+    match std::env::var("REGISTRY_LOG_FORMAT").as_deref() {
+        Ok("json") => logs.json().init(),
+        Ok("text") | Err(_) => logs.init(),
+        Ok(other) => {
+            eprintln!("error: REGISTRY_LOG_FORMAT must be text or json, not {other:?}");
+            std::process::exit(1);
+        }
+    }
     let outcome: Result<(), (i32, String)> = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await.map_err(|e| (1, e)),
         Command::VerifyAudit => evidence_cli::verify_audit().await,

@@ -71,6 +71,38 @@ fn every_command_has_help_and_completions_are_generated() {
     assert_eq!(code, 1, "{err}");
 }
 
+#[test]
+fn logs_can_be_one_json_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let json_env = [
+        ("REGISTRY_DATA_DIR", data),
+        ("REGISTRY_ADMIN_PASSWORD", "admin-password-1"),
+        ("REGISTRY_LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
+    ];
+    let (code, out, err) = cli(&["anchor-audit"], &json_env);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("published audit-checkpoints/"), "{out}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines.len() >= 2, "{err}");
+    for line in lines {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            event["level"].is_string() && event["fields"].is_object(),
+            "{line}"
+        );
+    }
+    assert!(err.contains("audit checkpoint published"), "{err}");
+    let (code, _, err) = cli(
+        &["verify-audit"],
+        &[("REGISTRY_DATA_DIR", data), ("REGISTRY_LOG_FORMAT", "xml")],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("REGISTRY_LOG_FORMAT"), "{err}");
+}
+
 on_both_databases! {
     client_commands_answer_scripts_with_documented_exit_codes => client_commands;
 }

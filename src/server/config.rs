@@ -40,6 +40,9 @@ pub struct Config {
     /// The registry's public address, named as the issuer in what it signs
     /// (`REGISTRY_PUBLIC_URL`, default `http://<LEPTOS_SITE_ADDR>`).
     pub public_url: String,
+    /// Where `/metrics` is also served without credentials
+    /// (`REGISTRY_METRICS_ADDR`; unset: only to admins on the main address).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// How long the server waits for slow or silent clients and queries.
@@ -201,7 +204,15 @@ impl Config {
         let public_url = var("REGISTRY_PUBLIC_URL")
             .map(|u| u.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://{site_addr}"));
+        let metrics_addr = var("REGISTRY_METRICS_ADDR")
+            .map(|a| {
+                a.parse().map_err(|e| {
+                    format!("REGISTRY_METRICS_ADDR is not an address (host:port): {e}")
+                })
+            })
+            .transpose()?;
         Ok(Self {
+            metrics_addr,
             signing_keys,
             anchor_interval,
             public_url,
@@ -232,6 +243,7 @@ impl Config {
     pub fn for_tests(database_url: String, data_dir: PathBuf) -> Self {
         Self {
             signing_keys: data_dir.join("keys"),
+            metrics_addr: None,
             // Tests publish checkpoints on demand.
             anchor_interval: None,
             public_url: "http://registry.test".into(),

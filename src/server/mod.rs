@@ -11,6 +11,7 @@ pub mod evidence_cli;
 pub mod export;
 pub mod http;
 pub mod markdown;
+pub mod metrics;
 pub mod mlflow;
 pub mod mlflow_import;
 pub mod repo;

@@ -44,6 +44,7 @@ pub async fn prepare(config: Config, leptos_options: LeptosOptions) -> Result<Ap
         webhook_wake: Arc::default(),
         chain_verification: Arc::default(),
         keys: Arc::new(keys),
+        metrics: Arc::default(),
     };
     bootstrap_admin(&state).await?;
     Ok(state)
@@ -91,6 +92,10 @@ pub async fn serve(
     let sweeper = tokio::spawn(maintenance(state.clone()));
     let expirer = tokio::spawn(expire_lapsed_requests(state.clone()));
     let anchorer = tokio::spawn(publish_checkpoints(state.clone()));
+    let metrics_listener = match state.config.metrics_addr {
+        Some(addr) => Some(serve_metrics(state.clone(), addr).await?),
+        None => None,
+    };
     let (stop_webhooks, webhooks_stopped) = tokio::sync::watch::channel(false);
     let webhook_worker = webhooks::worker::spawn(state.clone(), webhooks_stopped);
     let db = state.db.clone();
@@ -100,6 +105,9 @@ pub async fn serve(
     sweeper.abort();
     expirer.abort();
     anchorer.abort();
+    if let Some(task) = metrics_listener {
+        task.abort();
+    }
     // Let the worker finish the batch in flight (each send times out), so
     // leases are released; whatever is still pending is sent after restart.
     let _ = stop_webhooks.send(true);
@@ -158,6 +166,27 @@ async fn expire_lapsed_requests(state: AppState) {
             Err(e) => tracing::warn!(error = %e, "could not close lapsed promotion requests"),
         }
     }
+}
+
+/// `/metrics` without credentials on its own address (`REGISTRY_METRICS_ADDR`),
+/// for a monitoring network the public cannot reach.
+async fn serve_metrics(
+    state: AppState,
+    addr: std::net::SocketAddr,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(addr).await?;
+    tracing::info!("metrics on http://{addr}/metrics");
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(super::http::ops::public_metrics),
+        )
+        .with_state(state);
+    Ok(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "metrics listener stopped");
+        }
+    }))
 }
 
 /// Publishes a signed audit checkpoint every `anchor_interval` when events

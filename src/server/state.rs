@@ -27,6 +27,8 @@ pub struct AppState {
     /// The signing key for receipts and checkpoints, and every public key
     /// this registry has used.
     pub keys: Arc<super::signing::Keyring>,
+    /// Request counters and histograms for `/metrics`.
+    pub metrics: Arc<super::metrics::Metrics>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -13,6 +13,7 @@ pub mod errors;
 pub mod extract;
 pub mod layers;
 pub mod openapi;
+pub mod ops;
 pub mod params;
 pub mod release_api;
 pub mod report_html;

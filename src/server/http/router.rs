@@ -103,7 +103,13 @@ pub fn build(state: AppState) -> Router {
             "/ajax-api/2.0/mlflow",
             crate::server::mlflow::routes().layer(layers::request_timeout(timeout)),
         )
+        .route("/metrics", get(super::ops::metrics))
         .merge(pages)
+        // Route-level (so the route template is known), outside the others.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::ops::track,
+        ))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(middleware::from_fn(csrf::require_same_origin))
         .layer(sessions)

@@ -301,3 +301,13 @@ pub async fn record_attempt(
     };
     query.execute(conn).await.map(drop)
 }
+
+/// Deliveries waiting to be sent, and those given up on (for `/metrics`).
+pub async fn queue_counts(pool: &AnyPool) -> Result<(i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0), \
+         COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) FROM webhook_deliveries",
+    )
+    .fetch_one(pool)
+    .await
+}

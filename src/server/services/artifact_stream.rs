@@ -102,6 +102,7 @@ where
             let take = (64 - head.len()).min(chunk.len());
             head.extend_from_slice(&chunk[..take]);
         }
+        state.metrics.uploaded(chunk.len());
         upload.write(chunk).await.map_err(store_error)?;
         journal.note(state, upload).await?;
     }

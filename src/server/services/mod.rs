@@ -15,6 +15,7 @@ pub mod deployments;
 pub mod evaluations;
 pub mod lookup;
 pub mod mlflow;
+pub mod ops;
 pub mod receipts;
 pub mod reports;
 pub mod sessions;
