@@ -15,8 +15,9 @@ use tracing_subscriber::EnvFilter;
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 error (bad arguments, unreadable files, a server \
 that cannot be reached); 2 import-mlflow copied only part (listed); 3 evidence that does not verify \
-(verify-audit, verify-receipt); 4 the registry has no such model, version or alias; 5 the token is \
-missing or not allowed.";
+(verify-audit, verify-receipt, a pulled file's checksum); 4 the registry has no such model, version \
+or alias; 5 the token is missing or not allowed; wait: 6 rejected or cancelled, 7 expired, 8 still \
+pending at --timeout.";
 
 #[derive(Parser)]
 #[command(
@@ -93,6 +94,45 @@ and MLFLOW_TRACKING_PASSWORD. Exit codes: 0 everything copied, 2 something could
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Download every file of a version into DIR, verifying each SHA-256 (exit 3 on a
+    /// mismatch).
+    Pull {
+        /// e.g. fraud:production, fraud@champion, fraud==2.1.0.
+        reference: String,
+        /// Where to put the files (created; subdirectories as in the version).
+        dir: String,
+        /// For a stage or `latest`: the highest version matching this requirement.
+        #[arg(long)]
+        matches: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Ask for a version to move to a stage (applied at once where no sign-off is needed).
+    Promote {
+        name: String,
+        version: String,
+        #[arg(long)]
+        to: String,
+        /// Why, shown to the approvers.
+        #[arg(long)]
+        justification: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Wait for a request to be decided. Exit 0 approved, 6 rejected or cancelled, 7
+    /// expired, 8 still pending at --timeout.
+    Wait {
+        name: String,
+        request: i64,
+        /// How long to wait: 2h, 30m, 90s.
+        #[arg(long, default_value = "1h", value_parser = client_cli::parse_duration)]
+        timeout: std::time::Duration,
+        /// How often to ask.
+        #[arg(long, default_value = "5s", value_parser = client_cli::parse_duration)]
+        every: std::time::Duration,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Print a completion script for your shell (bash, zsh, fish, powershell, elvish).
     Completions { shell: clap_complete::Shell },
 }
@@ -145,6 +185,26 @@ async fn main() {
             matches,
             client,
         } => client_cli::resolve(&client, &reference, matches.as_deref()).await,
+        Command::Pull {
+            reference,
+            dir,
+            matches,
+            client,
+        } => client_cli::pull(&client, &reference, matches.as_deref(), &dir).await,
+        Command::Promote {
+            name,
+            version,
+            to,
+            justification,
+            client,
+        } => client_cli::promote(&client, &name, &version, &to, &justification).await,
+        Command::Wait {
+            name,
+            request,
+            timeout,
+            every,
+            client,
+        } => client_cli::wait(&client, &name, request, timeout, every).await,
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

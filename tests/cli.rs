@@ -10,8 +10,11 @@ use common::{TestDb, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 
-const COMMANDS: [&str; 11] = [
+const COMMANDS: [&str; 14] = [
     "serve",
+    "pull",
+    "promote",
+    "wait",
     "verify-audit",
     "anchor-audit",
     "verify-receipt",
@@ -38,6 +41,22 @@ fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 #[test]
@@ -195,5 +214,134 @@ async fn client_commands(db: &TestDb) {
     );
     assert_eq!(code, 1);
     assert!(err.contains("127.0.0.1:9"), "{err}");
+
+    // pull: every file, nested, each checksum verified.
+    for (path, bytes) in [
+        ("model/weights.bin", vec![1u8; 70_000]),
+        ("config/a/b.json", b"{}".to_vec()),
+    ] {
+        let res = s
+            .client
+            .put(s.url(&format!(
+                "/api/v1/models/fraud/versions/3.0.0/artifacts/{path}"
+            )))
+            .bearer_auth(&admin)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let into = tempfile::tempdir().unwrap();
+    let dir = into.path().join("pulled");
+    let dir = dir.to_str().unwrap();
+    let (code, out, err) = run(&["pull", "fraud==3.0.0", dir]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2 files verified"), "{out}");
+    assert_eq!(
+        std::fs::read(format!("{dir}/model/weights.bin")).unwrap(),
+        vec![1u8; 70_000]
+    );
+    assert_eq!(
+        std::fs::read(format!("{dir}/config/a/b.json")).unwrap(),
+        b"{}"
+    );
+    // A stored file corrupted behind the registry's back: refused, nothing kept.
+    let mut stored = Vec::new();
+    let mut stack = vec![db.data_dir.path().join("artifacts").join("v")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                stored.push(p)
+            }
+        }
+    }
+    for p in &stored {
+        use std::io::{Seek, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        f.seek(std::io::SeekFrom::Start(0)).unwrap();
+        f.write_all(b"X").unwrap();
+    }
+    let again = into.path().join("again");
+    let again = again.to_str().unwrap();
+    let (code, _, err) = run(&["pull", "fraud==3.0.0", again]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("checksum mismatch"), "{err}");
+    let kept: Vec<_> = walk(std::path::Path::new(again));
+    assert!(kept.is_empty(), "nothing unverified is kept: {kept:?}");
+
+    // promote, then wait: each outcome has its exit code.
+    s.create_user("alice", "approver-pass-1", "approver").await;
+    let alice = s.token_for("alice", "approver-pass-1").await;
+    let (code, out, err) = run(&[
+        "promote",
+        "fraud",
+        "2.0.0",
+        "--to",
+        "staging",
+        "--justification",
+        "ship it",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let request: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(request["state"], "pending");
+    let id = request["id"].to_string();
+    let (code, _, err) = run(&["wait", "fraud", &id, "--timeout", "1s", "--every", "100ms"]);
+    assert_eq!(code, 8, "{err}");
+    let (status, body) = s
+        .post(
+            &format!("/api/v1/models/fraud/requests/{id}/approve"),
+            &alice,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (code, out, err) = run(&["wait", "fraud", &id, "--timeout", "10s", "--every", "100ms"]);
+    assert_eq!(
+        (code, out.trim()),
+        (0, format!("request {id}: approved").as_str()),
+        "{err}"
+    );
+    let (code, out, _) = run(&[
+        "promote",
+        "fraud",
+        "2.1.0",
+        "--to",
+        "staging",
+        "--justification",
+        "and this",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code, 0);
+    let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["id"].to_string();
+    let (status, _) = s
+        .post(
+            &format!("/api/v1/models/fraud/requests/{id}/reject"),
+            &alice,
+            json!({"comment": "no"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (code, _, err) = run(&["wait", "fraud", &id, "--every", "100ms"]);
+    assert_eq!(code, 6, "{err}");
+    let (code, _, err) = run(&[
+        "promote",
+        "fraud",
+        "2.1.0",
+        "--to",
+        "live",
+        "--justification",
+        "x",
+    ]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("--to"), "{err}");
+    let (code, _, _) = run(&["wait", "fraud", "999", "--timeout", "1s"]);
+    assert_eq!(code, 4);
     s.stop().await;
 }

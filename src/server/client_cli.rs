@@ -11,8 +11,15 @@ use crate::domain::{ModelRef, VersionRequirement};
 
 pub type Outcome = Result<(), (i32, String)>;
 
+pub const EXIT_INVALID: i32 = 3;
 pub const EXIT_NOT_FOUND: i32 = 4;
 pub const EXIT_NOT_ALLOWED: i32 = 5;
+/// `wait`: the request was rejected or cancelled.
+pub const EXIT_REJECTED: i32 = 6;
+/// `wait`: the request expired unanswered.
+pub const EXIT_EXPIRED: i32 = 7;
+/// `wait`: still pending when `--timeout` ran out.
+pub const EXIT_TIMEOUT: i32 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Output {
@@ -47,29 +54,64 @@ impl ClientArgs {
         Ok(url)
     }
 
-    /// GET `/api/v1{path}` with the token; the JSON body of a 2xx.
-    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, (i32, String)> {
-        let token = self
-            .token
+    fn token(&self) -> Result<&str, (i32, String)> {
+        self.token
             .as_deref()
             .filter(|t| !t.trim().is_empty())
             .ok_or((
                 EXIT_NOT_ALLOWED,
                 "no token: set REGISTRY_TOKEN (or pass --token)".to_owned(),
-            ))?;
+            ))
+    }
+
+    /// A request to `path` (absolute under the registry, `/api/v1/…`).
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+        timeout: std::time::Duration,
+    ) -> Result<reqwest::Response, (i32, String)> {
+        let token = self.token()?;
         let base = self.base()?;
-        let url = format!("{}/api/v1{path}", base.as_str().trim_end_matches('/'));
+        let url = format!("{}{path}", base.as_str().trim_end_matches('/'));
         let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
+            .timeout(timeout)
             .build()
             .map_err(|e| usage(format!("HTTP client: {e}")))?;
-        let res = client
-            .get(&url)
-            .query(query)
-            .bearer_auth(token)
-            .send()
+        let mut req = client.request(method, &url).query(query).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        req.send()
             .await
-            .map_err(|e| usage(format!("cannot reach the registry at {base}: {e}")))?;
+            .map_err(|e| usage(format!("cannot reach the registry at {base}: {e}")))
+    }
+
+    /// GET `/api/v1{path}` with the token; the JSON body of a 2xx.
+    async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, (i32, String)> {
+        self.call(reqwest::Method::GET, path, query, None).await
+    }
+
+    /// A JSON call to `/api/v1{path}`; the body of a 2xx, else the error
+    /// line and its exit code.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<Value, (i32, String)> {
+        let res = self
+            .send(
+                method,
+                &format!("/api/v1{path}"),
+                query,
+                body,
+                std::time::Duration::from_secs(30),
+            )
+            .await?;
         let status = res.status();
         let body: Value = res.json().await.unwrap_or(Value::Null);
         if status.is_success() {
@@ -122,4 +164,195 @@ pub async fn resolve(args: &ClientArgs, reference: &str, matches: Option<&str>) 
     let version = found["version"].as_str().unwrap_or_default().to_owned();
     print(args.output, version, &found);
     Ok(())
+}
+
+/// `pull REF DIR`: downloads every file of the version REF names into DIR
+/// (subdirectories as in the version), checking each SHA-256; a mismatch
+/// removes that file and fails with exit 3.
+pub async fn pull(args: &ClientArgs, reference: &str, matches: Option<&str>, dir: &str) -> Outcome {
+    use futures_util::StreamExt;
+    use sha2::{Digest, Sha256};
+    use tokio::io::AsyncWriteExt;
+
+    let r = ModelRef::parse(reference).map_err(|e| usage(format!("{}: {}", e.field, e.message)))?;
+    let query: Vec<(&str, &str)> = matches.map(|m| ("matches", m)).into_iter().collect();
+    let found = args.get(&r.lookup_path(), &query).await?;
+    let version = found["version"].as_str().unwrap_or_default().to_owned();
+    let files = found["artifacts"].as_array().cloned().unwrap_or_default();
+    let root = std::path::Path::new(dir);
+    let mut pulled = 0;
+    for file in &files {
+        let path = file["path"].as_str().unwrap_or_default();
+        // The registry checks paths; a client still never writes outside DIR.
+        let safe = !path.is_empty()
+            && path
+                .split('/')
+                .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains('\\'));
+        if !safe {
+            return Err((
+                EXIT_INVALID,
+                format!("refusing to write {path:?} outside {dir}"),
+            ));
+        }
+        let (Some(url), Some(expected)) = (file["download_url"].as_str(), file["sha256"].as_str())
+        else {
+            eprintln!(
+                "skipping {path}: a link without a checksum ({})",
+                file["external_uri"]
+            );
+            continue;
+        };
+        let target = root.join(path);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| usage(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let res = args
+            .send(
+                reqwest::Method::GET,
+                url,
+                &[],
+                None,
+                std::time::Duration::from_secs(24 * 3600),
+            )
+            .await?;
+        if !res.status().is_success() {
+            return Err((1, format!("{path}: the registry answered {}", res.status())));
+        }
+        let partial = target.with_extension("partial");
+        let mut out = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|e| usage(format!("cannot write {}: {e}", partial.display())))?;
+        let mut hasher = Sha256::new();
+        let mut body = res.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| usage(format!("{path}: download cut off: {e}")))?;
+            hasher.update(&chunk);
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| usage(format!("cannot write {}: {e}", partial.display())))?;
+        }
+        out.flush().await.map_err(|e| usage(e.to_string()))?;
+        let got = hex::encode(hasher.finalize());
+        if got != expected {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err((
+                EXIT_INVALID,
+                format!("{path}: checksum mismatch (expected {expected}, got {got}); nothing kept"),
+            ));
+        }
+        tokio::fs::rename(&partial, &target)
+            .await
+            .map_err(|e| usage(format!("cannot write {}: {e}", target.display())))?;
+        pulled += 1;
+    }
+    let line = format!(
+        "{} {version}: {pulled} files verified into {dir} (content {})",
+        r.model,
+        found["content_digest"].as_str().unwrap_or("-")
+    );
+    print(args.output, line, &found);
+    Ok(())
+}
+
+/// `promote NAME VERSION --to STAGE --justification …`: opens the request
+/// (applied at once where the policy needs no sign-off); prints its id.
+pub async fn promote(
+    args: &ClientArgs,
+    model: &str,
+    version: &str,
+    to: &str,
+    justification: &str,
+) -> Outcome {
+    let model = crate::domain::ModelName::parse(model)
+        .map_err(|e| usage(format!("NAME: {}", e.message)))?;
+    let version = crate::domain::SemVer::parse(version)
+        .map_err(|e| usage(format!("VERSION: {}", e.message)))?;
+    let to: crate::domain::Stage = to
+        .parse()
+        .map_err(|_| usage("--to: must be staging, production, archived or experimental"))?;
+    let body = serde_json::json!({"to": to.as_str(), "justification": justification});
+    let req = args
+        .call(
+            reqwest::Method::POST,
+            &format!("/models/{model}/versions/{version}/requests"),
+            &[],
+            Some(body),
+        )
+        .await?;
+    let line = format!(
+        "request {} ({}): {} {version} -> {}",
+        req["id"],
+        req["state"].as_str().unwrap_or("?"),
+        model,
+        to.as_str()
+    );
+    print(args.output, line, &req);
+    Ok(())
+}
+
+/// `wait NAME REQUEST --timeout 2h`: polls the request until it is decided.
+/// Exit 0 approved, 6 rejected or cancelled, 7 expired, 8 still pending.
+pub async fn wait(
+    args: &ClientArgs,
+    model: &str,
+    id: i64,
+    timeout: std::time::Duration,
+    every: std::time::Duration,
+) -> Outcome {
+    let model = crate::domain::ModelName::parse(model)
+        .map_err(|e| usage(format!("NAME: {}", e.message)))?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let req = args
+            .get(&format!("/models/{model}/requests/{id}"), &[])
+            .await?;
+        let state = req["state"].as_str().unwrap_or_default().to_owned();
+        let done = |code: i32| {
+            print(args.output, format!("request {id}: {state}"), &req);
+            if code == 0 {
+                Ok(())
+            } else {
+                Err((code, format!("request {id} was {state}")))
+            }
+        };
+        match state.as_str() {
+            "approved" => return done(0),
+            "rejected" | "cancelled" => return done(EXIT_REJECTED),
+            "expired" => return done(EXIT_EXPIRED),
+            _ => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err((
+                EXIT_TIMEOUT,
+                format!("request {id} still {state} after {}s", timeout.as_secs()),
+            ));
+        }
+        tokio::time::sleep(
+            every
+                .min(deadline.saturating_duration_since(std::time::Instant::now()))
+                .max(std::time::Duration::from_millis(50)),
+        )
+        .await;
+    }
+}
+
+/// `2h`, `30m`, `90s`, `1500ms` or plain seconds.
+pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
+    let raw = raw.trim();
+    let (number, unit) = raw
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((raw, ""), |i| raw.split_at(i));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a duration such as 2h, 30m or 90s"))?;
+    let secs = |m: u64| std::time::Duration::from_secs(n.saturating_mul(m));
+    match unit {
+        "" | "s" => Ok(secs(1)),
+        "m" => Ok(secs(60)),
+        "h" => Ok(secs(3600)),
+        "ms" => Ok(std::time::Duration::from_millis(n)),
+        _ => Err(format!("{raw:?} is not a duration such as 2h, 30m or 90s")),
+    }
 }
