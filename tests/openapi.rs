@@ -214,6 +214,7 @@ async fn openapi_document_is_public_and_covers_every_route() {
             "team",
             "tag",
             "framework",
+            "dataset",
             "has_production",
             "sort",
             "page",
