@@ -94,6 +94,33 @@ and MLFLOW_TRACKING_PASSWORD. Exit codes: 0 everything copied, 2 something could
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Register a version and upload every file under DIR (parallel, each SHA-256
+    /// checked by the registry); rerun with --version to resume a failed push.
+    Push {
+        dir: String,
+        #[arg(long)]
+        model: String,
+        /// The exact version (needed to resume).
+        #[arg(long, conflicts_with = "bump")]
+        version: Option<String>,
+        /// patch, minor or major above the highest existing version.
+        #[arg(long)]
+        bump: Option<String>,
+        /// Record DIR's git commit and origin as the version's lineage.
+        #[arg(long)]
+        lineage_from_git: bool,
+        /// A JSON object of final metric values.
+        #[arg(long, value_name = "FILE")]
+        metrics: Option<String>,
+        /// A JSON object of hyperparameters.
+        #[arg(long, value_name = "FILE")]
+        params: Option<String>,
+        /// Files uploaded at once.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        parallel: u16,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Download every file of a version into DIR, verifying each SHA-256 (exit 3 on a
     /// mismatch).
     Pull {
@@ -185,6 +212,29 @@ async fn main() {
             matches,
             client,
         } => client_cli::resolve(&client, &reference, matches.as_deref()).await,
+        Command::Push {
+            dir,
+            model,
+            version,
+            bump,
+            lineage_from_git,
+            metrics,
+            params,
+            parallel,
+            client,
+        } => {
+            let push = client_cli::PushArgs {
+                dir: &dir,
+                model: &model,
+                version: version.as_deref(),
+                bump: bump.as_deref(),
+                lineage_from_git,
+                metrics: metrics.as_deref(),
+                params: params.as_deref(),
+                parallel: usize::from(parallel),
+            };
+            client_cli::push(&client, push).await
+        }
         Command::Pull {
             reference,
             dir,

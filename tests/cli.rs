@@ -6,12 +6,13 @@ mod common;
 
 use std::process::Command;
 
-use common::{TestDb, TestServer};
+use common::{Auth, TestDb, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 
-const COMMANDS: [&str; 14] = [
+const COMMANDS: [&str; 15] = [
     "serve",
+    "push",
     "pull",
     "promote",
     "wait",
@@ -124,6 +125,7 @@ fn logs_can_be_one_json_object_per_line() {
 
 on_both_databases! {
     client_commands_answer_scripts_with_documented_exit_codes => client_commands;
+    push_registers_uploads_in_parallel_and_resumes => push;
 }
 
 async fn client_commands(db: &TestDb) {
@@ -343,5 +345,168 @@ async fn client_commands(db: &TestDb) {
     assert!(err.contains("--to"), "{err}");
     let (code, _, _) = run(&["wait", "fraud", "999", "--timeout", "1s"]);
     assert_eq!(code, 4);
+    s.stop().await;
+}
+
+async fn push(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    let admin = s.admin_token().await;
+    let url = s.base.clone();
+    let with = |args: &[&str]| {
+        tokio::task::block_in_place(|| {
+            cli(
+                args,
+                &[
+                    ("REGISTRY_URL", url.as_str()),
+                    ("REGISTRY_TOKEN", admin.as_str()),
+                ],
+            )
+        })
+    };
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("model");
+    std::fs::create_dir_all(dir.join("sub/dir")).unwrap();
+    std::fs::write(dir.join("a.txt"), "hello").unwrap();
+    let big: Vec<u8> = (0..32 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(dir.join("sub/dir/weights.bin"), &big).unwrap();
+    std::fs::write(dir.join("sub/config.json"), "{}").unwrap();
+    let metrics = work.path().join("metrics.json");
+    std::fs::write(&metrics, r#"{"auc": 0.93}"#).unwrap();
+    let params = work.path().join("params.json");
+    std::fs::write(&params, r#"{"lr": "0.01"}"#).unwrap();
+    let d = dir.to_str().unwrap();
+    let (m, p) = (metrics.to_str().unwrap(), params.to_str().unwrap());
+
+    let (code, out, err) = with(&[
+        "push",
+        d,
+        "--model",
+        "churn",
+        "--version",
+        "1.0.0",
+        "--metrics",
+        m,
+        "--params",
+        p,
+        "--parallel",
+        "3",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("churn 1.0.0: 3 uploaded, 0 already there; content sha256:"),
+        "{out}"
+    );
+    let (status, v) = s
+        .get_json("/api/v1/models/churn/versions/1.0.0", Auth::Bearer(&admin))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["metrics"]["auc"], 0.93);
+    assert_eq!(v["params"]["lr"], "0.01");
+    let (_, files) = s
+        .get_json(
+            "/api/v1/models/churn/versions/1.0.0/artifacts",
+            Auth::Bearer(&admin),
+        )
+        .await;
+    let paths: Vec<&str> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["a.txt", "sub/config.json", "sub/dir/weights.bin"]);
+    let weights = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "sub/dir/weights.bin")
+        .unwrap();
+    use sha2::Digest;
+    assert_eq!(weights["sha256"], hex::encode(sha2::Sha256::digest(&big)));
+
+    // Resume (a push cut off before its last file): what is there with the
+    // same checksum is skipped, the rest goes up.
+    std::fs::write(dir.join("sub/late.txt"), "sent on the second run").unwrap();
+    let (code, out, err) = with(&["push", d, "--model", "churn", "--version", "1.0.0"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 uploaded, 3 already there"), "{out}");
+
+    // A bump registers the next version.
+    let (code, out, err) = with(&["push", d, "--model", "churn", "--bump", "minor"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("churn 1.1.0: 4 uploaded"), "{out}");
+
+    // Bad input: one line, exit 1, nothing registered.
+    let empty = work.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let not_json = work.path().join("bad.json");
+    std::fs::write(&not_json, "auc=1").unwrap();
+    for (args, says) in [
+        (vec!["push", d, "--model", "churn"], "--version X or --bump"),
+        (
+            vec![
+                "push",
+                d,
+                "--model",
+                "churn",
+                "--version",
+                "2.0.0",
+                "--bump",
+                "minor",
+            ],
+            "cannot be used with",
+        ),
+        (
+            vec!["push", d, "--model", "churn", "--version", "two"],
+            "--version",
+        ),
+        (
+            vec!["push", d, "--model", "Churn Model", "--version", "2.0.0"],
+            "--model",
+        ),
+        (
+            vec![
+                "push",
+                empty.to_str().unwrap(),
+                "--model",
+                "churn",
+                "--version",
+                "2.0.0",
+            ],
+            "holds no files",
+        ),
+        (
+            vec![
+                "push",
+                d,
+                "--model",
+                "churn",
+                "--version",
+                "2.0.0",
+                "--metrics",
+                not_json.to_str().unwrap(),
+            ],
+            "not JSON",
+        ),
+        (
+            vec![
+                "push",
+                "/nonexistent/dir",
+                "--model",
+                "churn",
+                "--version",
+                "2.0.0",
+            ],
+            "cannot read",
+        ),
+    ] {
+        let (code, _, err) = with(&args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let (status, _) = s
+        .get_json("/api/v1/models/churn/versions/2.0.0", Auth::Bearer(&admin))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     s.stop().await;
 }

@@ -356,3 +356,267 @@ pub fn parse_duration(raw: &str) -> Result<std::time::Duration, String> {
         _ => Err(format!("{raw:?} is not a duration such as 2h, 30m or 90s")),
     }
 }
+
+/// What `push` registers: the version (exact or a bump), and optional
+/// lineage from git, metrics and params files.
+pub struct PushArgs<'a> {
+    pub dir: &'a str,
+    pub model: &'a str,
+    pub version: Option<&'a str>,
+    pub bump: Option<&'a str>,
+    pub lineage_from_git: bool,
+    pub metrics: Option<&'a str>,
+    pub params: Option<&'a str>,
+    pub parallel: usize,
+}
+
+/// The files under `dir`, as (relative path with `/`, absolute path, size).
+fn files_under(dir: &std::path::Path) -> Result<Vec<(String, std::path::PathBuf, u64)>, String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| format!("cannot read {}: {e}", d.display()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| format!("cannot read {}: {e}", d.display()))?;
+            let path = entry.path();
+            let kind = entry
+                .file_type()
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() {
+                let rel = path
+                    .strip_prefix(dir)
+                    .map_err(|_| format!("{} is outside {}", path.display(), dir.display()))?;
+                let rel = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| format!("{}: file names must be UTF-8", path.display()))?
+                    .join("/");
+                let size = entry
+                    .metadata()
+                    .map_err(|e| format!("{}: {e}", path.display()))?
+                    .len();
+                out.push((rel, path, size));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+async fn sha256_of(path: &std::path::Path) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file
+            .read(&mut buf)
+            .await
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn read_json_file(field: &str, path: &str) -> Result<Value, (i32, String)> {
+    let text = std::fs::read_to_string(path).map_err(|e| usage(format!("{field} {path}: {e}")))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| usage(format!("{field} {path}: not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(usage(format!("{field} {path}: must be a JSON object")));
+    }
+    Ok(value)
+}
+
+fn git(dir: &str, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// `push DIR --model NAME (--version X | --bump minor)`: registers the
+/// version (creating the model if needed) and uploads every file, in
+/// parallel, each with its SHA-256 for the registry to check. Rerunning
+/// the same push with `--version` resumes: files already there with the
+/// same checksum are skipped.
+pub async fn push(args: &ClientArgs, p: PushArgs<'_>) -> Outcome {
+    use futures_util::StreamExt;
+
+    let model = crate::domain::ModelName::parse(p.model)
+        .map_err(|e| usage(format!("--model: {}", e.message)))?;
+    let files = files_under(std::path::Path::new(p.dir)).map_err(usage)?;
+    if files.is_empty() {
+        return Err(usage(format!("{} holds no files", p.dir)));
+    }
+    let mut body = serde_json::json!({});
+    match (p.version, p.bump) {
+        (Some(v), None) => {
+            let v = crate::domain::SemVer::parse(v)
+                .map_err(|e| usage(format!("--version: {}", e.message)))?;
+            body["version"] = v.to_string().into();
+        }
+        (None, Some(b)) => {
+            let b: crate::domain::Bump = b
+                .parse()
+                .map_err(|e: crate::domain::FieldError| usage(format!("--bump: {}", e.message)))?;
+            body["bump"] = b.as_str().into();
+        }
+        _ => return Err(usage("give --version X or --bump patch|minor|major")),
+    }
+    if let Some(path) = p.metrics {
+        body["metrics"] = read_json_file("--metrics", path)?;
+    }
+    if let Some(path) = p.params {
+        body["params"] = read_json_file("--params", path)?;
+    }
+    if p.lineage_from_git {
+        let commit = git(p.dir, &["rev-parse", "HEAD"]).ok_or_else(|| {
+            usage(format!(
+                "--lineage-from-git: {} is not in a git checkout",
+                p.dir
+            ))
+        })?;
+        body["lineage"] = serde_json::json!({
+            "commit_sha": commit,
+            "source_repo": git(p.dir, &["remote", "get-url", "origin"]),
+        });
+    }
+    // The model, created when new.
+    if let Err((EXIT_NOT_FOUND, _)) = args.get(&format!("/models/{model}"), &[]).await {
+        args.call(
+            reqwest::Method::POST,
+            "/models",
+            &[],
+            Some(serde_json::json!({"name": model.as_str()})),
+        )
+        .await?;
+    }
+    let (version, resumed) = match args
+        .call(
+            reqwest::Method::POST,
+            &format!("/models/{model}/versions"),
+            &[],
+            Some(body.clone()),
+        )
+        .await
+    {
+        Ok(v) => (v["version"].as_str().unwrap_or_default().to_owned(), false),
+        // The same version again: resume it.
+        Err((1, m)) if p.version.is_some() && m.contains("already has version") => (
+            body["version"].as_str().unwrap_or_default().to_owned(),
+            true,
+        ),
+        Err(e) => return Err(e),
+    };
+    let present: Vec<Value> = if resumed {
+        args.get(
+            &format!("/models/{model}/versions/{version}/artifacts"),
+            &[],
+        )
+        .await?
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let total: u64 = files.iter().map(|f| f.2).sum();
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let uploads = files.into_iter().map(|(rel, path, size)| {
+        let (bar, present, model, version) = (bar.clone(), &present, &model, &version);
+        async move {
+            let sha = sha256_of(&path).await.map_err(usage)?;
+            let already = present.iter().any(|a| {
+                a["path"].as_str() == Some(rel.as_str())
+                    && a["sha256"].as_str() == Some(sha.as_str())
+            });
+            if !already {
+                let file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+                let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
+                let token = args.token()?;
+                let url = format!(
+                    "{}/api/v1/models/{model}/versions/{version}/artifacts/{}",
+                    args.base()?.as_str().trim_end_matches('/'),
+                    crate::server::services::artifacts::encode_path(&rel)
+                );
+                let res = reqwest::Client::new()
+                    .put(url)
+                    .bearer_auth(token)
+                    .header("x-checksum-sha256", &sha)
+                    .header(reqwest::header::CONTENT_LENGTH, size)
+                    .body(reqwest::Body::wrap_stream(stream))
+                    .send()
+                    .await
+                    .map_err(|e| usage(format!("{rel}: upload failed: {e}")))?;
+                if !res.status().is_success() {
+                    let body: Value = res.json().await.unwrap_or(Value::Null);
+                    return Err((
+                        1,
+                        format!(
+                            "{rel}: {}",
+                            body["error"]["message"]
+                                .as_str()
+                                .unwrap_or("upload refused")
+                        ),
+                    ));
+                }
+            }
+            bar.inc(size);
+            Ok::<bool, (i32, String)>(!already)
+        }
+    });
+    let results: Vec<Result<bool, (i32, String)>> = futures_util::stream::iter(uploads)
+        .buffer_unordered(p.parallel.max(1))
+        .collect()
+        .await;
+    bar.finish_and_clear();
+    let failed: Vec<&(i32, String)> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    if let Some((code, first)) = failed.first() {
+        return Err((
+            *code,
+            format!(
+                "{first}; version {version} of {model} is registered with {} of {} files: \
+                 rerun `push {} --model {model} --version {version}` to resume",
+                results.len() - failed.len(),
+                results.len(),
+                p.dir
+            ),
+        ));
+    }
+    let uploaded = results.iter().filter(|r| matches!(r, Ok(true))).count();
+    let detail = args
+        .get(&format!("/models/{model}/versions/{version}"), &[])
+        .await?;
+    let line = format!(
+        "{model} {version}: {uploaded} uploaded, {} already there; content {}",
+        results.len() - uploaded,
+        detail["content_digest"].as_str().unwrap_or("-")
+    );
+    print(args.output, line, &detail);
+    Ok(())
+}
