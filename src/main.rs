@@ -160,8 +160,66 @@ and MLFLOW_TRACKING_PASSWORD. Exit codes: 0 everything copied, 2 something could
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Sign off a request (approvers).
+    Approve {
+        name: String,
+        request: i64,
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// The content digest you reviewed (`sha256:…`); refused if the request is for other content.
+        #[arg(long)]
+        digest: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Refuse a request, saying why (approvers).
+    Reject {
+        name: String,
+        request: i64,
+        #[arg(long)]
+        comment: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Your API tokens: create (with your password), list, revoke.
+    Tokens {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Print a completion script for your shell (bash, zsh, fish, powershell, elvish).
     Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Mint a token with your password (REGISTRY_PASSWORD); prints the secret once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// read (default), deploy, write or admin.
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+        /// Your username.
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "REGISTRY_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List your tokens (id, name, scope, state).
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Revoke one of your tokens.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[tokio::main]
@@ -255,6 +313,41 @@ async fn main() {
             every,
             client,
         } => client_cli::wait(&client, &name, request, timeout, every).await,
+        Command::Approve {
+            name,
+            request,
+            comment,
+            digest,
+            client,
+        } => client_cli::review(&client, &name, request, true, &comment, digest.as_deref()).await,
+        Command::Reject {
+            name,
+            request,
+            comment,
+            client,
+        } => client_cli::review(&client, &name, request, false, &comment, None).await,
+        Command::Tokens { action } => match action {
+            TokenAction::Create {
+                name,
+                scope,
+                expires_in_days,
+                user,
+                password,
+                client,
+            } => {
+                client_cli::tokens_create(
+                    &client,
+                    &user,
+                    &password,
+                    &name,
+                    scope.as_deref(),
+                    expires_in_days,
+                )
+                .await
+            }
+            TokenAction::List { client } => client_cli::tokens_list(&client).await,
+            TokenAction::Revoke { id, client } => client_cli::tokens_revoke(&client, id).await,
+        },
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -10,8 +10,11 @@ use common::{Auth, TestDb, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 
-const COMMANDS: [&str; 15] = [
+const COMMANDS: [&str; 18] = [
     "serve",
+    "approve",
+    "reject",
+    "tokens",
     "push",
     "pull",
     "promote",
@@ -295,14 +298,13 @@ async fn client_commands(db: &TestDb) {
     let id = request["id"].to_string();
     let (code, _, err) = run(&["wait", "fraud", &id, "--timeout", "1s", "--every", "100ms"]);
     assert_eq!(code, 8, "{err}");
-    let (status, body) = s
-        .post(
-            &format!("/api/v1/models/fraud/requests/{id}/approve"),
-            &alice,
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let as_alice = [
+        ("REGISTRY_URL", url.as_str()),
+        ("REGISTRY_TOKEN", alice.as_str()),
+    ];
+    let (code, out, err) = with(&["approve", "fraud", &id, "--comment", "fine"], &as_alice);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("approved (1 of 1 sign-offs)"), "{out}");
     let (code, out, err) = run(&["wait", "fraud", &id, "--timeout", "10s", "--every", "100ms"]);
     assert_eq!(
         (code, out.trim()),
@@ -322,14 +324,11 @@ async fn client_commands(db: &TestDb) {
     ]);
     assert_eq!(code, 0);
     let id = serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["id"].to_string();
-    let (status, _) = s
-        .post(
-            &format!("/api/v1/models/fraud/requests/{id}/reject"),
-            &alice,
-            json!({"comment": "no"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
+    let (code, _, err) = with(&["reject", "fraud", &id, "--comment", " "], &as_alice);
+    assert_eq!(code, 1, "a refusal says why: {err}");
+    let (code, out, err) = with(&["reject", "fraud", &id, "--comment", "not yet"], &as_alice);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("rejected"), "{out}");
     let (code, _, err) = run(&["wait", "fraud", &id, "--every", "100ms"]);
     assert_eq!(code, 6, "{err}");
     let (code, _, err) = run(&[
@@ -345,6 +344,48 @@ async fn client_commands(db: &TestDb) {
     assert!(err.contains("--to"), "{err}");
     let (code, _, _) = run(&["wait", "fraud", "999", "--timeout", "1s"]);
     assert_eq!(code, 4);
+
+    // tokens: minted with the password (never with a token), listed, revoked.
+    let mint = [
+        ("REGISTRY_URL", url.as_str()),
+        ("REGISTRY_PASSWORD", common::ADMIN_PASSWORD),
+    ];
+    let (code, secret, err) = with(
+        &[
+            "tokens", "create", "--name", "ci", "--scope", "deploy", "--user", "admin",
+        ],
+        &mint,
+    );
+    assert_eq!(code, 0, "{err}");
+    let secret = secret.trim().to_owned();
+    let as_ci = [
+        ("REGISTRY_URL", url.as_str()),
+        ("REGISTRY_TOKEN", secret.as_str()),
+    ];
+    assert_eq!(with(&["whoami"], &as_ci).0, 0);
+    let (code, out, _) = run(&["tokens", "list", "--output", "json"]);
+    assert_eq!(code, 0);
+    let listed: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let ci = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ci")
+        .unwrap();
+    assert_eq!(ci["scope"], "deploy");
+    let (code, _, err) = with(
+        &["tokens", "create", "--name", "x", "--user", "admin"],
+        &[
+            ("REGISTRY_URL", url.as_str()),
+            ("REGISTRY_PASSWORD", "wrong-password"),
+        ],
+    );
+    assert_eq!(code, 5, "{err}");
+    let (code, out, err) = run(&["tokens", "revoke", &ci["id"].to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("revoked"), "{out}");
+    assert_eq!(with(&["whoami"], &as_ci).0, 5);
+    assert_eq!(run(&["tokens", "revoke", "99999"]).0, 4);
     s.stop().await;
 }
 

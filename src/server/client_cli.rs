@@ -620,3 +620,143 @@ pub async fn push(args: &ClientArgs, p: PushArgs<'_>) -> Outcome {
     print(args.output, line, &detail);
     Ok(())
 }
+
+/// `approve NAME REQUEST` / `reject NAME REQUEST --comment …`: a sign-off
+/// (or refusal) as the token's user; `--digest` pins the content reviewed.
+pub async fn review(
+    args: &ClientArgs,
+    model: &str,
+    id: i64,
+    approve: bool,
+    comment: &str,
+    digest: Option<&str>,
+) -> Outcome {
+    let model = crate::domain::ModelName::parse(model)
+        .map_err(|e| usage(format!("NAME: {}", e.message)))?;
+    if !approve && comment.trim().is_empty() {
+        return Err(usage("--comment: say why the request is refused"));
+    }
+    let mut body = serde_json::json!({ "comment": comment });
+    if let Some(d) = digest {
+        body["content_digest"] = d.into();
+    }
+    let verb = if approve { "approve" } else { "reject" };
+    let req = args
+        .call(
+            reqwest::Method::POST,
+            &format!("/models/{model}/requests/{id}/{verb}"),
+            &[],
+            Some(body),
+        )
+        .await?;
+    let line = format!(
+        "request {id}: {} ({} of {} sign-offs)",
+        req["state"].as_str().unwrap_or("?"),
+        req["approvals"],
+        req["required"]
+    );
+    print(args.output, line, &req);
+    Ok(())
+}
+
+/// `tokens list`: the token owner's tokens.
+pub async fn tokens_list(args: &ClientArgs) -> Outcome {
+    let tokens = args.get("/tokens", &[]).await?;
+    let lines: Vec<String> = tokens
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|t| {
+            format!(
+                "{}\t{}\t{}\t{}",
+                t["id"],
+                t["name"].as_str().unwrap_or(""),
+                t["scope"].as_str().unwrap_or(""),
+                if t["revoked_at"].is_null() {
+                    "active"
+                } else {
+                    "revoked"
+                }
+            )
+        })
+        .collect();
+    print(args.output, lines.join("\n"), &tokens);
+    Ok(())
+}
+
+/// `tokens revoke ID`.
+pub async fn tokens_revoke(args: &ClientArgs, id: i64) -> Outcome {
+    let res = args
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            &[],
+            None,
+            std::time::Duration::from_secs(30),
+        )
+        .await?;
+    match res.status().as_u16() {
+        200..=299 => {
+            print(
+                args.output,
+                format!("token {id} revoked"),
+                &serde_json::json!({"revoked": id}),
+            );
+            Ok(())
+        }
+        401 | 403 => Err((EXIT_NOT_ALLOWED, format!("token {id}: not allowed"))),
+        404 => Err((EXIT_NOT_FOUND, format!("token {id} not found"))),
+        s => Err((1, format!("token {id}: the registry answered {s}"))),
+    }
+}
+
+/// `tokens create --name N [--scope S] [--expires-in-days D] --user U`:
+/// minted with the user's password (`REGISTRY_PASSWORD`), never with a
+/// token; prints the secret once.
+pub async fn tokens_create(
+    args: &ClientArgs,
+    user: &str,
+    password: &str,
+    name: &str,
+    scope: Option<&str>,
+    expires_in_days: Option<i64>,
+) -> Outcome {
+    let base = args.base()?;
+    let mut body = serde_json::json!({ "name": name });
+    if let Some(s) = scope {
+        body["scope"] = s.into();
+    }
+    if let Some(d) = expires_in_days {
+        body["expires_in_days"] = d.into();
+    }
+    let res = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| usage(format!("HTTP client: {e}")))?
+        .post(format!(
+            "{}/api/v1/tokens",
+            base.as_str().trim_end_matches('/')
+        ))
+        .basic_auth(user, Some(password))
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach the registry at {base}: {e}")))?;
+    let status = res.status();
+    let created: Value = res.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let message = created["error"]["message"]
+            .as_str()
+            .unwrap_or("refused")
+            .to_owned();
+        let code = match status.as_u16() {
+            401 | 403 => EXIT_NOT_ALLOWED,
+            _ => 1,
+        };
+        return Err((code, message));
+    }
+    let secret = created["secret"].as_str().unwrap_or_default().to_owned();
+    print(args.output, secret, &created);
+    Ok(())
+}
