@@ -480,6 +480,9 @@ async fn push(db: &TestDb) {
     // Bad input: one line, exit 1, nothing registered.
     let empty = work.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
+    let odd = work.path().join("odd");
+    std::fs::create_dir_all(&odd).unwrap();
+    std::fs::write(odd.join("back\\slash.txt"), "x").unwrap();
     let not_json = work.path().join("bad.json");
     std::fs::write(&not_json, "auc=1").unwrap();
     for (args, says) in [
@@ -539,6 +542,17 @@ async fn push(db: &TestDb) {
                 "2.0.0",
             ],
             "cannot read",
+        ),
+        (
+            vec![
+                "push",
+                odd.to_str().unwrap(),
+                "--model",
+                "churn",
+                "--version",
+                "2.0.0",
+            ],
+            "back\\slash.txt",
         ),
     ] {
         let (code, _, err) = with(&args);

@@ -348,6 +348,21 @@ async fn scripted_year(db: &TestDb) {
             ("1.0.0".into(), true)
         ]
     );
+    // One model's timeline; an unknown model is not found.
+    let only = get(
+        &w,
+        "/api/v1/environments/prod-eu/deployments?model=fraud",
+        &w.vic,
+    )
+    .await;
+    assert_eq!(only["spans"], t["spans"]);
+    let (status, _) =
+        w.s.get_json(
+            "/api/v1/environments/prod-eu/deployments?model=nope",
+            Auth::Bearer(&w.vic),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     // Only auditors attribute; readers may ask what served.
     let (status, _) =
         w.s.get_json(

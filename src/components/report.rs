@@ -236,7 +236,7 @@ pub fn DeploymentTimelines(environments: Vec<ModelEnvironment>, end: i64) -> imp
 }
 
 /// An instant to the millisecond: what attribution is about.
-fn precise(ms: i64) -> String {
+pub fn precise(ms: i64) -> String {
     crate::domain::Instant(ms).to_rfc3339()
 }
 

@@ -11,7 +11,10 @@ use leptos_router::{
 
 use crate::{
     actions::deployments::get_attribution,
-    components::{guard::RequirePermission, report::ReportVersionSection},
+    components::{
+        guard::RequirePermission,
+        report::{precise, ReportVersionSection},
+    },
     domain::Permission,
     dto::{format_time, Attribution},
     error::AppError,
@@ -56,16 +59,12 @@ pub fn AttributionPage() -> impl IntoView {
     }
 }
 
-fn precise(ms: i64) -> String {
-    crate::domain::Instant(ms).to_rfc3339()
-}
-
 #[component]
 fn AttributionView(a: Attribution) -> impl IntoView {
     let head = format!(
         "{} at {} (requires {})",
         a.environment.name,
-        crate::domain::Instant(a.at).to_rfc3339(),
+        precise(a.at),
         a.environment.required_stage.title()
     );
     let generated = format!(

@@ -184,14 +184,10 @@ pub async fn pull(args: &ClientArgs, reference: &str, matches: Option<&str>, dir
     for file in &files {
         let path = file["path"].as_str().unwrap_or_default();
         // The registry checks paths; a client still never writes outside DIR.
-        let safe = !path.is_empty()
-            && path
-                .split('/')
-                .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains('\\'));
-        if !safe {
+        if let Err(e) = crate::domain::ArtifactPath::parse(path) {
             return Err((
                 EXIT_INVALID,
-                format!("refusing to write {path:?} outside {dir}"),
+                format!("refusing to write {path:?} into {dir}: {}", e.message),
             ));
         }
         let (Some(url), Some(expected)) = (file["download_url"].as_str(), file["sha256"].as_str())
@@ -464,6 +460,10 @@ pub async fn push(args: &ClientArgs, p: PushArgs<'_>) -> Outcome {
     let files = files_under(std::path::Path::new(p.dir)).map_err(usage)?;
     if files.is_empty() {
         return Err(usage(format!("{} holds no files", p.dir)));
+    }
+    for (rel, _, _) in &files {
+        crate::domain::ArtifactPath::parse(rel)
+            .map_err(|e| usage(format!("{rel}: {}", e.message)))?;
     }
     let mut body = serde_json::json!({});
     match (p.version, p.bump) {

@@ -612,9 +612,9 @@ pub async fn count_through(pool: &AnyPool, id: i64) -> Result<i64, sqlx::Error> 
         .await
 }
 
-/// The action of the newest event.
-pub async fn latest_action(pool: &AnyPool) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT action FROM audit_events ORDER BY id DESC LIMIT 1")
+/// The newest event: (id, hash, action).
+pub async fn head_event(pool: &AnyPool) -> Result<Option<(i64, String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, hash, action FROM audit_events ORDER BY id DESC LIMIT 1")
         .fetch_optional(pool)
         .await
 }

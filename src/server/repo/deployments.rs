@@ -226,21 +226,22 @@ const TRAINED: &str = "trained(id) AS ( \
     UNION \
     SELECT c.id FROM model_versions c JOIN trained t ON c.parent_version_id = t.id)";
 
-/// The reports of versions trained on dataset `hash`, directly or through
-/// their parent versions, in every environment (or one), in timeline order.
-pub async fn impacted_reports(
+/// The environments (id, name) where a version trained on dataset `hash`
+/// (directly or through parents) was ever reported, optionally only one.
+pub async fn environments_serving_trained(
     pool: &AnyPool,
     dataset_hash: &str,
     environment_id: Option<i64>,
-) -> Result<Vec<DeploymentRow>, sqlx::Error> {
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
     let only_env = if environment_id.is_some() {
-        " AND d.environment_id = $2"
+        " AND e.id = $2"
     } else {
         ""
     };
     let sql = format!(
-        "WITH RECURSIVE {TRAINED} {DEPLOYMENT_SELECT} WHERE d.version_id IN (SELECT id FROM trained)\
-         {only_env} ORDER BY e.name, m.name, d.at, d.id"
+        "WITH RECURSIVE {TRAINED} SELECT DISTINCT e.id, e.name FROM deployments d \
+         JOIN environments e ON e.id = d.environment_id \
+         WHERE d.version_id IN (SELECT id FROM trained){only_env} ORDER BY e.name"
     );
     let query = sqlx::query_as(&sql).bind(dataset_hash);
     match environment_id {

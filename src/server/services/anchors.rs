@@ -81,14 +81,12 @@ async fn publish_as(
     cx: Option<&Ctx>,
 ) -> Result<Option<PublishedCheckpoint>, AppError> {
     let pool = state.db.pool();
-    let mut conn = pool.acquire().await?;
-    let Some((head_id, head_hash)) = audit_repo::head(&mut conn).await? else {
+    let Some((head_id, head_hash, action)) = audit_repo::head_event(pool).await? else {
         return Ok(None);
     };
-    drop(conn);
     // Nothing happened since the last publication but the publication
     // itself: nothing to anchor (an idle registry publishes nothing).
-    if audit_repo::latest_action(pool).await?.as_deref() == Some(CHECKPOINT_ACTION) {
+    if action == CHECKPOINT_ACTION {
         return Ok(None);
     }
     let key = key_for(head_id);
@@ -148,20 +146,21 @@ async fn publish_as(
             .await?
         }
     }
+    let envelope = serde_json::to_value(&envelope).map_err(|_| AppError::Internal)?;
     let mut event = details;
-    event["envelope"] = serde_json::to_value(&envelope).map_err(|_| AppError::Internal)?;
+    event["envelope"] = envelope.clone();
     events::emit(&mut tx, WebhookEvent::AuditCheckpoint, event, now).await?;
     tx.commit().await?;
     state.webhook_wake.notify_one();
     tracing::info!(
         checkpoint = %key, events, head_id, head_hash = %statement.head_hash,
-        envelope = %String::from_utf8_lossy(&serde_json::to_vec(&envelope).unwrap_or_default()),
+        envelope = %envelope,
         "audit checkpoint published"
     );
     Ok(Some(PublishedCheckpoint {
         key,
         statement,
-        envelope: serde_json::to_value(&envelope).map_err(|_| AppError::Internal)?,
+        envelope,
     }))
 }
 
@@ -174,7 +173,11 @@ fn store_error(e: crate::server::storage::StoreError) -> AppError {
 pub async fn list(cx: &Ctx, limit: usize) -> Result<Vec<PublishedCheckpoint>, AppError> {
     cx.require(Permission::ReadAudit)?;
     let mut out = Vec::new();
-    for key in newest_keys(&cx.state.store, limit).await? {
+    for key in keys_newest_first(&cx.state.store)
+        .await?
+        .into_iter()
+        .take(limit)
+    {
         if let Some(bytes) = cx
             .state
             .store
@@ -196,7 +199,8 @@ pub async fn list(cx: &Ctx, limit: usize) -> Result<Vec<PublishedCheckpoint>, Ap
     Ok(out)
 }
 
-async fn newest_keys(store: &Store, limit: usize) -> Result<Vec<String>, AppError> {
+/// Every published checkpoint's key, newest first (names sort in chain order).
+async fn keys_newest_first(store: &Store) -> Result<Vec<String>, AppError> {
     let mut keys: Vec<String> = store
         .list(PREFIX)
         .await
@@ -205,7 +209,6 @@ async fn newest_keys(store: &Store, limit: usize) -> Result<Vec<String>, AppErro
         .filter(|k| k.ends_with(".json"))
         .collect();
     keys.sort_unstable_by(|a, b| b.cmp(a));
-    keys.truncate(limit);
     Ok(keys)
 }
 
@@ -222,14 +225,13 @@ pub async fn check_with(
     store: &Store,
     keys_ring: &Keyring,
 ) -> Result<AnchorCheck, AppError> {
-    let all = store.list(PREFIX).await.map_err(store_error)?;
-    let keys = newest_keys(store, CHECKED).await?;
+    let keys = keys_newest_first(store).await?;
     let mut report = AnchorCheck {
-        checkpoints_found: all.len(),
+        checkpoints_found: keys.len(),
         ..Default::default()
     };
     let chain_end = audit_repo::count_events(pool).await?;
-    for key in keys {
+    for key in keys.into_iter().take(CHECKED) {
         report.checkpoints_checked += 1;
         let Some(bytes) = store
             .read_small(&key, MAX_OBJECT)

@@ -386,16 +386,7 @@ pub async fn dataset_impact(
     };
     // The environments where one of them ran; each environment's spans come
     // from its whole timeline, since a report of another version ends one.
-    let mut environments: Vec<(i64, String)> = Vec::new();
-    for row in repo::impacted_reports(pool, hash, env_id).await? {
-        if !environments
-            .iter()
-            .any(|(_, name)| *name == row.environment)
-        {
-            let env = find_environment(cx, &row.environment).await?;
-            environments.push((env.id, env.name));
-        }
-    }
+    let environments = repo::environments_serving_trained(pool, hash, env_id).await?;
     let mut served = Vec::new();
     for (id, name) in environments {
         let rows = repo::environment_reports(pool, id, None).await?;
