@@ -10,10 +10,11 @@
 //! - search: `registered-models/search?filter=name LIKE 'fraud-%' AND tags.tier = 'critical'&max_results=100`
 //! - alias lookup: `registered-models/alias?name=…&alias=champion`
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+mod common;
+
+use std::{sync::Arc, time::Instant};
+
+use common::env_number;
 
 use leptos::prelude::LeptosOptions;
 use model_registry::server::{
@@ -47,18 +48,6 @@ async fn main() {
         )
         .await;
     }
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn pct(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
 async fn run(label: &str, config: Config, models: u64, seconds: u64) {
@@ -174,41 +163,10 @@ async fn measure(
     seconds: u64,
     url: Arc<dyn Fn(usize) -> String + Send + Sync>,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let start = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for worker in 0..CLIENTS {
-        let (client, token, url) = (client.clone(), token.to_owned(), url.clone());
-        tasks.spawn(async move {
-            let mut times = Vec::new();
-            let mut n = worker;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let res = client
-                    .get(url(n))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .expect("request");
-                assert!(res.status().is_success(), "{}", res.status());
-                let _ = res.bytes().await.expect("body");
-                times.push(t.elapsed());
-                n += CLIENTS;
-            }
-            times
-        });
-    }
-    let mut times = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        times.extend(done.expect("worker"));
-    }
-    let took = start.elapsed().as_secs_f64();
-    times.sort();
+    let auth = common::Auth::Bearer(token.to_owned());
+    let r = common::measure(client, &auth, CLIENTS, seconds as f64, url).await;
     println!(
         "[{label}] {what}: {} requests, p50 {:.2} ms, p95 {:.2} ms, {:.0} requests/s at {CLIENTS} clients",
-        times.len(),
-        pct(&times, 0.5),
-        pct(&times, 0.95),
-        times.len() as f64 / took
+        r.requests, r.p50_ms, r.p95_ms, r.per_second
     );
 }

@@ -5,7 +5,10 @@
 
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
+use std::path::PathBuf;
+
 use model_registry::server::{
+    backup,
     client_cli::{self, ClientArgs},
     config::Config,
     db::Db,
@@ -15,7 +18,7 @@ use tracing_subscriber::EnvFilter;
 
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 error (bad arguments, unreadable files, a server \
 that cannot be reached); 2 import-mlflow copied only part (listed); 3 evidence that does not verify \
-(verify-audit, verify-receipt, a pulled file's checksum); 4 the registry has no such model, version \
+(verify-audit, verify-receipt, a pulled file's checksum, backup and restore); 4 the registry has no such model, version \
 or alias; 5 the token is missing or not allowed; wait: 6 rejected or cancelled, 7 expired, 8 still \
 pending at --timeout.";
 
@@ -52,6 +55,27 @@ enum Command {
     },
     /// Start signing with a new key; the old one stays published for what it signed.
     RotateSigningKey,
+    /// Copy the registry into DEST (a new directory): a consistent database snapshot
+    /// (SQLite online; Postgres with pg_dump), every stored object checked against its
+    /// recorded SHA-256, the signing keys, and a manifest (backup.json, SHA256SUMS).
+    #[command(
+        after_help = "Runs beside a live server. Exit codes: 0 done, 3 the store does not match \
+the database (listed; the copy is kept for inspection), 1 error (nothing left in DEST)."
+    )]
+    Backup {
+        dest: PathBuf,
+        /// List the objects with their checksums but leave them in the store (an S3
+        /// bucket replicated on its own); restore then expects them there.
+        #[arg(long)]
+        manifest_only: bool,
+    },
+    /// Restore a backup into the configured, empty database and store, then verify
+    /// every object and the audit chain against the backup's head and checkpoints.
+    #[command(
+        after_help = "Exit codes: 0 restored and verified, 3 restored but something does not \
+verify (listed), 1 error (an existing registry is never overwritten)."
+    )]
+    Restore { src: PathBuf },
     /// Add synthetic models and versions (through the same audit rules).
     Seed {
         /// How many models.
@@ -259,6 +283,11 @@ async fn main() {
             evidence_cli::verify_receipt(&file, keys.as_deref())
         }
         Command::RotateSigningKey => evidence_cli::rotate_signing_key(),
+        Command::Backup {
+            dest,
+            manifest_only,
+        } => backup::backup(&dest, manifest_only).await,
+        Command::Restore { src } => backup::restore(&src).await,
         Command::Seed {
             models,
             versions_per_model,

@@ -726,6 +726,47 @@ async fn metrics(db: &TestDb) {
         .get_json("/api/v1/models/m/versions/1.0.0", Auth::Bearer(&admin))
         .await;
     assert_eq!(v["series"]["loss"].as_array().unwrap().len(), 200);
+
+    // Still registering: nothing to sign off yet.
+    let promote = || {
+        s.post(
+            "/api/v1/models/m/versions/1.0.0/requests",
+            &admin,
+            json!({"to": "staging", "justification": "first try"}),
+        )
+    };
+    let (status, body) = promote().await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("registering, not ready"),
+        "{body}"
+    );
+    let finish = |status: &'static str| {
+        s.post(
+            "/api/v1/models/m/versions/1.0.0/registration",
+            &admin,
+            json!({ "status": status }),
+        )
+    };
+    for bad in ["done", "registering"] {
+        let (status, body) = finish(bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"]["field"], "status");
+    }
+    let (status, body) = finish("ready").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "ready");
+    assert_eq!(finish("failed").await.0, StatusCode::CONFLICT, "ended once");
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_events WHERE action = 'version.registered'")
+            .await,
+        1
+    );
+    let (status, body) = promote().await;
+    assert!(status.is_success(), "{body}");
     s.stop().await;
 }
 

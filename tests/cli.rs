@@ -10,8 +10,10 @@ use common::{Auth, TestDb, TestServer};
 use reqwest::StatusCode;
 use serde_json::json;
 
-const COMMANDS: [&str; 18] = [
+const COMMANDS: [&str; 20] = [
     "serve",
+    "backup",
+    "restore",
     "approve",
     "reject",
     "tokens",
@@ -33,8 +35,13 @@ const COMMANDS: [&str; 18] = [
 
 fn cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_model-registry"));
+    // No developer's own config file or token leaks into a test.
     cmd.args(args)
         .env("RUST_LOG", "error")
+        .env("HOME", "/nonexistent")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("REGISTRY_CONFIG")
+        .env_remove("REGISTRY_URL")
         .env_remove("REGISTRY_TOKEN");
     for (k, v) in env {
         cmd.env(k, v);
@@ -129,6 +136,155 @@ fn logs_can_be_one_json_object_per_line() {
 on_both_databases! {
     client_commands_answer_scripts_with_documented_exit_codes => client_commands;
     push_registers_uploads_in_parallel_and_resumes => push;
+    backup_then_restore_gives_the_same_catalog_and_an_intact_chain => backup_restore;
+}
+
+/// The environment a maintenance command reads for `db`'s registry.
+fn registry_env(db: &TestDb) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", db.url.clone()),
+        (
+            "REGISTRY_DATA_DIR",
+            db.data_dir.path().display().to_string(),
+        ),
+        ("REGISTRY_ADMIN_PASSWORD", "admin-password-1".into()),
+    ]
+}
+
+fn run_on(db: &TestDb, args: &[&str]) -> (i32, String, String) {
+    let env = registry_env(db);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    tokio::task::block_in_place(|| cli(args, &env))
+}
+
+async fn backup_restore(db: &TestDb) {
+    let s = TestServer::start(db.config()).await;
+    let admin = s.admin_token().await;
+    let work = tempfile::tempdir().unwrap();
+    let model_dir = work.path().join("model");
+    std::fs::create_dir_all(model_dir.join("nested")).unwrap();
+    std::fs::write(model_dir.join("model.pkl"), vec![7u8; 300_000]).unwrap();
+    std::fs::write(model_dir.join("nested/config.json"), r#"{"depth": 6}"#).unwrap();
+    let client_env = [
+        ("REGISTRY_URL", s.base.clone()),
+        ("REGISTRY_TOKEN", admin.clone()),
+    ];
+    let client = |args: &[&str], env: &[(&str, String)]| {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        tokio::task::block_in_place(|| cli(args, &env))
+    };
+    for version in ["1.0.0", "1.1.0"] {
+        let args = [
+            "push",
+            model_dir.to_str().unwrap(),
+            "--model",
+            "fraud",
+            "--version",
+            version,
+        ];
+        let (code, _, err) = client(&args, &client_env);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (status, body) = s.post("/api/v1/audit/checkpoints", &admin, json!({})).await;
+    assert!(status.is_success(), "{body}");
+
+    // Backed up while the server runs.
+    let dest = work.path().join("backup");
+    let (code, out, err) = run_on(db, &["backup", dest.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("2 versions") && out.contains("copied and checked"),
+        "{out}"
+    );
+    for file in ["backup.json", "SHA256SUMS", "keys/active.key"] {
+        assert!(dest.join(file).is_file(), "{file} in the backup");
+    }
+    let sums = std::fs::read_to_string(dest.join("SHA256SUMS")).unwrap();
+    for line in sums.lines() {
+        let (sum, path) = line.split_once("  ").unwrap();
+        let bytes = std::fs::read(dest.join(path)).unwrap();
+        assert_eq!(sum, hex_sha256(&bytes), "{path}");
+    }
+    assert!(sums.contains("audit-checkpoints/"), "{sums}");
+    // Never over an existing backup.
+    let (code, _, err) = run_on(db, &["backup", dest.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not empty"), "{err}");
+
+    let fresh = TestDb::new(backend_of(db)).await;
+    let (code, out, err) = run_on(&fresh, &["restore", dest.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("audit chain intact"), "{out}");
+    // Never over an existing registry.
+    let (code, _, err) = run_on(&fresh, &["restore", dest.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already holds"), "{err}");
+
+    let restored = TestServer::start(fresh.config()).await;
+    let restored_admin = restored.admin_token().await;
+    for path in [
+        "/api/v1/models",
+        "/api/v1/models/fraud",
+        "/api/v1/models/fraud/versions",
+        "/api/v1/models/fraud/versions/1.1.0",
+    ] {
+        let before = s.get_json(path, Auth::Bearer(&admin)).await;
+        let after = restored.get_json(path, Auth::Bearer(&restored_admin)).await;
+        assert_eq!(before.0, StatusCode::OK, "{path}");
+        assert_eq!(before, after, "{path} is the same after restore");
+    }
+    let (_, verified) = restored
+        .get_json("/api/v1/audit/verify", Auth::Bearer(&restored_admin))
+        .await;
+    assert_eq!(verified["intact"], true, "{verified}");
+    let pulled = work.path().join("pulled");
+    let restored_env = [
+        ("REGISTRY_URL", restored.base.clone()),
+        ("REGISTRY_TOKEN", restored_admin.clone()),
+    ];
+    let (code, _, err) = client(
+        &["pull", "fraud==1.1.0", pulled.to_str().unwrap()],
+        &restored_env,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read(pulled.join("nested/config.json")).unwrap(),
+        std::fs::read(model_dir.join("nested/config.json")).unwrap()
+    );
+    restored.stop().await;
+    fresh.drop_db().await;
+
+    // A backup whose copy of an object was changed: named, exit 3, and the
+    // bad object never enters the store.
+    let object = sums
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(_, p)| p.to_owned()))
+        .find(|p| !p.contains("audit-checkpoints"))
+        .unwrap();
+    let mut bytes = std::fs::read(dest.join(&object)).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(dest.join(&object), bytes).unwrap();
+    let damaged = TestDb::new(backend_of(db)).await;
+    let (code, _, err) = run_on(&damaged, &["restore", dest.to_str().unwrap()]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("SHA-256") && err.lines().count() == 1, "{err}");
+    let key = object.trim_start_matches("objects/");
+    assert!(!damaged.data_dir.path().join("artifacts").join(key).exists());
+    damaged.drop_db().await;
+    s.stop().await;
+}
+
+fn backend_of(db: &TestDb) -> common::Backend {
+    if db.url.starts_with("sqlite") {
+        common::Backend::Sqlite
+    } else {
+        common::Backend::Postgres
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 async fn client_commands(db: &TestDb) {
@@ -168,6 +324,32 @@ async fn client_commands(db: &TestDb) {
 
     let (code, out, err) = run(&["whoami"]);
     assert_eq!((code, out.trim()), (0, "admin (admin)"), "{err}");
+    // Or from the config file; the environment and flags win over it.
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("registry.toml");
+    std::fs::write(&file, format!("url = \"{url}\"\ntoken = \"{admin}\"\n")).unwrap();
+    let file_env = |mode: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        [("REGISTRY_CONFIG", file.to_str().unwrap().to_owned())]
+    };
+    let env = file_env(0o600);
+    let file_only = [(env[0].0, env[0].1.as_str())];
+    let (code, out, err) = with(&["whoami"], &file_only);
+    assert_eq!((code, out.trim()), (0, "admin (admin)"), "{err}");
+    let (code, _, err) = with(&["whoami", "--token", "mr_wrong"], &file_only);
+    assert_eq!(code, 5, "a flag wins over the file: {err}");
+    let env = file_env(0o644);
+    let (code, _, err) = with(&["whoami"], &[(env[0].0, env[0].1.as_str())]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("chmod 600"),
+        "a token others can read is refused: {err}"
+    );
+    std::fs::write(&file, "url = \"http://x\"\ntokn = \"t\"\n").unwrap();
+    let (code, _, err) = with(&["whoami"], &[(env[0].0, env[0].1.as_str())]);
+    assert_eq!(code, 1);
+    assert!(err.contains("tokn") && err.lines().count() == 1, "{err}");
     let (code, out, _) = run(&["resolve", "fraud@candidate"]);
     assert_eq!((code, out.trim()), (0, "2.1.0"));
     let (code, out, err) = run(&["resolve", "fraud:latest", "--matches", "^2"]);
@@ -408,9 +590,20 @@ async fn push(db: &TestDb) {
     let dir = work.path().join("model");
     std::fs::create_dir_all(dir.join("sub/dir")).unwrap();
     std::fs::write(dir.join("a.txt"), "hello").unwrap();
-    let big: Vec<u8> = (0..32 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    std::fs::write(dir.join("sub/dir/weights.bin"), &big).unwrap();
     std::fs::write(dir.join("sub/config.json"), "{}").unwrap();
+    // 300 MB, written and hashed in pieces; uploaded last (files go in path order).
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(dir.join("sub/dir/weights.bin")).unwrap();
+        let chunk: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+        for _ in 0..300 {
+            f.write_all(&chunk).unwrap();
+            hasher.update(&chunk);
+        }
+    }
+    let big_sha = hex::encode(hasher.finalize());
     let metrics = work.path().join("metrics.json");
     std::fs::write(&metrics, r#"{"auc": 0.93}"#).unwrap();
     let params = work.path().join("params.json");
@@ -418,29 +611,65 @@ async fn push(db: &TestDb) {
     let d = dir.to_str().unwrap();
     let (m, p) = (metrics.to_str().unwrap(), params.to_str().unwrap());
 
-    let (code, out, err) = with(&[
-        "push",
-        d,
-        "--model",
-        "churn",
-        "--version",
-        "1.0.0",
-        "--metrics",
-        m,
-        "--params",
-        p,
-        "--parallel",
-        "3",
-    ]);
+    // A push killed while the big file is on its way: the version stays
+    // `registering` (not promotable) with the files that made it.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_model-registry"))
+        .args(["push", d, "--model", "churn", "--version", "1.0.0"])
+        .args(["--metrics", m, "--params", p, "--parallel", "1"])
+        .env("REGISTRY_URL", &url)
+        .env("REGISTRY_TOKEN", &admin)
+        .env("HOME", "/nonexistent")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let files_of = |v: &'static str| {
+        format!(
+            "SELECT COUNT(*) FROM artifacts a JOIN model_versions v ON v.id = a.version_id \
+             WHERE v.version = '{v}' AND a.sha256 IS NOT NULL"
+        )
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while s.count(&files_of("1.0.0")).await < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the small files never arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        s.count(&files_of("1.0.0")).await,
+        2,
+        "killed before the big file landed"
+    );
+    let (_, v) = s
+        .get_json("/api/v1/models/churn/versions/1.0.0", Auth::Bearer(&admin))
+        .await;
+    assert_eq!(v["status"], "registering", "{v}");
+    let (status, _) = s
+        .post(
+            "/api/v1/models/churn/versions/1.0.0/requests",
+            &admin,
+            json!({"to": "staging", "justification": "half pushed"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Rerun: what is there is skipped, the rest goes up, the version is ready.
+    let (code, out, err) = with(&["push", d, "--model", "churn", "--version", "1.0.0"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("churn 1.0.0: 3 uploaded, 0 already there; content sha256:"),
+        out.contains("churn 1.0.0: 1 uploaded, 2 already there; content sha256:"),
         "{out}"
     );
     let (status, v) = s
         .get_json("/api/v1/models/churn/versions/1.0.0", Auth::Bearer(&admin))
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "ready", "{v}");
     assert_eq!(v["metrics"]["auc"], 0.93);
     assert_eq!(v["params"]["lr"], "0.01");
     let (_, files) = s
@@ -462,8 +691,7 @@ async fn push(db: &TestDb) {
         .iter()
         .find(|f| f["path"] == "sub/dir/weights.bin")
         .unwrap();
-    use sha2::Digest;
-    assert_eq!(weights["sha256"], hex::encode(sha2::Sha256::digest(&big)));
+    assert_eq!(weights["sha256"], big_sha);
 
     // Resume (a push cut off before its last file): what is there with the
     // same checksum is skipped, the rest goes up.

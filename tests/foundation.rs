@@ -215,6 +215,63 @@ async fn token_lifecycle(db: &TestDb) {
     let (status, me) = s.get_json("/api/v1/me", Auth::Bearer(&secret)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["username"], "carl");
+    // Last use is recorded to the minute, not written on every request.
+    let pool = s.state.db.pool().clone();
+    let last_used = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT last_used_at FROM api_tokens WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let first = last_used().await.expect("the first use is recorded");
+    let set_last_used = |at: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    };
+    let recent = first - 30_000;
+    set_last_used(recent).await;
+    s.get_json("/api/v1/me", Auth::Bearer(&secret)).await;
+    assert_eq!(
+        last_used().await,
+        Some(recent),
+        "a use within the minute writes nothing"
+    );
+    let stale = first - 61_000;
+    set_last_used(stale).await;
+    s.get_json("/api/v1/me", Auth::Bearer(&secret)).await;
+    assert!(
+        last_used().await.unwrap() >= first,
+        "a use a minute later is recorded"
+    );
+    // The account page shows it.
+    let page = s
+        .client
+        .get(s.url("/account"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.matches("never</td>").count(),
+        1,
+        "only the expiry says never; the last use is shown"
+    );
     // A token cannot mint more tokens.
     let (status, _) = s
         .send_json(

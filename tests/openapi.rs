@@ -27,6 +27,10 @@ const ROUTES: &[(&str, &[&str])] = &[
         &["post"],
     ),
     (
+        "/api/v1/models/{name}/versions/{version}/registration",
+        &["post"],
+    ),
+    (
         "/api/v1/models/{name}/versions/{version}/artifacts",
         &["get", "post"],
     ),

@@ -27,27 +27,103 @@ pub enum Output {
     Json,
 }
 
-/// Where the registry is and who is asking.
+/// Where the registry is and who is asking: a flag, else the environment,
+/// else the config file (`ClientFile`), else the local default.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClientArgs {
-    /// The registry's address.
-    #[arg(long, env = "REGISTRY_URL", default_value = "http://127.0.0.1:3000")]
-    pub url: String,
-    /// An API token (create one on /account or with POST /api/v1/tokens).
+    /// The registry's address [default: the config file's `url`, else http://127.0.0.1:3000].
+    #[arg(long, env = "REGISTRY_URL")]
+    pub url: Option<String>,
+    /// An API token (create one on /account or with `tokens create`) [default: the config
+    /// file's `token`].
     #[arg(long, env = "REGISTRY_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     #[arg(long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
 }
 
+const DEFAULT_URL: &str = "http://127.0.0.1:3000";
+
 fn usage(message: impl Into<String>) -> (i32, String) {
     (1, message.into())
 }
 
+/// The client's config file, for people who would rather not keep a token
+/// in their shell's environment: `REGISTRY_CONFIG`, else
+/// `$XDG_CONFIG_HOME/model-registry/config.toml`, else
+/// `~/.config/model-registry/config.toml`:
+///
+/// ```toml
+/// url = "https://registry.internal"
+/// token = "mr_…"
+/// ```
+#[derive(Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFile {
+    pub url: Option<String>,
+    pub token: Option<String>,
+}
+
+impl ClientFile {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.message().trim().to_owned())
+    }
+
+    /// Read once per process (a push makes many requests).
+    fn get() -> Result<&'static Self, (i32, String)> {
+        static FILE: std::sync::OnceLock<Result<ClientFile, String>> = std::sync::OnceLock::new();
+        FILE.get_or_init(Self::load)
+            .as_ref()
+            .map_err(|e| usage(e.clone()))
+    }
+
+    fn load() -> Result<Self, String> {
+        let named = std::env::var_os("REGISTRY_CONFIG").map(std::path::PathBuf::from);
+        let Some(path) = named.clone().or_else(|| {
+            std::env::var_os("XDG_CONFIG_HOME")
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".config"))
+                })
+                .map(|dir| dir.join("model-registry/config.toml"))
+        }) else {
+            return Ok(Self::default());
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            // Only a file asked for by name must exist.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && named.is_none() => {
+                return Ok(Self::default())
+            }
+            Err(e) => return Err(format!("config file {}: {e}", path.display())),
+        };
+        let file =
+            Self::parse(&text).map_err(|e| format!("config file {}: {e}", path.display()))?;
+        #[cfg(unix)]
+        if file.token.is_some() {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .map(|m| m.permissions().mode())
+                .unwrap_or(0);
+            if mode & 0o077 != 0 {
+                return Err(format!(
+                    "config file {0} holds a token and others can read it: chmod 600 {0}",
+                    path.display()
+                ));
+            }
+        }
+        Ok(file)
+    }
+}
+
 impl ClientArgs {
     fn base(&self) -> Result<url::Url, (i32, String)> {
-        let url = url::Url::parse(self.url.trim_end_matches('/'))
-            .map_err(|e| usage(format!("--url / REGISTRY_URL {:?}: {e}", self.url)))?;
+        let raw = match &self.url {
+            Some(url) => url.as_str(),
+            None => ClientFile::get()?.url.as_deref().unwrap_or(DEFAULT_URL),
+        };
+        let url = url::Url::parse(raw.trim_end_matches('/'))
+            .map_err(|e| usage(format!("--url / REGISTRY_URL {raw:?}: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(usage("--url / REGISTRY_URL must be an http(s) URL"));
         }
@@ -55,13 +131,14 @@ impl ClientArgs {
     }
 
     fn token(&self) -> Result<&str, (i32, String)> {
-        self.token
-            .as_deref()
-            .filter(|t| !t.trim().is_empty())
-            .ok_or((
-                EXIT_NOT_ALLOWED,
-                "no token: set REGISTRY_TOKEN (or pass --token)".to_owned(),
-            ))
+        let token = match &self.token {
+            Some(token) => Some(token.as_str()),
+            None => ClientFile::get()?.token.as_deref(),
+        };
+        token.filter(|t| !t.trim().is_empty()).ok_or((
+            EXIT_NOT_ALLOWED,
+            "no token: set REGISTRY_TOKEN, pass --token, or put one in the config file".to_owned(),
+        ))
     }
 
     /// A request to `path` (absolute under the registry, `/api/v1/…`).
@@ -465,7 +542,8 @@ pub async fn push(args: &ClientArgs, p: PushArgs<'_>) -> Outcome {
         crate::domain::ArtifactPath::parse(rel)
             .map_err(|e| usage(format!("{rel}: {}", e.message)))?;
     }
-    let mut body = serde_json::json!({});
+    // Registering until every file is there: it cannot be promoted before.
+    let mut body = serde_json::json!({ "status": "registering" });
     match (p.version, p.bump) {
         (Some(v), None) => {
             let v = crate::domain::SemVer::parse(v)
@@ -524,6 +602,14 @@ pub async fn push(args: &ClientArgs, p: PushArgs<'_>) -> Outcome {
             true,
         ),
         Err(e) => return Err(e),
+    };
+    let registering = if resumed {
+        let detail = args
+            .get(&format!("/models/{model}/versions/{version}"), &[])
+            .await?;
+        detail["status"] == "registering"
+    } else {
+        true
     };
     let present: Vec<Value> = if resumed {
         args.get(
@@ -600,8 +686,9 @@ pub async fn push(args: &ClientArgs, p: PushArgs<'_>) -> Outcome {
         return Err((
             *code,
             format!(
-                "{first}; version {version} of {model} is registered with {} of {} files: \
-                 rerun `push {} --model {model} --version {version}` to resume",
+                "{first}; version {version} of {model} is left `registering` (it cannot be \
+                 promoted) with {} of {} files: rerun `push {} --model {model} --version \
+                 {version}` to resume",
                 results.len() - failed.len(),
                 results.len(),
                 p.dir
@@ -609,9 +696,18 @@ pub async fn push(args: &ClientArgs, p: PushArgs<'_>) -> Outcome {
         ));
     }
     let uploaded = results.iter().filter(|r| matches!(r, Ok(true))).count();
-    let detail = args
-        .get(&format!("/models/{model}/versions/{version}"), &[])
-        .await?;
+    let path = format!("/models/{model}/versions/{version}");
+    let detail = if registering {
+        args.call(
+            reqwest::Method::POST,
+            &format!("{path}/registration"),
+            &[],
+            Some(serde_json::json!({ "status": "ready" })),
+        )
+        .await?
+    } else {
+        args.get(&path, &[]).await?
+    };
     let line = format!(
         "{model} {version}: {uploaded} uploaded, {} already there; content {}",
         results.len() - uploaded,
@@ -759,4 +855,21 @@ pub async fn tokens_create(
     let secret = created["secret"].as_str().unwrap_or_default().to_owned();
     print(args.output, secret, &created);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientFile;
+
+    #[test]
+    fn the_config_file_holds_a_url_and_a_token_and_nothing_else() {
+        assert_eq!(ClientFile::parse("").unwrap(), ClientFile::default());
+        let file = ClientFile::parse("url = \"https://r.example\"\ntoken = \"mr_x\"\n").unwrap();
+        assert_eq!(file.url.as_deref(), Some("https://r.example"));
+        assert_eq!(file.token.as_deref(), Some("mr_x"));
+        let err = ClientFile::parse("url = \"x\"\ntokn = \"y\"").unwrap_err();
+        assert!(err.contains("tokn"), "{err}");
+        assert!(ClientFile::parse("url = 3").is_err());
+        assert!(ClientFile::parse("url = ").is_err());
+    }
 }

@@ -20,6 +20,19 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The database a `DATABASE_URL` names, by its scheme.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
@@ -69,13 +82,8 @@ impl Db {
     pub async fn connect_with(url: &str, statement_timeout: Duration) -> Result<Self, String> {
         let statement_ms = statement_timeout.as_millis().max(1);
         install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            return Err("DATABASE_URL must start with sqlite:// or postgres://".into());
-        };
+        let backend =
+            Backend::of_url(url).ok_or("DATABASE_URL must start with sqlite:// or postgres://")?;
         let url = match backend {
             // Create the file if it does not exist yet.
             Backend::Sqlite if !url.contains("mode=") => {

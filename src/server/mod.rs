@@ -2,6 +2,7 @@
 //! repositories, services, authentication and the HTTP surface.
 
 pub mod auth;
+pub mod backup;
 pub mod client_cli;
 pub mod config;
 pub mod context;

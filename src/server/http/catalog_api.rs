@@ -7,7 +7,7 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     domain::{
-        catalog::{ModelEdit, NewModelForm, SeriesForm, VersionEdit, VersionForm},
+        catalog::{ModelEdit, NewModelForm, SeriesForm, VersionEdit, VersionForm, VersionStatus},
         CatalogQuery, Sort, Stage,
     },
     dto::{ModelDetail, SearchPage, VersionDetail, VersionSummary},
@@ -51,6 +51,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/models/{name}/versions/{version}",
             get(get_version).patch(patch_version).delete(delete_version),
+        )
+        .route(
+            "/models/{name}/versions/{version}/registration",
+            post(finish_registration),
         )
         .route(
             "/models/{name}/versions/{version}/metrics",
@@ -334,6 +338,55 @@ async fn delete_version(
 ) -> Result<StatusCode, AppError> {
     catalog::delete_version(&cx, &model_name(&name)?, &semver(&version)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// How a registration that began `registering` ends.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RegistrationEnd {
+    /// `ready` (every file is there) or `failed`.
+    status: String,
+}
+
+/// Ends a registration (contributors and up)
+///
+/// A version registered with `"status": "registering"` (its files still
+/// arriving; `push` does this) cannot be promoted or given a protected
+/// alias until it is `ready`; `failed` records that it never will be.
+#[utoipa::path(
+    post,
+    path = "/api/v1/models/{name}/versions/{version}/registration",
+    tag = "versions",
+    params(
+        ("name" = String, Path, description = "The model"),
+        ("version" = String, Path, description = desc::VERSION),
+    ),
+    request_body = RegistrationEnd,
+    responses(
+        (status = 200, description = "The version after the change", body = VersionDetail),
+        (status = 400, description = desc::BAD_INPUT, body = ErrorBody),
+        (status = 401, description = desc::UNAUTHENTICATED, body = ErrorBody),
+        (status = 403, description = desc::NOT_CONTRIBUTOR, body = ErrorBody),
+        (status = 404, description = "No such model or version", body = ErrorBody),
+        (status = 409, description = "The version is not being registered", body = ErrorBody),
+        (status = 429, description = desc::RATE_LIMITED, body = ErrorBody),
+        (status = 500, description = desc::INTERNAL, body = ErrorBody),
+    ),
+    security(("bearer" = []), ("basic" = [])),
+)]
+async fn finish_registration(
+    cx: Ctx,
+    Path((name, version)): Path<(String, String)>,
+    ApiJson(end): ApiJson<RegistrationEnd>,
+) -> Result<impl IntoResponse, AppError> {
+    let (name, version) = (model_name(&name)?, semver(&version)?);
+    let status = VersionStatus::parse(&end.status)?;
+    if status == VersionStatus::Registering {
+        return Err(AppError::invalid("status", "must be ready or failed"));
+    }
+    catalog::finish_registration(&cx, &name, &version, status, serde_json::Value::Null).await?;
+    let (model, row) = lookup::find_version(&cx, name.as_str(), &version).await?;
+    Ok(Json(catalog::version_detail(&cx, &model, row).await?))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -45,6 +45,7 @@ pub const BASIC: &str = "basic";
         catalog_api::get_version,
         catalog_api::patch_version,
         catalog_api::delete_version,
+        catalog_api::finish_registration,
         catalog_api::append_metrics,
         artifact_api::list,
         artifact_api::create,

@@ -4,6 +4,7 @@
 pub mod aliases;
 pub mod artifacts;
 pub mod audit;
+pub mod backup;
 pub mod content;
 pub mod deployments;
 pub mod evaluations;

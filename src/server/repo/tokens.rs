@@ -1,6 +1,6 @@
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
-use crate::domain::TokenScope;
+use crate::domain::{Role, TokenScope};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TokenRow {
@@ -62,16 +62,30 @@ pub async fn find(conn: &mut AnyConnection, id: i64) -> Result<Option<TokenRow>,
         .await
 }
 
-/// A usable token: not revoked, not expired. The caller checks the owner is active.
-pub async fn find_usable_by_hash(
+/// Who a presented token speaks for, read in one query: a usable token (not
+/// revoked, not expired) of an active user, with what the caller needs.
+#[derive(Debug, Clone, FromRow)]
+pub struct TokenCaller {
+    pub token_id: i64,
+    #[sqlx(try_from = "String")]
+    pub scope: TokenScope,
+    pub last_used_at: Option<i64>,
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
+pub async fn find_caller(
     pool: &AnyPool,
     token_hash: &str,
     now: i64,
-) -> Result<Option<TokenRow>, sqlx::Error> {
-    sqlx::query_as::<_, TokenRow>(&format!(
-        "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
-         AND (expires_at IS NULL OR expires_at > $2)"
-    ))
+) -> Result<Option<TokenCaller>, sqlx::Error> {
+    sqlx::query_as::<_, TokenCaller>(
+        "SELECT t.id AS token_id, t.scope, t.last_used_at, u.id AS user_id, u.username, u.role \
+         FROM api_tokens t JOIN users u ON u.id = t.user_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
+         AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.active = 1",
+    )
     .bind(token_hash)
     .bind(now)
     .fetch_optional(pool)
@@ -101,15 +115,27 @@ pub async fn revoke(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), s
         .map(drop)
 }
 
-/// Records use at most once a minute per token, so reads stay cheap.
+/// How stale a token's recorded last use may get: reads stay reads, and the
+/// account page is still right to the minute.
+pub const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+
+/// Whether a use at `now` must be written: only when the recorded one is
+/// older than the resolution (the caller read it with the token, so most
+/// requests write nothing).
+pub fn use_is_due(last_used_at: Option<i64>, now: i64) -> bool {
+    last_used_at.is_none_or(|t| now.saturating_sub(t) >= LAST_USED_RESOLUTION_MS)
+}
+
+/// Records a use. The guard keeps concurrent requests at the minute's turn
+/// (or several instances) from moving it more than once, or backwards.
 pub async fn touch(pool: &AnyPool, id: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 \
-         AND (last_used_at IS NULL OR last_used_at < $3)",
+         AND (last_used_at IS NULL OR last_used_at <= $3)",
     )
     .bind(now)
     .bind(id)
-    .bind(now - 60_000)
+    .bind(now - LAST_USED_RESOLUTION_MS)
     .execute(pool)
     .await
     .map(drop)

@@ -18,6 +18,16 @@ pub use s3::{S3Location, S3Store};
 
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;
 
+/// Whether `key` is one this registry writes: relative, `/`-separated,
+/// with no empty, `.` or `..` segment and no backslash, so it can never
+/// name a file outside the store's root (or a backup's folder).
+pub fn is_safe_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains('\\'))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("artifact store I/O error: {0}")]

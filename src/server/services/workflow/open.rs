@@ -6,8 +6,8 @@ use super::super::{audit, commit, content, lookup, Ctx};
 use super::{apply::*, common::*};
 use crate::{
     domain::{
-        can_open, AliasName, ApprovalPolicy, Justification, ModelName, Permission, RequestKind,
-        SemVer, Stage, WebhookEvent,
+        can_open, catalog::VersionStatus, AliasName, ApprovalPolicy, Justification, ModelName,
+        Permission, RequestKind, SemVer, Stage, WebhookEvent,
     },
     dto::RequestView,
     error::AppError,
@@ -149,6 +149,17 @@ pub(super) async fn insert(
     policy: &ApprovalPolicy,
     now: i64,
 ) -> Result<i64, AppError> {
+    // Sign-offs are for finished content: a version whose files are still
+    // arriving (or never all arrived) can only be archived.
+    let archiving = o.kind == RequestKind::Stage && o.to == Stage::Archived;
+    if o.row.status != VersionStatus::Ready && !archiving {
+        return Err(AppError::Conflict(format!(
+            "{} {} is {}, not ready: finish its registration (push it again) first",
+            o.model.name,
+            o.row.version,
+            o.row.status.as_str()
+        )));
+    }
     let digest = content::compute(tx, o.row.id).await?;
     let digest_text = digest.to_string();
     if o.row.content_digest.as_deref() != Some(digest_text.as_str()) {
