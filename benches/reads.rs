@@ -91,7 +91,7 @@ async fn run(label: &str, config: Config, seconds: f64) {
             .expect("version");
         }
         client
-            .put(format!("{base}/api/v1/models/{name}/aliases/champion"))
+            .put(format!("{base}/api/v1/models/{name}/aliases/candidate"))
             .basic_auth("admin", Some("admin-password-1"))
             .json(&json!({"version": "1.1.0"}))
             .send()
@@ -116,8 +116,8 @@ async fn run(label: &str, config: Config, seconds: f64) {
         ("GET /api/v1/models/{name}", |b, i| {
             format!("{b}/api/v1/models/fraud-{i}")
         }),
-        ("GET /api/v1/models/{name}/aliases/champion", |b, i| {
-            format!("{b}/api/v1/models/fraud-{i}/aliases/champion")
+        ("GET /api/v1/models/{name}/aliases/candidate", |b, i| {
+            format!("{b}/api/v1/models/fraud-{i}/aliases/candidate")
         }),
         ("GET /api/v1/models/{name}/stages/experimental", |b, i| {
             format!("{b}/api/v1/models/fraud-{i}/stages/experimental")
@@ -126,7 +126,7 @@ async fn run(label: &str, config: Config, seconds: f64) {
             format!("{b}/api/2.0/mlflow/registered-models/get?name=fraud-{i}")
         }),
         ("MLflow registered-models/alias", |b, i| {
-            format!("{b}/api/2.0/mlflow/registered-models/alias?name=fraud-{i}&alias=champion")
+            format!("{b}/api/2.0/mlflow/registered-models/alias?name=fraud-{i}&alias=candidate")
         }),
     ];
     for (what, f) in reads {

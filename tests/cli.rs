@@ -513,6 +513,40 @@ async fn client_commands(db: &TestDb) {
     assert!(out.contains("rejected"), "{out}");
     let (code, _, err) = run(&["wait", "fraud", &id, "--every", "100ms"]);
     assert_eq!(code, 6, "{err}");
+    // Expired unanswered: 7; cancelled: 6.
+    let open = |why: &str| {
+        let (code, out, err) = run(&[
+            "promote",
+            "fraud",
+            "2.1.0",
+            "--to",
+            "staging",
+            "--justification",
+            why,
+            "--output",
+            "json",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()["id"].to_string()
+    };
+    let id = open("will lapse");
+    s.exec(&format!(
+        "UPDATE transition_requests SET expires_at = 1 WHERE id = {id}"
+    ))
+    .await;
+    let (code, out, err) = run(&["wait", "fraud", &id, "--every", "100ms"]);
+    assert_eq!(code, 7, "{out}{err}");
+    let id = open("will be withdrawn");
+    let (status, body) = s
+        .post(
+            &format!("/api/v1/models/fraud/requests/{id}/cancel"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let (code, _, err) = run(&["wait", "fraud", &id, "--every", "100ms"]);
+    assert_eq!(code, 6, "{err}");
     let (code, _, err) = run(&[
         "promote",
         "fraud",
