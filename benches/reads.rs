@@ -26,7 +26,7 @@ const CLIENTS: usize = 4;
 /// A read's address for model `i` of the catalog at `base`.
 type Address = fn(&str, usize) -> String;
 
-#[tokio::main]
+#[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let seconds = env_number("BENCH_SECONDS", 5) as f64;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -139,16 +139,38 @@ async fn run(label: &str, config: Config, seconds: f64) {
             token.per_second / password.per_second
         );
     }
+    // The same reads from wrk, a load generator in its own process (the
+    // numbers above share this process's runtime with the server).
+    let one = |f: Address| f(&base, 7);
+    let wrk_healthz = tokio::task::block_in_place(|| {
+        common::wrk(&format!("{base}/healthz"), &Auth::None, CLIENTS, seconds)
+    });
+    let Some(wrk_healthz) = wrk_healthz else {
+        println!("[{label}] (install wrk for the same reads from an outside load generator)");
+        let _ = stop.send(());
+        let _ = server.await;
+        return;
+    };
+    report(label, "wrk /healthz", wrk_healthz, wrk_healthz);
+    for (what, f) in reads {
+        for (how, auth) in [("token", &bearer), ("Basic", &basic)] {
+            let rate = tokio::task::block_in_place(|| common::wrk(&one(f), auth, CLIENTS, seconds));
+            if let Some(rate) = rate {
+                report(label, &format!("wrk {what}, {how}"), rate, wrk_healthz);
+            }
+        }
+    }
     let _ = stop.send(());
     let _ = server.await;
 }
 
 fn report(label: &str, what: &str, r: Rate, healthz: Rate) {
     println!(
-        "[{label}] {what}: {:.0} req/s (p50 {:.2} ms, p95 {:.2} ms; {} requests), {:.2} of /healthz",
+        "[{label}] {what}: {:.0} req/s (p50 {:.2} ms, {} {:.2} ms; {} requests), {:.2} of /healthz",
         r.per_second,
         r.p50_ms,
-        r.p95_ms,
+        r.tail,
+        r.tail_ms,
         r.requests,
         r.per_second / healthz.per_second
     );

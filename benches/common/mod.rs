@@ -23,7 +23,9 @@ pub enum Auth {
 pub struct Rate {
     pub requests: usize,
     pub p50_ms: f64,
-    pub p95_ms: f64,
+    /// The tail: p95 from `measure`, p99 from wrk (which reports 50/75/90/99).
+    pub tail_ms: f64,
+    pub tail: &'static str,
     pub per_second: f64,
 }
 
@@ -75,7 +77,8 @@ pub async fn measure(
     Rate {
         requests: times.len(),
         p50_ms: pct(&times, 0.5),
-        p95_ms: pct(&times, 0.95),
+        tail_ms: pct(&times, 0.95),
+        tail: "p95",
         per_second: times.len() as f64 / took,
     }
 }
@@ -85,4 +88,61 @@ pub fn env_number(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The same load from `wrk` (2 threads, `clients` connections, keep-alive),
+/// a load generator outside this process, when it is installed (Debian's
+/// `wrk`); `None` otherwise. One URL, as wrk sends.
+pub fn wrk(url: &str, auth: &Auth, clients: usize, seconds: f64) -> Option<Rate> {
+    use base64::Engine;
+    let header = match auth {
+        Auth::None => None,
+        Auth::Bearer(token) => Some(format!("Authorization: Bearer {token}")),
+        Auth::Basic(user, password) => Some(format!(
+            "Authorization: Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )),
+    };
+    let mut cmd = std::process::Command::new("wrk");
+    cmd.args([
+        "-t2",
+        &format!("-c{clients}"),
+        &format!("-d{}s", seconds.ceil()),
+        "--latency",
+    ]);
+    if let Some(h) = &header {
+        cmd.args(["-H", h]);
+    }
+    let out = cmd.arg(url).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("Non-2xx") {
+        panic!("wrk saw errors from {url}:\n{text}");
+    }
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+    };
+    let ms = |v: String| {
+        let n: f64 = v
+            .trim_end_matches(|c: char| c.is_alphabetic())
+            .parse()
+            .ok()?;
+        Some(match v {
+            v if v.ends_with("us") => n / 1000.0,
+            v if v.ends_with("ms") => n,
+            _ => n * 1000.0,
+        })
+    };
+    Some(Rate {
+        requests: text
+            .lines()
+            .find(|l| l.contains("requests in"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        p50_ms: field("50%").and_then(ms)?,
+        tail_ms: field("99%").and_then(ms)?,
+        tail: "p99",
+        per_second: field("Requests/sec:")?.parse().ok()?,
+    })
 }
