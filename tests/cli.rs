@@ -237,6 +237,14 @@ async fn backup_restore(db: &TestDb) {
         .get_json("/api/v1/audit/verify", Auth::Bearer(&restored_admin))
         .await;
     assert_eq!(verified["intact"], true, "{verified}");
+    let (_, events) = restored
+        .get_json(
+            "/api/v1/audit?action=registry.restore",
+            Auth::Bearer(&restored_admin),
+        )
+        .await;
+    let events = events["events"].as_array().cloned().unwrap_or_default();
+    assert_eq!(events.len(), 1, "the restore is on the record: {events:?}");
     let pulled = work.path().join("pulled");
     let restored_env = [
         ("REGISTRY_URL", restored.base.clone()),

@@ -290,10 +290,16 @@ pub async fn restore(src: &Path) -> Outcome {
     if !anchored.intact {
         problems.extend(anchored.problems);
     }
-    db.close().await;
     if !problems.is_empty() {
+        db.close().await;
         return Err((EXIT_INVALID, problems.join("; ")));
     }
+    // The restore itself is on the record, after the chain it extends was
+    // found to be the backup's.
+    record_restore(&db, src, &info)
+        .await
+        .map_err(|e| fail(format!("cannot record the restore in the audit trail: {e}")))?;
+    db.close().await;
     println!(
         "restored {} models, {} versions, {} objects from {} in {:.1} s; audit chain intact: {} \
          events, head {}, {} checkpoints match",
@@ -307,6 +313,31 @@ pub async fn restore(src: &Path) -> Outcome {
         anchored.checkpoints_found
     );
     Ok(())
+}
+
+async fn record_restore(db: &Db, src: &Path, info: &BackupInfo) -> Result<(), sqlx::Error> {
+    let origin = audit::Origin {
+        client_addr: None,
+        request_id: Some(format!("restore {}", src.display())),
+    };
+    let event = audit::NewEvent {
+        actor: None,
+        origin: &origin,
+        action: "registry.restore",
+        target_type: "registry",
+        target_id: &info.database,
+        details: serde_json::json!({
+            "backup_created_at_ms": info.created_at_ms,
+            "backup_registry_version": info.registry_version,
+            "audit_events": info.audit_events,
+            "audit_head": info.audit_head,
+            "objects": info.objects.len(),
+            "objects_copied": info.objects_copied,
+        }),
+    };
+    let mut tx = db.begin().await?;
+    audit::record(&mut tx, db.backend(), event, super::db::now_ms()).await?;
+    tx.commit().await
 }
 
 async fn restore_sqlite(url: &str, backup_file: &Path) -> Result<(), (i32, String)> {
