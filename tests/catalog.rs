@@ -756,6 +756,16 @@ async fn metrics(db: &TestDb) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(body["error"]["field"], "status");
     }
+    s.create_user("vic", "viewer-password-1", "viewer").await;
+    let viewer = s.token_for("vic", "viewer-password-1").await;
+    let (status, _) = s
+        .post(
+            "/api/v1/models/m/versions/1.0.0/registration",
+            &viewer,
+            json!({ "status": "ready" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot end it");
     let (status, body) = finish("ready").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "ready");

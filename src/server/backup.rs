@@ -112,11 +112,11 @@ async fn write_backup(config: &Config, dest: &Path, manifest_only: bool) -> Outc
             (SQLITE_FILE, snapshot)
         }
         Backend::Postgres => {
-            let mut conn = db.pool().acquire().await.map_err(read)?;
-            let id = repo::export_snapshot(&mut conn).await.map_err(read)?;
+            let mut tx = repo::begin_snapshot(db.pool()).await.map_err(read)?;
+            let id = repo::export_snapshot(&mut tx).await.map_err(read)?;
             pg_dump(&config.database_url, &id, &dest.join(PG_FILE)).await?;
-            let snapshot = Snapshot::read(&mut conn).await.map_err(read)?;
-            repo::end_snapshot(&mut conn).await.map_err(read)?;
+            let snapshot = Snapshot::read(&mut tx).await.map_err(read)?;
+            tx.commit().await.map_err(read)?;
             (PG_FILE, snapshot)
         }
     };

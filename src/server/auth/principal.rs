@@ -95,15 +95,20 @@ impl Principal {
     }
 
     fn from_user(user: &users::User) -> Self {
-        let principal = Self {
+        Self {
             user_id: user.id,
             username: user.username.clone(),
             role: user.role,
             token_id: None,
             scope: None,
-        };
-        tracing::Span::current().record("user", principal.username.as_str());
-        principal
+        }
+        .identified()
+    }
+
+    /// Names the caller in the request's log span.
+    fn identified(self) -> Self {
+        tracing::Span::current().record("user", self.username.as_str());
+        self
     }
 }
 
@@ -192,15 +197,14 @@ async fn from_bearer(state: &AppState, secret: &str) -> Result<Principal, AppErr
             tracing::warn!(error = %e, "could not record token use");
         }
     }
-    let principal = Principal {
+    Ok(Principal {
         user_id: caller.user_id,
         username: caller.username,
         role: caller.role,
         token_id: Some(caller.token_id),
         scope: Some(caller.scope),
-    };
-    tracing::Span::current().record("user", principal.username.as_str());
-    Ok(principal)
+    }
+    .identified())
 }
 
 async fn from_basic(

@@ -381,9 +381,6 @@ async fn finish_registration(
 ) -> Result<impl IntoResponse, AppError> {
     let (name, version) = (model_name(&name)?, semver(&version)?);
     let status = VersionStatus::parse(&end.status)?;
-    if status == VersionStatus::Registering {
-        return Err(AppError::invalid("status", "must be ready or failed"));
-    }
     catalog::finish_registration(&cx, &name, &version, status, serde_json::Value::Null).await?;
     let (model, row) = lookup::find_version(&cx, name.as_str(), &version).await?;
     Ok(Json(catalog::version_detail(&cx, &model, row).await?))

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{AnyConnection, FromRow};
+use sqlx::{Any, AnyConnection, AnyPool, FromRow, Transaction};
 
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
 pub struct StoredObject {
@@ -71,19 +71,18 @@ pub async fn has_tables(
     Ok(n > 0)
 }
 
-/// Starts a read-only snapshot on a Postgres connection and exports it, so
-/// `pg_dump --snapshot` and this connection see exactly the same data.
-pub async fn export_snapshot(conn: &mut AnyConnection) -> Result<String, sqlx::Error> {
-    sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query_scalar("SELECT pg_export_snapshot()")
-        .fetch_one(conn)
+/// The read-only snapshot a backup reads Postgres in: `pg_dump --snapshot`
+/// and the returned transaction see exactly the same data (export it with
+/// `export_snapshot`). Dropped without commit, it simply ends.
+pub async fn begin_snapshot(pool: &AnyPool) -> Result<Transaction<'static, Any>, sqlx::Error> {
+    pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .await
 }
 
-pub async fn end_snapshot(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("COMMIT").execute(conn).await.map(drop)
+pub async fn export_snapshot(conn: &mut AnyConnection) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_export_snapshot()")
+        .fetch_one(conn)
+        .await
 }
 
 /// A consistent copy of a live SQLite database (readers and writers go on).

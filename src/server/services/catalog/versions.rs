@@ -288,9 +288,12 @@ pub async fn finish_registration(
     note: serde_json::Value,
 ) -> Result<(), AppError> {
     cx.require(Permission::Contribute)?;
+    if status == VersionStatus::Registering {
+        return Err(AppError::invalid("status", "must be ready or failed"));
+    }
     let mut tx = cx.begin().await?;
     let (_, row) = lookup::lock_version(&mut tx, cx.db(), model_name, version).await?;
-    if row.status != VersionStatus::Registering || status == VersionStatus::Registering {
+    if row.status != VersionStatus::Registering {
         return Err(AppError::Conflict(format!(
             "{model_name}@{version} is {}, not being registered",
             row.status.as_str()
