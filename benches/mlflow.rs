@@ -14,7 +14,7 @@ mod common;
 
 use std::{sync::Arc, time::Instant};
 
-use common::env_number;
+use common::{env_number, urlencode};
 
 use leptos::prelude::LeptosOptions;
 use model_registry::server::{
@@ -132,15 +132,6 @@ async fn run(label: &str, config: Config, models: u64, seconds: u64) {
     .await;
     let _ = stop.send(());
     let _ = server.await;
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn token(client: &Client, base: &str) -> String {

@@ -185,13 +185,27 @@ pub async fn search_models(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<ModelRecord>, sqlx::Error> {
+    models_statement(backend, clauses, orders, limit, offset)
+        .query_as()?
+        .fetch_all(pool)
+        .await
+}
+
+/// The statement `search_models` runs; public so the benchmark can print its plan.
+pub fn models_statement(
+    backend: Backend,
+    clauses: &[Clause],
+    orders: &[Order],
+    limit: i64,
+    offset: i64,
+) -> Sql {
     let mut sql = Sql::new(&format!(
         "SELECT {MODEL_COLUMNS} FROM models m WHERE m.deleted_at IS NULL"
     ));
     push_clauses(&mut sql, backend, clauses, "model_tags", "model_id = m.id");
     push_order(&mut sql, backend, orders, false);
     push_page(&mut sql, limit, offset);
-    sql.query_as()?.fetch_all(pool).await
+    sql
 }
 
 pub async fn search_versions(
@@ -202,6 +216,20 @@ pub async fn search_versions(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<VersionRecord>, sqlx::Error> {
+    versions_statement(backend, clauses, orders, limit, offset)
+        .query_as()?
+        .fetch_all(pool)
+        .await
+}
+
+/// The statement `search_versions` runs; public so the benchmark can print its plan.
+pub fn versions_statement(
+    backend: Backend,
+    clauses: &[Clause],
+    orders: &[Order],
+    limit: i64,
+    offset: i64,
+) -> Sql {
     let mut sql = Sql::new(&format!("SELECT {VERSION_COLUMNS} {VERSION_FROM}"));
     push_clauses(
         &mut sql,
@@ -212,7 +240,7 @@ pub async fn search_versions(
     );
     push_order(&mut sql, backend, orders, true);
     push_page(&mut sql, limit, offset);
-    sql.query_as()?.fetch_all(pool).await
+    sql
 }
 
 /// A live model by its exact name (MLflow does not follow renames).

@@ -27,6 +27,19 @@ pub async fn search(
     backend: Backend,
     query: &CatalogQuery,
 ) -> Result<(Vec<Hit>, bool), sqlx::Error> {
+    let per_page = i64::from(query.per_page);
+    let mut hits = statement(backend, query)
+        .query_as::<Hit>()?
+        .fetch_all(pool)
+        .await?;
+    let more = hits.len() as i64 > per_page;
+    hits.truncate(query.per_page as usize);
+    Ok((hits, more))
+}
+
+/// The statement `search` runs (one row past the page tells whether another
+/// follows); public so the benchmark can print its plan.
+pub fn statement(backend: Backend, query: &CatalogQuery) -> Sql {
     let terms = query.terms();
     let text = !terms.is_empty();
     let mut sql = Sql::new("SELECT m.id, m.name, m.description, m.team, m.updated_at FROM ");
@@ -121,10 +134,7 @@ pub async fn search(
     sql.bind(Value::Int(
         i64::from(query.page.saturating_sub(1)) * per_page,
     ));
-    let mut hits = sql.query_as::<Hit>()?.fetch_all(pool).await?;
-    let more = hits.len() as i64 > per_page;
-    hits.truncate(query.per_page as usize);
-    Ok((hits, more))
+    sql
 }
 
 /// Per model: tags, the stages its live versions are in, and its highest
@@ -137,66 +147,81 @@ pub struct HitDetails {
     pub versions: i64,
 }
 
-pub async fn details(pool: &AnyPool, ids: &[i64]) -> Result<HashMap<i64, HitDetails>, sqlx::Error> {
+/// One statement and one row for the whole page: each part comes back as a
+/// JSON array (see `Sql::json_rows`), because sqlx-sqlite hands every row
+/// across a thread on its own, and a page of 100 models has ~600 detail rows.
+pub async fn details(
+    pool: &AnyPool,
+    backend: Backend,
+    ids: &[i64],
+) -> Result<HashMap<i64, HitDetails>, sqlx::Error> {
     let mut out: HashMap<i64, HitDetails> =
         ids.iter().map(|id| (*id, HitDetails::default())).collect();
     if ids.is_empty() {
         return Ok(out);
     }
-    // A page of results: far below `MAX_IN_LIST`.
-    let in_list = |sql: &mut Sql| {
-        sql.push_in(ids.iter().map(|id| Value::Int(*id)));
-    };
-    let mut sql = Sql::new("SELECT model_id, key, value FROM model_tags WHERE model_id IN ");
-    in_list(&mut sql);
-    for (id, k, v) in sql
-        .query_as::<(i64, String, String)>()?
-        .fetch_all(pool)
-        .await?
-    {
+    // A page of results: far below `MAX_IN_LIST`; bound once, used three times.
+    let mut sql = Sql::new("SELECT ");
+    let list = sql.bind_list(ids.iter().map(|id| Value::Int(*id)));
+    let tags = json_rows(
+        backend,
+        "model_id, key, value",
+        &format!("SELECT model_id, key, value FROM model_tags WHERE model_id IN {list}"),
+    );
+    let stages = json_rows(
+        backend,
+        "model_id, stage, n",
+        &format!(
+            "SELECT model_id, stage, COUNT(*) AS n FROM model_versions \
+             WHERE deleted_at IS NULL AND model_id IN {list} GROUP BY model_id, stage"
+        ),
+    );
+    let latest = json_rows(
+        backend,
+        "model_id, version",
+        &format!(
+            "SELECT v.model_id, v.version FROM model_versions v \
+             WHERE v.deleted_at IS NULL AND v.model_id IN {list} AND v.sort_key = \
+             (SELECT MAX(w.sort_key) FROM model_versions w WHERE w.model_id = v.model_id AND w.deleted_at IS NULL)"
+        ),
+    );
+    sql.push(&format!("{tags}, {stages}, {latest}"));
+    let (tags, stages, latest): (String, String, String) = sql.query_as()?.fetch_one(pool).await?;
+    for (id, k, v) in decode::<(i64, String, String)>(&tags)? {
         if let Some(d) = out.get_mut(&id) {
             d.tags.insert(k, v);
         }
     }
-    let mut sql = Sql::new(
-        "SELECT model_id, stage, COUNT(*), MAX(sort_key) FROM model_versions WHERE deleted_at IS NULL AND model_id IN ",
-    );
-    in_list(&mut sql);
-    sql.push(" GROUP BY model_id, stage");
-    let mut best: HashMap<i64, String> = HashMap::new();
-    for (id, stage, count, max_key) in sql
-        .query_as::<(i64, Stage, i64, String)>()?
-        .fetch_all(pool)
-        .await?
-    {
+    for (id, stage, count) in decode::<(i64, String, i64)>(&stages)? {
+        let stage: Stage = stage
+            .parse()
+            .map_err(|_| sqlx::Error::Decode(format!("unknown stage {stage:?}").into()))?;
         if let Some(d) = out.get_mut(&id) {
             d.stages.push(stage);
             d.versions += count;
         }
-        let entry = best.entry(id).or_default();
-        if max_key > *entry {
-            *entry = max_key;
-        }
     }
-    if !best.is_empty() {
-        let mut sql =
-            Sql::new("SELECT model_id, version FROM model_versions WHERE deleted_at IS NULL AND (");
-        for (i, (id, key)) in best.iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            sql.push("(model_id = ");
-            sql.bind(Value::Int(*id));
-            sql.push(" AND sort_key = ");
-            sql.bind(Value::Text(key.clone()));
-            sql.push(")");
-        }
-        sql.push(")");
-        for (id, version) in sql.query_as::<(i64, String)>()?.fetch_all(pool).await? {
-            if let Some(d) = out.get_mut(&id) {
-                d.latest = Some(version);
-            }
+    for (id, version) in decode::<(i64, String)>(&latest)? {
+        if let Some(d) = out.get_mut(&id) {
+            d.latest = Some(version);
         }
     }
     Ok(out)
+}
+
+/// `(SELECT <a JSON array of [columns] per row of inner>)`, `'[]'` when
+/// empty, as text on both databases.
+fn json_rows(backend: Backend, columns: &str, inner: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "(SELECT COALESCE(json_group_array(json_array({columns})), '[]') FROM ({inner}) q)"
+        ),
+        Backend::Postgres => format!(
+            "(SELECT COALESCE(json_agg(json_build_array({columns}))::text, '[]') FROM ({inner}) q)"
+        ),
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<Vec<T>, sqlx::Error> {
+    serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }

@@ -53,6 +53,19 @@ impl Sql {
         self
     }
 
+    /// Binds `values` and returns their `(…)` list without appending it,
+    /// for a statement that uses the same list more than once.
+    pub fn bind_list(&mut self, values: impl IntoIterator<Item = Value>) -> String {
+        let placeholders: Vec<String> = values
+            .into_iter()
+            .map(|v| {
+                self.values.push(v);
+                format!("${}", self.values.len())
+            })
+            .collect();
+        format!("({})", placeholders.join(", "))
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -78,6 +91,32 @@ impl Sql {
     {
         Ok(sqlx::query_as_with(&self.text, self.arguments()?))
     }
+}
+
+/// The database's plan for `sql`, a line per step: SQLite's
+/// `EXPLAIN QUERY PLAN`, Postgres's `EXPLAIN (ANALYZE)` (which runs it, so
+/// only for reads). For benchmarks and operators reading a slow query.
+pub async fn explain(
+    pool: &sqlx::AnyPool,
+    backend: crate::server::db::Backend,
+    sql: &Sql,
+) -> Result<Vec<String>, sqlx::Error> {
+    use crate::server::db::Backend;
+    use sqlx::Row;
+    let text = match backend {
+        Backend::Sqlite => format!("EXPLAIN QUERY PLAN {}", sql.text),
+        Backend::Postgres => format!("EXPLAIN (ANALYZE, COSTS OFF) {}", sql.text),
+    };
+    let rows = sqlx::query_with(&text, sql.arguments()?)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|row| match backend {
+            // (id, parent, notused, detail)
+            Backend::Sqlite => row.try_get::<String, _>(3),
+            Backend::Postgres => row.try_get::<String, _>(0),
+        })
+        .collect()
 }
 
 /// The longest `IN (…)` list one statement binds (see `Sql::push_in`).

@@ -26,7 +26,7 @@ pub async fn search(cx: &Ctx, query: CatalogQuery) -> Result<SearchPage, AppErro
     let pool = cx.state.db.pool();
     let (hits, has_next) = search::search(pool, cx.state.db.backend(), &query).await?;
     let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    let mut details = search::details(pool, &ids).await?;
+    let mut details = search::details(pool, cx.state.db.backend(), &ids).await?;
     let models = hits
         .into_iter()
         .map(|h| {
