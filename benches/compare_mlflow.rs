@@ -82,7 +82,7 @@ async fn main() {
         calls as f64 / mlflow_seed
     );
 
-    let one = "bench-fraud-17";
+    let one = "bench-fraud-16"; // 16 % 8 = 0: a fraud model
     let reads = [
         (
             "get alias",
@@ -330,7 +330,7 @@ impl Ours {
             &Client::new(),
             &format!("{url}/api/v1/tokens"),
             &Auth::Basic("admin".into(), "admin-password-1".into()),
-            &json!({ "name": "bench" }).to_string(),
+            &json!({ "name": "bench", "scope": "write" }).to_string(),
         )
         .await;
         let secret = token["secret"].as_str().expect("secret").to_owned();
