@@ -326,14 +326,7 @@ impl Ours {
         let server = tokio::spawn(startup::serve(state, listener, async {
             let _ = stopped.await;
         }));
-        let token = post(
-            &Client::new(),
-            &format!("{url}/api/v1/tokens"),
-            &Auth::Basic("admin".into(), "admin-password-1".into()),
-            &json!({ "name": "bench", "scope": "write" }).to_string(),
-        )
-        .await;
-        let secret = token["secret"].as_str().expect("secret").to_owned();
+        let secret = common::token(&Client::new(), &url, "write").await;
         Self {
             url,
             auth: Auth::Bearer(secret),

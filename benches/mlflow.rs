@@ -99,7 +99,7 @@ async fn run(label: &str, config: Config, models: u64, seconds: u64) {
         .expect("serve");
     });
     let client = Client::new();
-    let token = token(&client, &base).await;
+    let token = common::token(&client, &base, "read").await;
 
     let search = format!(
         "{base}/api/2.0/mlflow/registered-models/search?filter={}&max_results=100",
@@ -132,18 +132,6 @@ async fn run(label: &str, config: Config, models: u64, seconds: u64) {
     .await;
     let _ = stop.send(());
     let _ = server.await;
-}
-
-async fn token(client: &Client, base: &str) -> String {
-    let res = client
-        .post(format!("{base}/api/v1/tokens"))
-        .basic_auth("admin", Some("admin-password-1"))
-        .json(&serde_json::json!({ "name": "bench" }))
-        .send()
-        .await
-        .expect("token");
-    let body: serde_json::Value = res.json().await.expect("token json");
-    body["secret"].as_str().expect("secret").to_owned()
 }
 
 async fn measure(

@@ -122,7 +122,7 @@ async fn run(label: &'static str, config: Config, models: u64, seconds: f64) -> 
         let _ = stopped.await;
     }));
     let client = Client::new();
-    let auth = Auth::Bearer(token(&client, &base).await);
+    let auth = Auth::Bearer(common::token(&client, &base, "read").await);
 
     let searches = [
         ("catalog: text `fraud`", Search::Catalog("q=fraud")),
@@ -259,16 +259,4 @@ async fn plan(state: &AppState, search: &Search) -> Vec<String> {
     sql::explain(state.db.pool(), backend, &statement)
         .await
         .expect("explain")
-}
-
-async fn token(client: &Client, base: &str) -> String {
-    let res = client
-        .post(format!("{base}/api/v1/tokens"))
-        .basic_auth("admin", Some("admin-password-1"))
-        .json(&serde_json::json!({ "name": "bench" }))
-        .send()
-        .await
-        .expect("token");
-    let body: serde_json::Value = res.json().await.expect("token json");
-    body["secret"].as_str().expect("secret").to_owned()
 }

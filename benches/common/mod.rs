@@ -141,6 +141,20 @@ pub async fn measure_post(
     }
 }
 
+/// A new API token of `scope` for the bootstrap admin (`Config::for_tests`).
+pub async fn token(client: &Client, base: &str, scope: &str) -> String {
+    let res = client
+        .post(format!("{base}/api/v1/tokens"))
+        .basic_auth("admin", Some("admin-password-1"))
+        .json(&serde_json::json!({ "name": "bench", "scope": scope }))
+        .send()
+        .await
+        .expect("token");
+    assert!(res.status().is_success(), "token: {}", res.status());
+    let body: serde_json::Value = res.json().await.expect("token json");
+    body["secret"].as_str().expect("secret").to_owned()
+}
+
 /// Adds `auth`'s credentials to a request.
 pub fn authorize(req: reqwest::RequestBuilder, auth: &Auth) -> reqwest::RequestBuilder {
     match auth {
