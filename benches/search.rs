@@ -245,11 +245,15 @@ async fn plan(state: &AppState, search: &Search) -> Vec<String> {
             let query =
                 CatalogQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                     .expect("query");
-            search::statement(backend, &query)
+            search::statement(state.db.pool(), backend, &query)
+                .await
+                .expect("statement")
         }
         Search::MlflowModels(filter, n) => {
             let clauses = mlflow_search::parse(filter, Entity::Models).expect("filter");
-            mlflow::models_statement(backend, &clauses, &[], n + 1, 0)
+            mlflow::models_statement(state.db.pool(), backend, &clauses, &[], n + 1, 0)
+                .await
+                .expect("statement")
         }
         Search::MlflowVersions(filter, n) => {
             let clauses = mlflow_search::parse(filter, Entity::Versions).expect("filter");

@@ -1,13 +1,18 @@
 //! The MLflow API's reads: its registered models and versions, searched
-//! with parsed filters (bound parameters only), and batched loads of tags,
-//! aliases and latest versions, so a page of results costs a fixed number of
-//! queries.
+//! with parsed filters (bound parameters only). A page comes back as one
+//! row: the database assembles each model's tags, aliases and latest
+//! versions (and each version's tags and aliases) as JSON (see `json.rs`),
+//! so a page of 100 models is one statement and one row, not six queries
+//! and hundreds of rows.
 
-use std::collections::HashMap;
-
+use serde::Deserialize;
 use sqlx::{AnyPool, FromRow};
 
-use super::sql::{Sql, Value, MAX_IN_LIST};
+use super::{
+    json,
+    sql::{Sql, Value},
+    tags,
+};
 use crate::{
     domain::{
         catalog::VersionStatus,
@@ -17,7 +22,7 @@ use crate::{
     server::db::Backend,
 };
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, Deserialize)]
 pub struct ModelRecord {
     pub id: i64,
     pub name: String,
@@ -27,7 +32,7 @@ pub struct ModelRecord {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, Deserialize)]
 pub struct VersionRecord {
     pub id: i64,
     pub model_id: i64,
@@ -103,18 +108,36 @@ fn compare(sql: &mut Sql, backend: Backend, column: &str, op: Op, value: &Operan
 /// Names compare and sort byte by byte on both databases (SQLite's BINARY,
 /// Postgres's "C"), so a `LIKE 'prefix%'` with `ORDER BY name` walks just
 /// that range of a name index (on Postgres, `models_name_c`).
-fn name_column(backend: Backend) -> &'static str {
+fn name_column(backend: Backend, column: &str) -> String {
     match backend {
-        Backend::Sqlite => "m.name",
-        Backend::Postgres => "(m.name COLLATE \"C\")",
+        Backend::Sqlite => column.to_owned(),
+        Backend::Postgres => format!("({column} COLLATE \"C\")"),
     }
 }
 
-fn push_clauses(sql: &mut Sql, backend: Backend, clauses: &[Clause], tag_table: &str, owner: &str) {
-    for clause in clauses {
+/// Appends the clauses; `drive` is a model tag clause to read from the tag
+/// index first (see `tags::SELECTIVE_TAG`), the others are checked per row.
+fn push_clauses(
+    sql: &mut Sql,
+    backend: Backend,
+    clauses: &[Clause],
+    tag_table: &str,
+    owner: &str,
+    drive: Option<usize>,
+) {
+    for (i, clause) in clauses.iter().enumerate() {
         sql.push(" AND ");
+        if let (Some(_), Field::Tag(key)) = (drive.filter(|d| *d == i), &clause.field) {
+            sql.push("m.id IN (SELECT t.model_id FROM model_tags t WHERE t.key = ");
+            sql.bind(Value::Text(key.clone()));
+            sql.push(" AND ");
+            compare(sql, backend, "t.value", clause.op, &clause.value);
+            sql.push(")");
+            continue;
+        }
+        let name = name_column(backend, "m.name");
         let column = match &clause.field {
-            Field::Name => name_column(backend),
+            Field::Name => name.as_str(),
             Field::RunId => "v.run_id",
             Field::SourcePath => "v.source_uri",
             Field::VersionNumber => "v.seq",
@@ -140,12 +163,21 @@ fn push_clauses(sql: &mut Sql, backend: Backend, clauses: &[Clause], tag_table: 
 }
 
 fn push_order(sql: &mut Sql, backend: Backend, orders: &[Order], versions: bool) {
-    let name = name_column(backend);
+    sql.push(&format!(
+        " ORDER BY {}",
+        order_by(backend, orders, versions, "m.name")
+    ));
+}
+
+/// The sort as SQL (`name` is the column holding the model's name), the
+/// same for the search and for the page assembled from its rows.
+fn order_by(backend: Backend, orders: &[Order], versions: bool, name: &str) -> String {
+    let name = name_column(backend, name);
     let mut parts: Vec<String> = orders
         .iter()
         .map(|o| {
             let column = match o.key {
-                SortKey::Name => name,
+                SortKey::Name => name.as_str(),
                 SortKey::Created if versions => "v.created_at",
                 SortKey::Updated if versions => "v.updated_at",
                 SortKey::Created => "m.created_at",
@@ -162,12 +194,7 @@ fn push_order(sql: &mut Sql, backend: Backend, orders: &[Order], versions: bool)
     if versions && !orders.iter().any(|o| o.key == SortKey::VersionNumber) {
         parts.push("v.seq DESC".into());
     }
-    sql.push(&format!(" ORDER BY {}", parts.join(", ")));
-}
-
-/// Appends `(…)` with one bound placeholder per id.
-fn push_ids(sql: &mut Sql, ids: &[i64]) {
-    sql.push_in(ids.iter().map(|id| Value::Int(*id)));
+    parts.join(", ")
 }
 
 fn push_page(sql: &mut Sql, limit: i64, offset: i64) {
@@ -177,6 +204,25 @@ fn push_page(sql: &mut Sql, limit: i64, offset: i64) {
     sql.bind(Value::Int(offset));
 }
 
+/// A model with its tags (by key), its aliases (`(alias, seq)`) and the
+/// newest live version in each stage (by number).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelWith {
+    pub record: ModelRecord,
+    pub tags: Vec<(String, String)>,
+    pub aliases: Vec<(String, i64)>,
+    pub latest: Vec<VersionWith>,
+}
+
+/// A version with its tags (by key) and the aliases naming it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VersionWith {
+    pub record: VersionRecord,
+    pub tags: Vec<(String, String)>,
+    pub aliases: Vec<String>,
+}
+
+/// One page of models matching `clauses`, each with its parts: one statement.
 pub async fn search_models(
     pool: &AnyPool,
     backend: Backend,
@@ -184,30 +230,156 @@ pub async fn search_models(
     orders: &[Order],
     limit: i64,
     offset: i64,
-) -> Result<Vec<ModelRecord>, sqlx::Error> {
-    models_statement(backend, clauses, orders, limit, offset)
-        .query_as()?
-        .fetch_all(pool)
-        .await
+) -> Result<Vec<ModelWith>, sqlx::Error> {
+    let page = models_statement(pool, backend, clauses, orders, limit, offset).await?;
+    let order = order_by(backend, orders, false, "m.name");
+    fetch_page(pool, models_page(backend, page, &order)).await
 }
 
-/// The statement `search_models` runs; public so the benchmark can print its plan.
-pub fn models_statement(
+/// `page` (rows of `MODEL_COLUMNS`) as one JSON text of `ModelWith`.
+fn models_page(backend: Backend, page: Sql, order: &str) -> Sql {
+    let b = backend;
+    let record = json::object(
+        b,
+        &[
+            ("id", "m.id"),
+            ("name", "m.name"),
+            ("description", "m.description"),
+            ("created_by", "m.created_by"),
+            ("created_at", "m.created_at"),
+            ("updated_at", "m.updated_at"),
+        ],
+    );
+    let tags = json::list(
+        b,
+        &json::array(b, &["t.key", "t.value"]),
+        "model_tags t WHERE t.model_id = m.id",
+        "t.key",
+    );
+    let aliases = json::list(
+        b,
+        &json::array(b, &["a.alias", "av.seq"]),
+        "model_aliases a JOIN model_versions av ON av.id = a.version_id \
+         WHERE a.model_id = m.id AND av.deleted_at IS NULL",
+        "a.alias",
+    );
+    let latest = json::list(
+        b,
+        &version_object(b, "m.name"),
+        "model_versions v WHERE v.model_id = m.id AND v.deleted_at IS NULL AND v.seq = \
+         (SELECT MAX(w.seq) FROM model_versions w \
+          WHERE w.model_id = v.model_id AND w.stage = v.stage AND w.deleted_at IS NULL)",
+        "v.seq",
+    );
+    let item = json::object(
+        b,
+        &[
+            ("record", &record),
+            ("tags", &tags),
+            ("aliases", &aliases),
+            ("latest", &latest),
+        ],
+    );
+    json::page(b, page, &item, "m", order)
+}
+
+/// A `VersionWith` of the version row `v` (`model_name`: its model's name).
+fn version_object(backend: Backend, model_name: &str) -> String {
+    let b = backend;
+    let record = json::object(
+        b,
+        &[
+            ("id", "v.id"),
+            ("model_id", "v.model_id"),
+            ("model_name", model_name),
+            ("seq", "v.seq"),
+            ("version", "v.version"),
+            ("stage", "v.stage"),
+            ("status", "v.status"),
+            ("description", "v.description"),
+            ("created_by", "v.created_by"),
+            ("created_at", "v.created_at"),
+            ("updated_at", "v.updated_at"),
+            ("source_uri", "v.source_uri"),
+            ("run_id", "v.run_id"),
+            ("run_link", "v.run_link"),
+        ],
+    );
+    let tags = json::list(
+        b,
+        &json::array(b, &["vt.key", "vt.value"]),
+        "version_tags vt WHERE vt.version_id = v.id",
+        "vt.key",
+    );
+    let aliases = json::list(
+        b,
+        "va.alias",
+        "model_aliases va WHERE va.version_id = v.id",
+        "va.alias",
+    );
+    json::object(
+        b,
+        &[("record", &record), ("tags", &tags), ("aliases", &aliases)],
+    )
+}
+
+/// `page` (rows of `VERSION_COLUMNS`) as one JSON text of `VersionWith`.
+fn versions_page(backend: Backend, page: Sql, order: &str) -> Sql {
+    json::page(
+        backend,
+        page,
+        &version_object(backend, "v.model_name"),
+        "v",
+        order,
+    )
+}
+
+async fn fetch_page<T: serde::de::DeserializeOwned>(
+    pool: &AnyPool,
+    statement: Sql,
+) -> Result<Vec<T>, sqlx::Error> {
+    let (text,): (String,) = statement.query_as()?.fetch_one(pool).await?;
+    json::decode(&text)
+}
+
+/// The statement that finds `search_models`' page (it first asks whether a
+/// tag filter is selective); public so the benchmark can print its plan.
+pub async fn models_statement(
+    pool: &AnyPool,
     backend: Backend,
     clauses: &[Clause],
     orders: &[Order],
     limit: i64,
     offset: i64,
-) -> Sql {
+) -> Result<Sql, sqlx::Error> {
+    let mut drive = None;
+    for (i, clause) in clauses.iter().enumerate() {
+        if let (Field::Tag(key), Op::Eq, Operand::Text(value)) =
+            (&clause.field, clause.op, &clause.value)
+        {
+            if tags::selective(pool, key, value).await? {
+                drive = Some(i);
+                break;
+            }
+        }
+    }
     let mut sql = Sql::new(&format!(
         "SELECT {MODEL_COLUMNS} FROM models m WHERE m.deleted_at IS NULL"
     ));
-    push_clauses(&mut sql, backend, clauses, "model_tags", "model_id = m.id");
+    push_clauses(
+        &mut sql,
+        backend,
+        clauses,
+        "model_tags",
+        "model_id = m.id",
+        drive,
+    );
     push_order(&mut sql, backend, orders, false);
     push_page(&mut sql, limit, offset);
-    sql
+    Ok(sql)
 }
 
+/// One page of versions matching `clauses`, each with its parts: one statement.
 pub async fn search_versions(
     pool: &AnyPool,
     backend: Backend,
@@ -215,11 +387,10 @@ pub async fn search_versions(
     orders: &[Order],
     limit: i64,
     offset: i64,
-) -> Result<Vec<VersionRecord>, sqlx::Error> {
-    versions_statement(backend, clauses, orders, limit, offset)
-        .query_as()?
-        .fetch_all(pool)
-        .await
+) -> Result<Vec<VersionWith>, sqlx::Error> {
+    let page = versions_statement(backend, clauses, orders, limit, offset);
+    let order = order_by(backend, orders, true, "v.model_name");
+    fetch_page(pool, versions_page(backend, page, &order)).await
 }
 
 /// The statement `search_versions` runs; public so the benchmark can print its plan.
@@ -237,6 +408,7 @@ pub fn versions_statement(
         clauses,
         "version_tags",
         "version_id = v.id",
+        None,
     );
     push_order(&mut sql, backend, orders, true);
     push_page(&mut sql, limit, offset);
@@ -268,82 +440,21 @@ pub async fn version(
     .await
 }
 
-/// The version an alias names, in one query.
+/// The version an alias names, with its parts, in one statement.
 pub async fn version_by_alias(
     pool: &AnyPool,
+    backend: Backend,
     name: &str,
     alias: &str,
-) -> Result<Option<VersionRecord>, sqlx::Error> {
-    sqlx::query_as(&format!(
+) -> Result<Option<VersionWith>, sqlx::Error> {
+    let mut page = Sql::new(&format!(
         "SELECT {VERSION_COLUMNS} FROM model_aliases a JOIN model_versions v ON v.id = a.version_id \
          JOIN models m ON m.id = a.model_id \
-         WHERE m.name = $1 AND a.alias = $2 AND v.deleted_at IS NULL AND m.deleted_at IS NULL"
-    ))
-    .bind(name)
-    .bind(alias)
-    .fetch_optional(pool)
-    .await
-}
-
-/// The highest-numbered live version of each model in each stage.
-pub async fn latest_versions(
-    pool: &AnyPool,
-    model_ids: &[i64],
-) -> Result<Vec<VersionRecord>, sqlx::Error> {
-    let mut out: Vec<VersionRecord> = Vec::new();
-    for chunk in model_ids.chunks(MAX_IN_LIST) {
-        let mut sql = Sql::new(&format!(
-            "SELECT {VERSION_COLUMNS} {VERSION_FROM} AND v.seq = (SELECT MAX(w.seq) FROM model_versions w \
-             WHERE w.model_id = v.model_id AND w.stage = v.stage AND w.deleted_at IS NULL) AND v.model_id IN "
-        ));
-        push_ids(&mut sql, chunk);
-        out.extend(sql.query_as::<VersionRecord>()?.fetch_all(pool).await?);
-    }
-    out.sort_by_key(|v| v.seq);
-    Ok(out)
-}
-
-/// `(owner id, key, value)` rows of `model_tags` or `version_tags` for many owners.
-pub async fn tags_of(
-    pool: &AnyPool,
-    table: &str,
-    owner_column: &str,
-    ids: &[i64],
-) -> Result<HashMap<i64, Vec<(String, String)>>, sqlx::Error> {
-    let mut out: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-    for chunk in ids.chunks(MAX_IN_LIST) {
-        let mut sql = Sql::new(&format!(
-            "SELECT {owner_column}, key, value FROM {table} WHERE {owner_column} IN "
-        ));
-        push_ids(&mut sql, chunk);
-        sql.push(" ORDER BY key");
-        let rows: Vec<(i64, String, String)> = sql.query_as()?.fetch_all(pool).await?;
-        for (id, key, value) in rows {
-            out.entry(id).or_default().push((key, value));
-        }
-    }
-    Ok(out)
-}
-
-/// `model id → [(alias, version id, seq)]` for many models.
-pub async fn aliases_of(
-    pool: &AnyPool,
-    model_ids: &[i64],
-) -> Result<HashMap<i64, Vec<(String, i64, i64)>>, sqlx::Error> {
-    let mut out: HashMap<i64, Vec<(String, i64, i64)>> = HashMap::new();
-    for chunk in model_ids.chunks(MAX_IN_LIST) {
-        let mut sql = Sql::new(
-            "SELECT a.model_id, a.alias, v.id, v.seq FROM model_aliases a JOIN model_versions v ON v.id = a.version_id \
-             WHERE v.deleted_at IS NULL AND a.model_id IN ",
-        );
-        push_ids(&mut sql, chunk);
-        sql.push(" ORDER BY a.alias");
-        let rows: Vec<(i64, String, i64, i64)> = sql.query_as()?.fetch_all(pool).await?;
-        for (model_id, alias, version_id, seq) in rows {
-            out.entry(model_id)
-                .or_default()
-                .push((alias, version_id, seq));
-        }
-    }
-    Ok(out)
+         WHERE v.deleted_at IS NULL AND m.deleted_at IS NULL AND m.name = "
+    ));
+    page.bind(Value::Text(name.to_owned()));
+    page.push(" AND a.alias = ");
+    page.bind(Value::Text(alias.to_owned()));
+    let found: Vec<VersionWith> = fetch_page(pool, versions_page(backend, page, "v.seq")).await?;
+    Ok(found.into_iter().next())
 }

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod content;
 pub mod deployments;
 pub mod evaluations;
+mod json;
 pub mod mlflow;
 pub mod models;
 pub mod pending_uploads;

@@ -321,3 +321,123 @@ pub async fn soft_delete(conn: &mut AnyConnection, id: i64, now: i64) -> Result<
     .await
     .map(drop)
 }
+
+/// What a model's page shows besides its row: tags, the metric keys its
+/// versions use, the metric chosen for the chart and each live version
+/// with its value of that metric, newest first.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ModelParts {
+    pub tags: BTreeMap<String, String>,
+    pub metric_keys: Vec<String>,
+    pub headline_key: Option<String>,
+    pub versions: Vec<VersionLine>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct VersionLine {
+    pub version: String,
+    pub seq: i64,
+    pub stage: crate::domain::Stage,
+    pub status: crate::domain::catalog::VersionStatus,
+    pub created_at: i64,
+    pub created_by: String,
+    /// Sent as text with every digit (`%.17g`, Postgres' shortest exact
+    /// form): a JSON number from SQLite keeps only 15.
+    #[serde(deserialize_with = "exact_number")]
+    pub headline: Option<f64>,
+}
+
+fn exact_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let text: Option<String> = serde::Deserialize::deserialize(d)?;
+    text.map(|t| t.parse().map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// `ModelParts` in one statement and one row (see `json.rs`). The chart
+/// metric is `wanted` when a version has it, else the model's headline
+/// metric, else the first key.
+pub async fn parts(
+    pool: &AnyPool,
+    backend: Backend,
+    model: &ModelRow,
+    wanted: Option<&str>,
+) -> Result<ModelParts, sqlx::Error> {
+    use super::{
+        json,
+        sql::{Sql, Value},
+    };
+    let b = backend;
+    let mut sql = Sql::new("");
+    let id = sql.param(Value::Int(model.id));
+    let wanted = sql.param(Value::Text(wanted.unwrap_or_default().to_owned()));
+    let fallback = sql.param(Value::Text(
+        model.headline_metric.clone().unwrap_or_default(),
+    ));
+    let live_metrics = format!(
+        "version_metrics vm JOIN model_versions lv ON lv.id = vm.version_id \
+         WHERE lv.model_id = {id} AND lv.deleted_at IS NULL"
+    );
+    let key = format!(
+        "COALESCE((SELECT MIN(vm.key) FROM {live_metrics} AND vm.key = {wanted}), \
+         NULLIF({fallback}, ''), (SELECT MIN(vm.key) FROM {live_metrics}))"
+    );
+    let digits = match b {
+        Backend::Sqlite => "printf('%.17g', hv.value)",
+        Backend::Postgres => "hv.value::text",
+    };
+    let version = json::object(
+        b,
+        &[
+            ("version", "v.version"),
+            ("seq", "v.seq"),
+            ("stage", "v.stage"),
+            ("status", "v.status"),
+            ("created_at", "v.created_at"),
+            ("created_by", "v.created_by"),
+            (
+                "headline",
+                &format!(
+                    "(SELECT {digits} FROM version_metrics hv, k WHERE hv.version_id = v.id AND hv.key = k.key)"
+                ),
+            ),
+        ],
+    );
+    let tags = match b {
+        Backend::Sqlite => format!(
+            "(SELECT json_group_object(t.key, t.value) FROM model_tags t WHERE t.model_id = {id})"
+        ),
+        Backend::Postgres => format!(
+            "(SELECT COALESCE(json_object_agg(t.key, t.value), '{{}}'::json) FROM model_tags t WHERE t.model_id = {id})"
+        ),
+    };
+    let keys = json::list(
+        b,
+        "mk.key",
+        &format!("(SELECT DISTINCT vm.key FROM {live_metrics}) mk"),
+        "mk.key",
+    );
+    let versions = json::list(
+        b,
+        &version,
+        &format!("model_versions v WHERE v.model_id = {id} AND v.deleted_at IS NULL"),
+        "v.sort_key DESC",
+    );
+    let whole = json::object(
+        b,
+        &[
+            ("tags", &tags),
+            ("metric_keys", &keys),
+            ("headline_key", "(SELECT key FROM k)"),
+            ("versions", &versions),
+        ],
+    );
+    let cast = match b {
+        Backend::Sqlite => "",
+        Backend::Postgres => "::text",
+    };
+    sql.push(&format!(
+        "WITH k AS (SELECT {key} AS key) SELECT {whole}{cast}"
+    ));
+    let (text,): (String,) = sql.query_as()?.fetch_one(pool).await?;
+    json::decode(&text)
+}

@@ -32,10 +32,16 @@ impl Sql {
 
     /// Appends a placeholder for `value` and returns it (`$3`), for reuse.
     pub fn bind(&mut self, value: Value) -> String {
-        self.values.push(value);
-        let placeholder = format!("${}", self.values.len());
+        let placeholder = self.param(value);
         self.text.push_str(&placeholder);
         placeholder
+    }
+
+    /// Binds `value` and returns its placeholder without appending it, for
+    /// text put together before it is pushed.
+    pub fn param(&mut self, value: Value) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
     }
 
     /// Appends `(v1, v2, …)`, every value bound. Callers split long lists
@@ -64,6 +70,13 @@ impl Sql {
             })
             .collect();
         format!("({})", placeholders.join(", "))
+    }
+
+    /// The statement with `before` and `after` around it, for a query over
+    /// its rows; its placeholders keep their numbers.
+    pub fn enclose(mut self, before: &str, after: &str) -> Self {
+        self.text = format!("{before}{}{after}", self.text);
+        self
     }
 
     pub fn text(&self) -> &str {

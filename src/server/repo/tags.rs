@@ -83,3 +83,35 @@ pub async fn delete(
     }
     Ok(before)
 }
+
+/// A tag filter matching at most this many models is read from the tag
+/// index first (then sorted); a more common one is checked per model while
+/// the search walks its sort order, which finds a page of matches soon. The
+/// tag-first read costs ~1 µs per match, so this keeps it to a few ms; the
+/// walk is fast unless the tag's models sit late in the order (a tag that
+/// follows the names' prefixes, say), which the tag-first read is immune to.
+pub const SELECTIVE_TAG: i64 = 5_000;
+
+/// Whether few enough models carry `key = value` to start from the tag.
+pub async fn selective(pool: &sqlx::AnyPool, key: &str, value: &str) -> Result<bool, sqlx::Error> {
+    Ok(models_tagged(pool, key, value, SELECTIVE_TAG + 1).await? <= SELECTIVE_TAG)
+}
+
+/// How many models carry the tag `key = value`, counted up to `cap` (an
+/// index range scan that stops there): searches use it to decide whether
+/// to start from the tag index or from their sort order.
+pub async fn models_tagged(
+    pool: &sqlx::AnyPool,
+    key: &str,
+    value: &str,
+    cap: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM model_tags WHERE key = $1 AND value = $2 LIMIT $3) t",
+    )
+    .bind(key)
+    .bind(value)
+    .bind(cap)
+    .fetch_one(pool)
+    .await
+}

@@ -1,16 +1,14 @@
 //! What the MLflow API reads: registered models and model versions as
 //! MLflow addresses them (exact names, per-model sequence numbers), with
-//! their tags, aliases and latest versions loaded for a whole page at once.
+//! their tags, aliases and latest versions, a whole page in one statement.
 //! Writes from the MLflow API go through the catalog, tags, aliases and
 //! workflow services like every other edge's.
-
-use std::collections::HashMap;
 
 use super::Ctx;
 use crate::{
     domain::{
         mlflow_artifacts::{fetched_elsewhere, ArtifactAddress},
-        mlflow_search::{Clause, Order},
+        mlflow_search::{Clause, Field, Op, Operand, Order},
         ModelName, Permission, SemVer, Stage,
     },
     error::{AppError, Missing},
@@ -21,22 +19,11 @@ use crate::{
 };
 
 /// A version with its tags and the aliases naming it.
-#[derive(Debug, Clone)]
-pub struct MlflowVersion {
-    pub record: VersionRecord,
-    pub tags: Vec<(String, String)>,
-    pub aliases: Vec<String>,
-}
+pub type MlflowVersion = repo::VersionWith;
 
 /// A model with its tags, aliases (`(alias, seq)`) and the newest version in
 /// each stage.
-#[derive(Debug, Clone)]
-pub struct MlflowModel {
-    pub record: ModelRecord,
-    pub tags: Vec<(String, String)>,
-    pub aliases: Vec<(String, i64)>,
-    pub latest: Vec<MlflowVersion>,
-}
+pub type MlflowModel = repo::ModelWith;
 
 /// One page of a search, and whether another follows.
 pub struct Page<T> {
@@ -65,8 +52,6 @@ impl Window {
     }
 }
 
-type Aliases = HashMap<i64, Vec<(String, i64, i64)>>;
-
 pub async fn search_models(
     cx: &Ctx,
     clauses: &[Clause],
@@ -84,11 +69,8 @@ pub async fn search_models(
         window.offset,
     )
     .await?;
-    let (records, more) = window.page(found);
-    Ok(Page {
-        items: models(cx, records).await?,
-        more,
-    })
+    let (items, more) = window.page(found);
+    Ok(Page { items, more })
 }
 
 pub async fn search_versions(
@@ -108,19 +90,29 @@ pub async fn search_versions(
         window.offset,
     )
     .await?;
-    let (records, more) = window.page(found);
-    Ok(Page {
-        items: versions(cx, records).await?,
-        more,
-    })
+    let (items, more) = window.page(found);
+    Ok(Page { items, more })
 }
 
 /// A live model by its exact name: MLflow does not follow renames.
 pub async fn model(cx: &Ctx, name: &str) -> Result<MlflowModel, AppError> {
     cx.require(Permission::Read)?;
-    let record = model_record(cx, name).await?;
-    let mut all = models(cx, vec![record]).await?;
-    all.pop().ok_or(AppError::Internal)
+    model_with(cx, name).await
+}
+
+/// The live model named exactly `name`, with its parts.
+async fn model_with(cx: &Ctx, name: &str) -> Result<MlflowModel, AppError> {
+    let db = cx.db();
+    let named = [Clause {
+        field: Field::Name,
+        op: Op::Eq,
+        value: Operand::Text(name.to_owned()),
+    }];
+    let found = repo::search_models(db.pool(), db.backend(), &named, &[], 1, 0).await?;
+    found
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::NotFound(Missing::Model(name.to_owned())))
 }
 
 async fn model_record(cx: &Ctx, name: &str) -> Result<ModelRecord, AppError> {
@@ -131,9 +123,26 @@ async fn model_record(cx: &Ctx, name: &str) -> Result<ModelRecord, AppError> {
 
 pub async fn version(cx: &Ctx, name: &str, seq: i64) -> Result<MlflowVersion, AppError> {
     cx.require(Permission::Read)?;
-    let record = version_record(cx, name, seq).await?;
-    let mut all = versions(cx, vec![record]).await?;
-    all.pop().ok_or(AppError::Internal)
+    let db = cx.db();
+    let addressed = [
+        Clause {
+            field: Field::Name,
+            op: Op::Eq,
+            value: Operand::Text(name.to_owned()),
+        },
+        Clause {
+            field: Field::VersionNumber,
+            op: Op::Eq,
+            value: Operand::Number(seq),
+        },
+    ];
+    let found = repo::search_versions(db.pool(), db.backend(), &addressed, &[], 1, 0).await?;
+    found.into_iter().next().ok_or_else(|| {
+        AppError::NotFound(Missing::VersionNumber {
+            model: name.to_owned(),
+            seq,
+        })
+    })
 }
 
 async fn version_record(cx: &Ctx, name: &str, seq: i64) -> Result<VersionRecord, AppError> {
@@ -179,15 +188,15 @@ pub async fn version_by_alias(
     alias: &str,
 ) -> Result<MlflowVersion, AppError> {
     cx.require(Permission::Read)?;
-    let Some(record) = repo::version_by_alias(cx.db().pool(), name, alias).await? else {
-        model_record(cx, name).await?;
-        return Err(AppError::NotFound(Missing::Alias {
-            model: name.to_owned(),
-            alias: alias.to_owned(),
-        }));
-    };
-    let mut all = versions(cx, vec![record]).await?;
-    all.pop().ok_or(AppError::Internal)
+    let db = cx.db();
+    if let Some(found) = repo::version_by_alias(db.pool(), db.backend(), name, alias).await? {
+        return Ok(found);
+    }
+    model_record(cx, name).await?;
+    Err(AppError::NotFound(Missing::Alias {
+        model: name.to_owned(),
+        alias: alias.to_owned(),
+    }))
 }
 
 /// The newest version of the model in each stage (or in those given).
@@ -197,82 +206,10 @@ pub async fn latest_versions(
     stages: &[Stage],
 ) -> Result<Vec<MlflowVersion>, AppError> {
     cx.require(Permission::Read)?;
-    let model = model_record(cx, name).await?;
-    let latest: Vec<VersionRecord> = repo::latest_versions(cx.db().pool(), &[model.id])
-        .await?
+    let model = model_with(cx, name).await?;
+    Ok(model
+        .latest
         .into_iter()
-        .filter(|v| stages.is_empty() || stages.contains(&v.stage))
-        .collect();
-    versions(cx, latest).await
-}
-
-/// Versions with their tags and aliases: two queries for the page.
-async fn versions(cx: &Ctx, records: Vec<VersionRecord>) -> Result<Vec<MlflowVersion>, AppError> {
-    let mut model_ids: Vec<i64> = records.iter().map(|r| r.model_id).collect();
-    model_ids.sort_unstable();
-    model_ids.dedup();
-    let aliases = repo::aliases_of(cx.db().pool(), &model_ids).await?;
-    versions_with(cx, records, &aliases).await
-}
-
-/// `versions` with the models' aliases already loaded.
-async fn versions_with(
-    cx: &Ctx,
-    records: Vec<VersionRecord>,
-    aliases: &Aliases,
-) -> Result<Vec<MlflowVersion>, AppError> {
-    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-    let mut tags = repo::tags_of(cx.db().pool(), "version_tags", "version_id", &ids).await?;
-    Ok(records
-        .into_iter()
-        .map(|record| {
-            let naming: Vec<String> = aliases
-                .get(&record.model_id)
-                .map(|a| {
-                    a.iter()
-                        .filter(|(_, vid, _)| *vid == record.id)
-                        .map(|(name, ..)| name.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            MlflowVersion {
-                tags: tags.remove(&record.id).unwrap_or_default(),
-                aliases: naming,
-                record,
-            }
-        })
-        .collect())
-}
-
-/// Models with tags, aliases and latest versions: four queries for the page.
-async fn models(cx: &Ctx, records: Vec<ModelRecord>) -> Result<Vec<MlflowModel>, AppError> {
-    let pool = cx.db().pool();
-    let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-    let mut tags = repo::tags_of(pool, "model_tags", "model_id", &ids).await?;
-    let aliases = repo::aliases_of(pool, &ids).await?;
-    let latest = repo::latest_versions(pool, &ids).await?;
-    // The latest versions belong to these models: their aliases are loaded.
-    let mut latest = versions_with(cx, latest, &aliases).await?;
-    Ok(records
-        .into_iter()
-        .map(|record| {
-            let (mine, rest): (Vec<_>, Vec<_>) = latest
-                .drain(..)
-                .partition(|v| v.record.model_id == record.id);
-            latest = rest;
-            MlflowModel {
-                tags: tags.remove(&record.id).unwrap_or_default(),
-                aliases: aliases
-                    .get(&record.id)
-                    .map(|a| {
-                        a.iter()
-                            .map(|(alias, _, seq)| (alias.clone(), *seq))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                latest: mine,
-                record,
-            }
-        })
+        .filter(|v| stages.is_empty() || stages.contains(&v.record.stage))
         .collect())
 }

@@ -1,7 +1,7 @@
 //! Reading the catalog back: search results, a model's page and a
 //! version's page, each in a bounded number of queries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::super::{content, evaluations, Ctx};
 use crate::{
@@ -25,22 +25,20 @@ pub async fn search(cx: &Ctx, query: CatalogQuery) -> Result<SearchPage, AppErro
     cx.require(Permission::Read)?;
     let pool = cx.state.db.pool();
     let (hits, has_next) = search::search(pool, cx.state.db.backend(), &query).await?;
-    let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
-    let mut details = search::details(pool, cx.state.db.backend(), &ids).await?;
     let models = hits
         .into_iter()
-        .map(|h| {
-            let d = details.remove(&h.id).unwrap_or_default();
-            let mut stages = d.stages;
+        .map(|found| {
+            let mut stages: Vec<_> = found.stages.iter().map(|(stage, _)| *stage).collect();
             stages.sort();
+            let h = found.hit;
             ModelSummary {
                 summary: summarize(&h.description),
                 name: h.name,
                 team: h.team,
-                tags: d.tags,
+                tags: found.tags.into_iter().collect(),
                 stages,
-                latest_version: d.latest,
-                version_count: d.versions,
+                latest_version: found.latest,
+                version_count: found.stages.iter().map(|(_, n)| n).sum(),
                 updated_at: h.updated_at,
             }
         })
@@ -83,26 +81,12 @@ pub async fn model_detail(
     model: ModelRow,
     metric: Option<&str>,
 ) -> Result<ModelDetail, AppError> {
-    let pool = cx.state.db.pool();
-    let tags = models::tags(pool, model.id).await?;
-    let rows = versions::list_for_model(pool, model.id).await?;
-    let metric_keys = versions::metric_keys(pool, model.id).await?;
-    let headline_key = metric
-        .filter(|m| metric_keys.iter().any(|k| k == m))
-        .map(str::to_owned)
-        .or_else(|| model.headline_metric.clone())
-        .or_else(|| metric_keys.first().cloned());
-    let headline: HashMap<i64, f64> = match &headline_key {
-        Some(k) => versions::metric_across_versions(pool, model.id, k)
-            .await?
-            .into_iter()
-            .collect(),
-        None => Default::default(),
-    };
-    let versions = rows
+    let parts = models::parts(cx.state.db.pool(), cx.state.db.backend(), &model, metric).await?;
+    let versions = parts
+        .versions
         .into_iter()
         .map(|v| VersionSummary {
-            headline: headline.get(&v.id).copied(),
+            headline: v.headline,
             stage: v.stage,
             version: v.version,
             seq: v.seq,
@@ -111,6 +95,7 @@ pub async fn model_detail(
             created_by: v.created_by,
         })
         .collect();
+    let (tags, metric_keys, headline_key) = (parts.tags, parts.metric_keys, parts.headline_key);
     Ok(ModelDetail {
         description_html: markdown::render(&model.about.description),
         name: model.name,
