@@ -794,3 +794,32 @@ async fn audit_append_only(db: &TestDb) {
     );
     s.stop().await;
 }
+
+/// The SQLite the server links is built as `.cargo/config.toml` says:
+/// without SQLITE_ENABLE_MEMORY_MANAGEMENT (which puts every connection's
+/// page cache behind one global mutex) and without memory statistics
+/// (another global mutex per allocation). Building without that file
+/// brings the contention back; this says so.
+#[tokio::test]
+async fn sqlite_is_built_without_its_global_locks() {
+    let db = TestDb::new(common::Backend::Sqlite).await;
+    let s = TestServer::start(db.config()).await;
+    let used = |option: &'static str| {
+        let pool = s.state.db.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT sqlite_compileoption_used($1)")
+                .bind(option)
+                .fetch_one(&pool)
+                .await
+                .expect("compile option")
+        }
+    };
+    assert_eq!(used("ENABLE_MEMORY_MANAGEMENT").await, 0);
+    assert_eq!(used("DEFAULT_MEMSTATUS=0").await, 1);
+    assert_eq!(
+        used("ENABLE_FTS5").await,
+        1,
+        "the rest of the build is kept"
+    );
+    s.stop().await;
+}

@@ -402,6 +402,24 @@ pub fn like_to_glob(pattern: &str) -> String {
     out
 }
 
+/// The range `[low, high)` (in byte order, the order names sort in) that
+/// holds every text a LIKE pattern can match, when the pattern starts with
+/// literal text: `fraud-%` → `("fraud-", "fraud.")`. A search adds it as
+/// two plain comparisons, so an index range serves the LIKE even where the
+/// database plans the statement before it sees the pattern (Postgres'
+/// generic plans for prepared statements).
+pub fn like_range(pattern: &str) -> Option<(String, String)> {
+    let low: String = pattern
+        .chars()
+        .take_while(|c| *c != '%' && *c != '_')
+        .collect();
+    let last = low.chars().last()?;
+    let next = char::from_u32(u32::from(last) + 1)?;
+    let mut high = low[..low.len() - last.len_utf8()].to_owned();
+    high.push(next);
+    Some((low, high))
+}
+
 /// A sort key of `order_by`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortKey {
@@ -606,5 +624,26 @@ mod tests {
         assert!(parse_order_by(&["name ASC extra"], Entity::Versions).is_err());
         assert_eq!(like_to_glob("a_c"), "a?c");
         assert_eq!(like_to_glob("star*[x]?"), "star[*][[]x[]][?]");
+    }
+
+    #[test]
+    fn like_ranges_bound_every_match() {
+        let range = like_range;
+        assert_eq!(range("fraud-%"), Some(("fraud-".into(), "fraud.".into())));
+        assert_eq!(range("ab_d%"), Some(("ab".into(), "ac".into())));
+        assert_eq!(range("exact"), Some(("exact".into(), "exacu".into())));
+        assert_eq!(range("%fraud"), None, "no literal start: no range");
+        assert_eq!(range("_x"), None);
+        assert_eq!(range(""), None);
+        assert_eq!(
+            range("caf\u{e9}%"),
+            Some(("caf\u{e9}".into(), "caf\u{ea}".into()))
+        );
+        // The last character before a surrogate has no successor: no range.
+        assert_eq!(range("\u{d7ff}%"), None);
+        for name in ["fraud-", "fraud-x", "fraud-\u{10ffff}", "fraud-~"] {
+            let (low, high) = like_range("fraud-%").expect("range");
+            assert!(low.as_str() <= name && name < high.as_str(), "{name}");
+        }
     }
 }

@@ -3,7 +3,10 @@
 //! Reads go through `services::mlflow`, writes through the same catalog,
 //! tags, aliases and workflow services as every other edge.
 
-use axum::Json;
+use axum::{
+    response::{IntoResponse, Response},
+    Json,
+};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::{json, Value};
 
@@ -176,21 +179,27 @@ impl Search {
     }
 
     /// The answer's body: `items` under `key`, and a token when more follow.
-    fn answer(&self, key: &str, items: Vec<Value>, more: bool) -> Json<Value> {
-        let mut body = json!({ key: items });
-        if more {
-            let next = self.window.offset + self.window.limit;
-            body["next_page_token"] = Value::String(page_token(next));
-        }
-        Json(body)
+    fn answer<'k, T>(
+        &self,
+        key: &'k str,
+        items: Vec<T>,
+        more: bool,
+    ) -> Json<views::Listing<'k, T>> {
+        Json(views::Listing {
+            key,
+            items,
+            next_page_token: more.then(|| page_token(self.window.offset + self.window.limit)),
+        })
     }
 }
 
-pub async fn search_models(who: Who, args: Args) -> MlResult<Json<Value>> {
+pub async fn search_models(who: Who, args: Args) -> MlResult<Response> {
     let cx = who?;
     let search = Search::decode(&args, Entity::Models, 100, 1_000)?;
     let page = reads::search_models(&cx, &search.clauses, &search.orders, search.window).await?;
-    Ok(search.answer("registered_models", views::models(&page.items), page.more))
+    Ok(search
+        .answer("registered_models", views::models(&page.items), page.more)
+        .into_response())
 }
 
 pub async fn latest_versions(who: Who, args: Args) -> MlResult<Json<Value>> {
@@ -455,11 +464,13 @@ pub async fn get_version(who: Who, args: Args) -> MlResult<Json<Value>> {
     version_json(&cx, &name, seq).await
 }
 
-pub async fn search_versions(who: Who, args: Args) -> MlResult<Json<Value>> {
+pub async fn search_versions(who: Who, args: Args) -> MlResult<Response> {
     let cx = who?;
     let search = Search::decode(&args, Entity::Versions, 10_000, 200_000)?;
     let page = reads::search_versions(&cx, &search.clauses, &search.orders, search.window).await?;
-    Ok(search.answer("model_versions", views::versions(&page.items), page.more))
+    Ok(search
+        .answer("model_versions", views::versions(&page.items), page.more)
+        .into_response())
 }
 
 /// Where the client downloads the version's files from: this registry's

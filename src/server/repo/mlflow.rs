@@ -10,13 +10,13 @@ use sqlx::{AnyPool, FromRow};
 
 use super::{
     json,
-    sql::{Sql, Value},
+    sql::{self, Sql, Value},
     tags,
 };
 use crate::{
     domain::{
         catalog::VersionStatus,
-        mlflow_search::{like_to_glob, Clause, Field, Op, Operand, Order, SortKey},
+        mlflow_search::{like_range, like_to_glob, Clause, Field, Op, Operand, Order, SortKey},
         Stage,
     },
     server::db::Backend,
@@ -159,6 +159,16 @@ fn push_clauses(
             }
         };
         compare(sql, backend, column, clause.op, &clause.value);
+        if let (Field::Name, Op::Like, Operand::Text(pattern)) =
+            (&clause.field, clause.op, &clause.value)
+        {
+            if let Some((low, high)) = like_range(pattern) {
+                sql.push(&format!(" AND {column} >= "));
+                sql.bind(Value::Text(low));
+                sql.push(&format!(" AND {column} < "));
+                sql.bind(Value::Text(high));
+            }
+        }
     }
 }
 
@@ -374,6 +384,9 @@ pub async fn models_statement(
         "model_id = m.id",
         drive,
     );
+    if drive.is_some() {
+        sql = sql::fenced(backend, sql);
+    }
     push_order(&mut sql, backend, orders, false);
     push_page(&mut sql, limit, offset);
     Ok(sql)

@@ -8,7 +8,7 @@ use sqlx::AnyPool;
 
 use super::{
     json,
-    sql::{Sql, Value},
+    sql::{self, Sql, Value},
     tags,
 };
 use crate::{
@@ -206,6 +206,9 @@ async fn hits(
         (None, Sort::Name) => "m.name".to_owned(),
         (None, _) => "m.updated_at DESC, m.name".to_owned(),
     };
+    if selective_tag && !text {
+        sql = sql::fenced(backend, sql);
+    }
     sql.push(&format!(" ORDER BY {}", order(&rank)));
     let per_page = i64::from(query.per_page);
     sql.push(" LIMIT ");

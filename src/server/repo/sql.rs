@@ -132,6 +132,20 @@ pub async fn explain(
         .collect()
 }
 
+/// The statement's rows as a subquery the planner must finish before the
+/// outer query sorts and pages them (an `OFFSET 0` is a planning fence on
+/// both databases). For a selective tag: otherwise a planner that expects
+/// the tagged models to be spread evenly may walk the sort order instead
+/// and visit most of the catalog when they sit together in it.
+pub fn fenced(backend: crate::server::db::Backend, inner: Sql) -> Sql {
+    use crate::server::db::Backend;
+    let fence = match backend {
+        Backend::Sqlite => "LIMIT -1 OFFSET 0",
+        Backend::Postgres => "OFFSET 0",
+    };
+    inner.enclose("SELECT * FROM (", &format!(" {fence}) m"))
+}
+
 /// The longest `IN (…)` list one statement binds (see `Sql::push_in`).
 pub const MAX_IN_LIST: usize = 500;
 
