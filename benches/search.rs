@@ -87,6 +87,14 @@ async fn run(label: &'static str, config: Config, models: u64, seconds: f64) -> 
         .output_name("model-registry")
         .build();
     let state = startup::prepare(config, options).await.expect("prepare");
+    let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM models")
+        .fetch_one(state.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(
+        existing, 0,
+        "[{label}] the database already holds {existing} models: the figures would not be for {models}; use an empty one"
+    );
     let start = Instant::now();
     seed(
         &state.db,

@@ -273,12 +273,20 @@ fn models_page(backend: Backend, page: Sql, order: &str) -> Sql {
          WHERE a.model_id = m.id AND av.deleted_at IS NULL",
         "a.alias",
     );
+    // One seek per stage in `model_versions_live_stage`.
+    let stages: Vec<String> = Stage::ALL
+        .iter()
+        .map(|s| format!("SELECT '{}' AS stage", s.as_str()))
+        .collect();
     let latest = json::list(
         b,
         &version_object(b, "m.name"),
-        "model_versions v WHERE v.model_id = m.id AND v.deleted_at IS NULL AND v.seq = \
-         (SELECT MAX(w.seq) FROM model_versions w \
-          WHERE w.model_id = v.model_id AND w.stage = v.stage AND w.deleted_at IS NULL)",
+        &format!(
+            "model_versions v WHERE v.id IN (SELECT (SELECT w.id FROM model_versions w \
+             WHERE w.model_id = m.id AND w.stage = s.stage AND w.deleted_at IS NULL \
+             ORDER BY w.seq DESC LIMIT 1) FROM ({}) s)",
+            stages.join(" UNION ALL ")
+        ),
         "v.seq",
     );
     let item = json::object(
