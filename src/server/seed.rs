@@ -338,7 +338,7 @@ pub async fn seed(
     };
     audit::record(&mut tx, db.backend(), event, now_ms()).await?;
     tx.commit().await?;
-    seeding::analyze(db.pool()).await
+    seeding::analyze(db.pool(), db.backend()).await
 }
 
 fn capitalize(s: &str) -> String {

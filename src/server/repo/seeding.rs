@@ -69,6 +69,13 @@ pub async fn advance_sequences(
 
 /// Fresh planner statistics: without them Postgres scans the freshly
 /// loaded metric table for every model page until autovacuum catches up.
-pub async fn analyze(pool: &AnyPool) -> Result<(), sqlx::Error> {
-    sqlx::query("ANALYZE").execute(pool).await.map(drop)
+/// On Postgres also VACUUM: it sets the visibility map (so index-only
+/// scans stay index-only) and the rows' hint bits, which the first readers
+/// of a bulk load would otherwise write, one page at a time.
+pub async fn analyze(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::Error> {
+    let statement = match backend {
+        Backend::Sqlite => "ANALYZE",
+        Backend::Postgres => "VACUUM (ANALYZE)",
+    };
+    sqlx::query(statement).execute(pool).await.map(drop)
 }
