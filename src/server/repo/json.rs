@@ -3,8 +3,8 @@
 //!
 //! Why: sqlx-sqlite runs each connection on its own thread and hands every
 //! row of a result across to the async task on its own, so a page of 100
-//! models with ~600 detail rows spends most of its time in thread wake-ups,
-//! not in SQLite. One statement that answers one JSON text costs one hop.
+//! models with ~600 detail rows paid ~600 hand-offs (and the queries to
+//! gather them). One statement that answers one JSON text costs one.
 //! The JSON is decoded with serde into the same typed records (stored enums
 //! still refuse values this version does not know).
 
@@ -31,6 +31,20 @@ pub fn array(backend: Backend, items: &[&str]) -> String {
     }
 }
 
+/// `[[key, value], …]` of the rows of `from` (aliased `alias`, with `key`
+/// and `value` columns), by key: a model's or a version's tags.
+pub fn key_values(backend: Backend, from: &str, alias: &str) -> String {
+    list(
+        backend,
+        &array(
+            backend,
+            &[&format!("{alias}.key"), &format!("{alias}.value")],
+        ),
+        from,
+        &format!("{alias}.key"),
+    )
+}
+
 /// `(SELECT <a JSON array of item, one per row of from, in order>)`: a JSON
 /// value, `[]` when no row matches, to nest in `object` or `array`.
 pub fn list(backend: Backend, item: &str, from: &str, order: &str) -> String {
@@ -43,14 +57,29 @@ pub fn list(backend: Backend, item: &str, from: &str, order: &str) -> String {
 /// an aggregate does not promise to keep the order of its input).
 pub fn page(backend: Backend, page: Sql, item: &str, alias: &str, order: &str) -> Sql {
     let (before, after) = aggregate(backend, item, order);
-    let text = match backend {
-        Backend::Sqlite => "",
-        Backend::Postgres => "::text",
-    };
     page.enclose(
         &format!("SELECT {before}("),
-        &format!(") {alias}{after}{text}"),
+        &format!(") {alias}{after}{}", text_cast(backend)),
     )
+}
+
+/// What turns a JSON value into the text a statement answers (`fetch`
+/// reads a string): nothing on SQLite, whose JSON is text already.
+pub fn text_cast(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => "::text",
+    }
+}
+
+/// Runs a statement answering one JSON text (`page`, or a `SELECT` of an
+/// `object` with `text_cast`) and decodes it.
+pub async fn fetch<T: serde::de::DeserializeOwned>(
+    pool: &sqlx::AnyPool,
+    statement: Sql,
+) -> Result<T, sqlx::Error> {
+    let (text,): (String,) = statement.query_as()?.fetch_one(pool).await?;
+    decode(&text)
 }
 
 fn aggregate(backend: Backend, item: &str, order: &str) -> (String, String) {
@@ -68,6 +97,6 @@ fn aggregate(backend: Backend, item: &str, order: &str) -> (String, String) {
 
 /// Decodes a JSON answer into typed rows; a shape the code does not expect
 /// is a decode error, as a bad column would be.
-pub fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, sqlx::Error> {
+fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, sqlx::Error> {
     serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))
 }

@@ -125,6 +125,7 @@ fn push_clauses(
     owner: &str,
     drive: Option<usize>,
 ) {
+    let name = name_column(backend, "m.name");
     for (i, clause) in clauses.iter().enumerate() {
         sql.push(" AND ");
         if let (Some(_), Field::Tag(key)) = (drive.filter(|d| *d == i), &clause.field) {
@@ -135,7 +136,6 @@ fn push_clauses(
             sql.push(")");
             continue;
         }
-        let name = name_column(backend, "m.name");
         let column = match &clause.field {
             Field::Name => name.as_str(),
             Field::RunId => "v.run_id",
@@ -243,7 +243,7 @@ pub async fn search_models(
 ) -> Result<Vec<ModelWith>, sqlx::Error> {
     let page = models_statement(pool, backend, clauses, orders, limit, offset).await?;
     let order = order_by(backend, orders, false, "m.name");
-    fetch_page(pool, models_page(backend, page, &order)).await
+    json::fetch(pool, models_page(backend, page, &order)).await
 }
 
 /// `page` (rows of `MODEL_COLUMNS`) as one JSON text of `ModelWith`.
@@ -260,12 +260,7 @@ fn models_page(backend: Backend, page: Sql, order: &str) -> Sql {
             ("updated_at", "m.updated_at"),
         ],
     );
-    let tags = json::list(
-        b,
-        &json::array(b, &["t.key", "t.value"]),
-        "model_tags t WHERE t.model_id = m.id",
-        "t.key",
-    );
+    let tags = json::key_values(b, "model_tags t WHERE t.model_id = m.id", "t");
     let aliases = json::list(
         b,
         &json::array(b, &["a.alias", "av.seq"]),
@@ -323,12 +318,7 @@ fn version_object(backend: Backend, model_name: &str) -> String {
             ("run_link", "v.run_link"),
         ],
     );
-    let tags = json::list(
-        b,
-        &json::array(b, &["vt.key", "vt.value"]),
-        "version_tags vt WHERE vt.version_id = v.id",
-        "vt.key",
-    );
+    let tags = json::key_values(b, "version_tags vt WHERE vt.version_id = v.id", "vt");
     let aliases = json::list(
         b,
         "va.alias",
@@ -350,14 +340,6 @@ fn versions_page(backend: Backend, page: Sql, order: &str) -> Sql {
         "v",
         order,
     )
-}
-
-async fn fetch_page<T: serde::de::DeserializeOwned>(
-    pool: &AnyPool,
-    statement: Sql,
-) -> Result<Vec<T>, sqlx::Error> {
-    let (text,): (String,) = statement.query_as()?.fetch_one(pool).await?;
-    json::decode(&text)
 }
 
 /// The statement that finds `search_models`' page (it first asks whether a
@@ -411,7 +393,7 @@ pub async fn search_versions(
 ) -> Result<Vec<VersionWith>, sqlx::Error> {
     let page = versions_statement(backend, clauses, orders, limit, offset);
     let order = order_by(backend, orders, true, "v.model_name");
-    fetch_page(pool, versions_page(backend, page, &order)).await
+    json::fetch(pool, versions_page(backend, page, &order)).await
 }
 
 /// The statement `search_versions` runs; public so the benchmark can print its plan.
@@ -476,6 +458,6 @@ pub async fn version_by_alias(
     page.bind(Value::Text(name.to_owned()));
     page.push(" AND a.alias = ");
     page.bind(Value::Text(alias.to_owned()));
-    let found: Vec<VersionWith> = fetch_page(pool, versions_page(backend, page, "v.seq")).await?;
+    let found: Vec<VersionWith> = json::fetch(pool, versions_page(backend, page, "v.seq")).await?;
     Ok(found.into_iter().next())
 }

@@ -431,13 +431,9 @@ pub async fn parts(
             ("versions", &versions),
         ],
     );
-    let cast = match b {
-        Backend::Sqlite => "",
-        Backend::Postgres => "::text",
-    };
     sql.push(&format!(
-        "WITH k AS (SELECT {key} AS key) SELECT {whole}{cast}"
+        "WITH k AS (SELECT {key} AS key) SELECT {whole}{}",
+        json::text_cast(b)
     ));
-    let (text,): (String,) = sql.query_as()?.fetch_one(pool).await?;
-    json::decode(&text)
+    json::fetch(pool, sql).await
 }

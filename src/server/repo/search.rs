@@ -43,11 +43,7 @@ pub async fn search(
 ) -> Result<(Vec<HitWith>, bool), sqlx::Error> {
     let per_page = i64::from(query.per_page);
     let (hits, order) = hits(pool, backend, query).await?;
-    let (text,): (String,) = page(backend, hits, &order)
-        .query_as()?
-        .fetch_one(pool)
-        .await?;
-    let mut hits: Vec<HitWith> = json::decode(&text)?;
+    let mut hits: Vec<HitWith> = json::fetch(pool, page(backend, hits, &order)).await?;
     let more = hits.len() as i64 > per_page;
     hits.truncate(query.per_page as usize);
     Ok((hits, more))
@@ -67,12 +63,7 @@ fn page(backend: Backend, hits: Sql, order: &str) -> Sql {
             ("updated_at", "m.updated_at"),
         ],
     );
-    let tags = json::list(
-        b,
-        &json::array(b, &["t.key", "t.value"]),
-        "model_tags t WHERE t.model_id = m.id",
-        "t.key",
-    );
+    let tags = json::key_values(b, "model_tags t WHERE t.model_id = m.id", "t");
     let stages = json::list(
         b,
         &json::array(b, &["s.stage", "s.n"]),
