@@ -102,7 +102,7 @@ async fn write_overhead(db: &Db) {
                     target_id: &n.to_string(),
                     details: json!({ "n": n, "before": "x", "after": "y" }),
                 };
-                audit::record(&mut tx, db.backend(), event, now_ms())
+                audit::record(&mut tx, event, now_ms())
                     .await
                     .expect("audit");
             }

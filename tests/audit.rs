@@ -827,9 +827,7 @@ async fn export(db: &TestDb) {
                 target_id: &n.to_string(),
                 details: json!({ "n": n }),
             };
-            record(&mut tx, s.state.db.backend(), event, 1_000 + n)
-                .await
-                .unwrap();
+            record(&mut tx, event, 1_000 + n).await.unwrap();
         }
         tx.commit().await.unwrap();
     }

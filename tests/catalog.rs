@@ -229,6 +229,56 @@ async fn concurrent_bumps(db: &TestDb) {
     assert_eq!(seqs, (2..=13).collect::<Vec<_>>());
     assert_eq!(s.count("SELECT COUNT(*) FROM model_versions").await, 13);
     assert_eq!(s.count("SELECT COUNT(*) FROM version_metrics").await, 12);
+
+    // Writers on different models do not share a model lock, only the audit
+    // chain's order (on Postgres a lock released before the WAL flush).
+    for i in 0..12 {
+        s.post(
+            "/api/v1/models",
+            &admin,
+            json!({"name": format!("apart-{i}")}),
+        )
+        .await;
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..12 {
+        let (client, url, token) = (
+            s.client.clone(),
+            s.url(&format!("/api/v1/models/apart-{i}/versions")),
+            admin.clone(),
+        );
+        tasks.spawn(async move {
+            let mut statuses = Vec::new();
+            for _ in 0..5 {
+                let res = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({"bump": "minor"}))
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(res.status());
+            }
+            statuses
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert!(r.unwrap().iter().all(|s| *s == StatusCode::CREATED));
+    }
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM model_versions").await,
+        13 + 60
+    );
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_events WHERE action = 'version.register'")
+            .await,
+        13 + 60
+    );
+    let chain = model_registry::server::repo::audit::verify_chain(s.state.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(chain.first_broken_id, None, "{chain:?}");
+    assert!(chain.checked >= 13 + 60 + 12);
     s.stop().await;
 }
 

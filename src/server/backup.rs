@@ -336,7 +336,7 @@ async fn record_restore(db: &Db, src: &Path, info: &BackupInfo) -> Result<(), sq
         }),
     };
     let mut tx = db.begin().await?;
-    audit::record(&mut tx, db.backend(), event, super::db::now_ms()).await?;
+    audit::record(&mut tx, event, super::db::now_ms()).await?;
     tx.commit().await
 }
 

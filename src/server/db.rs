@@ -37,20 +37,74 @@ impl Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite allows one writer at a time; queueing writers here (instead of
-    /// letting them spin on SQLITE_BUSY) keeps concurrent writes fair.
-    sqlite_writer: Arc<Mutex<()>>,
+    /// SQLite allows one writer at a time, so write transactions share one
+    /// connection: its page cache stays warm (a pooled connection's cache is
+    /// dropped whenever another connection has written since it last read).
+    sqlite_writer: Option<AnyPool>,
+    /// Queueing writers here (instead of letting them spin on SQLITE_BUSY)
+    /// keeps concurrent writes fair.
+    sqlite_writer_turn: Arc<Mutex<()>>,
 }
 
 /// A write transaction. On SQLite it also holds the writer slot.
 pub struct Tx {
     inner: Transaction<'static, Any>,
     _writer: Option<OwnedMutexGuard<()>>,
+    /// Postgres only: the pool `commit` waits for the WAL flush through.
+    postgres: Option<AnyPool>,
+    /// Set by [`Tx::serialize_audited`]: the commit returns before its WAL
+    /// flush and `commit` then waits for the flush.
+    flush_after_commit: bool,
 }
 
+/// The Postgres advisory lock every audited write holds from its audit
+/// append to its commit, so each event sees its predecessor.
+const AUDIT_CHAIN_LOCK: i64 = 7340031;
+
 impl Tx {
+    /// On Postgres, takes the lock that orders audited writes (the audit
+    /// chain's head) until this transaction ends; SQLite's one writer already
+    /// orders them.
+    ///
+    /// A commit waits for its WAL flush (an fsync, 3 ms on this machine's
+    /// disk) holding its locks, so under this lock writes would commit one
+    /// fsync at a time. Instead the transaction commits with
+    /// `synchronous_commit = off`, releasing the lock as soon as its commit
+    /// record is written, and `commit` then waits for the flush outside the
+    /// lock, where the waits of concurrent writers share one fsync (Postgres'
+    /// group commit). The caller is still answered only once its change is
+    /// durable; other sessions may see it up to one flush earlier, and a
+    /// database crash in that window loses it together with everything
+    /// chained after it (the WAL is written in order), never a part of it.
+    pub async fn serialize_audited(&mut self) -> Result<(), sqlx::Error> {
+        if self.postgres.is_some() && !self.flush_after_commit {
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock($1), set_config('synchronous_commit', 'off', true)",
+            )
+            .bind(AUDIT_CHAIN_LOCK)
+            .execute(&mut *self.inner)
+            .await?;
+            self.flush_after_commit = true;
+        }
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.inner.commit().await
+        self.inner.commit().await?;
+        if let (Some(pool), true) = (self.postgres, self.flush_after_commit) {
+            // A transactional WAL record gives this statement's own commit
+            // something to flush; flushing it flushes every record before
+            // it, ours included. Committed either way: a failure here only
+            // means the flush was not seen, so it is logged, not returned.
+            let flushed =
+                sqlx::query("SELECT pg_logical_emit_message(true, 'model-registry', 'flush')")
+                    .execute(&pool)
+                    .await;
+            if let Err(e) = flushed {
+                tracing::error!(error = %e, "a committed write could not wait for its WAL flush");
+            }
+        }
+        Ok(())
     }
 }
 
@@ -95,47 +149,57 @@ impl Db {
         let options: AnyConnectOptions = url
             .parse()
             .map_err(|e| format!("DATABASE_URL is not valid: {e}"))?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    match backend {
-                        Backend::Sqlite => {
-                            conn.execute(
-                                "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
-                                 PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
-                            )
-                            .await?;
-                        }
-                        Backend::Postgres => {
-                            conn.execute(
-                                // random_page_cost: the planner's default (4) prices
-                                // a random read as a spinning disk's and prefers
-                                // scanning a whole table to looking up a few
-                                // thousand rows by key; 1.1 is the usual figure
-                                // for SSDs and a cache-resident catalog.
-                                format!(
-                                    "SET statement_timeout = {statement_ms}; \
-                                     SET idle_in_transaction_session_timeout = {}; \
-                                     SET random_page_cost = 1.1;",
-                                    statement_ms * 2
+        let pool_of = |connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        match backend {
+                            Backend::Sqlite => {
+                                conn.execute(
+                                    "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                                     PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
                                 )
-                                .as_str(),
-                            )
-                            .await?;
+                                .await?;
+                            }
+                            Backend::Postgres => {
+                                conn.execute(
+                                    // random_page_cost: the planner's default (4) prices
+                                    // a random read as a spinning disk's and prefers
+                                    // scanning a whole table to looking up a few
+                                    // thousand rows by key; 1.1 is the usual figure
+                                    // for SSDs and a cache-resident catalog.
+                                    format!(
+                                        "SET statement_timeout = {statement_ms}; \
+                                         SET idle_in_transaction_session_timeout = {}; \
+                                         SET random_page_cost = 1.1;",
+                                        statement_ms * 2
+                                    )
+                                    .as_str(),
+                                )
+                                .await?;
+                            }
                         }
-                    }
-                    Ok(())
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
-            .await
-            .map_err(|e| format!("cannot connect to the database: {e}"))?;
+                .connect_with(options.clone())
+        };
+        let connect_error = |e: sqlx::Error| format!("cannot connect to the database: {e}");
+        let (pool, sqlite_writer) = match backend {
+            Backend::Sqlite => {
+                let pool = pool_of(8).await.map_err(connect_error)?;
+                let writer = pool_of(1).await.map_err(connect_error)?;
+                (pool, Some(writer))
+            }
+            Backend::Postgres => (pool_of(16).await.map_err(connect_error)?, None),
+        };
         Ok(Self {
             pool,
             backend,
-            sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_writer,
+            sqlite_writer_turn: Arc::new(Mutex::new(())),
         })
     }
 
@@ -164,16 +228,21 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => {
-                let writer = self.sqlite_writer.clone().lock_owned().await;
-                let inner = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                let writer = self.sqlite_writer_turn.clone().lock_owned().await;
+                let pool = self.sqlite_writer.as_ref().unwrap_or(&self.pool);
+                let inner = pool.begin_with("BEGIN IMMEDIATE").await?;
                 Ok(Tx {
                     inner,
                     _writer: Some(writer),
+                    postgres: None,
+                    flush_after_commit: false,
                 })
             }
             Backend::Postgres => Ok(Tx {
                 inner: self.pool.begin().await?,
                 _writer: None,
+                postgres: Some(self.pool.clone()),
+                flush_after_commit: false,
             }),
         }
     }
@@ -184,6 +253,9 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 }

@@ -318,7 +318,7 @@ pub async fn seed(
             metrics,
         )
         .await?;
-        audit::record_many(&mut tx, db.backend(), events, now_ms()).await?;
+        audit::record_many(&mut tx, events, now_ms()).await?;
         tx.commit().await?;
         done += batch;
         progress(done);
@@ -336,7 +336,7 @@ pub async fn seed(
         target_id: "synthetic",
         details,
     };
-    audit::record(&mut tx, db.backend(), event, now_ms()).await?;
+    audit::record(&mut tx, event, now_ms()).await?;
     tx.commit().await?;
     seeding::analyze(db.pool(), db.backend()).await
 }

@@ -330,7 +330,7 @@ pub async fn audit_failed_sign_in(
         target_id: &attempted,
         details: json!({ "username": attempted, "reason": "invalid_credentials", "via": via }),
     };
-    audit::record(&mut tx, db.backend(), event, now_ms()).await?;
+    audit::record(&mut tx, event, now_ms()).await?;
     Ok(tx.commit().await?)
 }
 

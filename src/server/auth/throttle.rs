@@ -93,7 +93,7 @@ impl LoginThrottle {
                         target_id: account,
                         details: json!({ "limit": limit, "retry_after_secs": retry_after_secs }),
                     };
-                    audit::record(&mut tx, db.backend(), event, now).await?;
+                    audit::record(&mut tx, event, now).await?;
                 }
                 tx.commit().await?;
                 return Err(AppError::RateLimited { retry_after_secs });

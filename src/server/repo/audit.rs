@@ -6,7 +6,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
-use crate::{domain::VerificationState, server::db::Backend};
+use crate::{domain::VerificationState, server::db::Tx};
 
 /// Who did it. `token_id` is set when the call was made with an API token.
 #[derive(Debug, Clone)]
@@ -56,19 +56,10 @@ const COLUMNS: &str =
     target_id, details, client_addr, request_id, prev_hash, hash";
 
 /// Appends one event. Must run inside the write transaction of the change.
-pub async fn record(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    event: NewEvent<'_>,
-    at: i64,
-) -> Result<(), sqlx::Error> {
-    if backend == Backend::Postgres {
-        // Serialise appends so each event sees its predecessor (SQLite's
-        // single writer already does this).
-        sqlx::query("SELECT pg_advisory_xact_lock(7340031)")
-            .execute(&mut *conn)
-            .await?;
-    }
+pub async fn record(tx: &mut Tx, event: NewEvent<'_>, at: i64) -> Result<(), sqlx::Error> {
+    // Each event must see its predecessor.
+    tx.serialize_audited().await?;
+    let conn: &mut AnyConnection = tx;
     let prev_hash: String =
         sqlx::query_scalar("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut *conn)
@@ -122,8 +113,7 @@ pub struct SystemEvent {
 /// them one by one, with multi-row inserts. Must run inside the write
 /// transaction of the rows they describe.
 pub async fn record_many(
-    conn: &mut AnyConnection,
-    backend: Backend,
+    tx: &mut Tx,
     events: Vec<SystemEvent>,
     at: i64,
 ) -> Result<(), sqlx::Error> {
@@ -131,11 +121,8 @@ pub async fn record_many(
     if events.is_empty() {
         return Ok(());
     }
-    if backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock(7340031)")
-            .execute(&mut *conn)
-            .await?;
-    }
+    tx.serialize_audited().await?;
+    let conn: &mut AnyConnection = tx;
     let mut prev_hash: String =
         sqlx::query_scalar("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut *conn)

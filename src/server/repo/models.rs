@@ -182,12 +182,52 @@ pub async fn touch(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), sq
 }
 
 /// Hands out the next sequence number (1, 2, 3 …; never reused).
-pub async fn next_seq(conn: &mut AnyConnection, id: i64, now: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("UPDATE models SET last_seq = last_seq + 1, updated_at = $1 WHERE id = $2 RETURNING last_seq")
-        .bind(now)
-        .bind(id)
-        .fetch_one(conn)
-        .await
+/// A model about to get a new version: its row, the version number it
+/// takes, and its highest version so far by semver precedence (deleted ones
+/// included, so a bump never reuses one).
+#[derive(Debug, FromRow)]
+pub struct NextVersion {
+    #[sqlx(flatten)]
+    pub model: ModelRow,
+    pub seq: i64,
+    pub highest: Option<String>,
+}
+
+/// Takes the next version number of a live model, inside the write
+/// transaction. The UPDATE locks the row on Postgres, so concurrent
+/// registrations on one model queue here ("next patch" never collides).
+/// On SQLite (one writer) the highest version comes in the same statement;
+/// on Postgres it must be a second statement: a statement that waited for
+/// the row lock still reads with the snapshot it started with, without the
+/// version the previous holder just committed.
+pub async fn take_next_version(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    name: &str,
+    now: i64,
+) -> Result<Option<NextVersion>, sqlx::Error> {
+    let highest = "(SELECT v.version FROM model_versions v WHERE v.model_id = models.id \
+                   ORDER BY v.sort_key DESC LIMIT 1)";
+    let highest = match backend {
+        Backend::Sqlite => highest,
+        Backend::Postgres => "CAST(NULL AS TEXT)",
+    };
+    let next = sqlx::query_as::<_, NextVersion>(&format!(
+        "UPDATE models SET last_seq = last_seq + 1, updated_at = $1 \
+         WHERE name = $2 AND deleted_at IS NULL \
+         RETURNING {COLUMNS}, last_seq AS seq, {highest} AS highest"
+    ))
+    .bind(now)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match next {
+        Some(mut next) if backend == Backend::Postgres => {
+            next.highest = super::versions::highest_version(conn, next.model.id).await?;
+            Ok(Some(next))
+        }
+        next => Ok(next),
+    }
 }
 
 /// Takes a given number (an import keeps MLflow's): later numbers continue

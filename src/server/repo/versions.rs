@@ -81,17 +81,22 @@ pub struct NewVersion<'a> {
     pub content_digest: &'a str,
 }
 
-pub async fn insert(conn: &mut AnyConnection, v: NewVersion<'_>) -> Result<i64, sqlx::Error> {
+/// Inserts the version and answers its row as stored (the database fills
+/// in the stage), so the caller needs no second read.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    v: NewVersion<'_>,
+) -> Result<VersionRow, sqlx::Error> {
     let l = v.lineage;
-    sqlx::query_scalar(
+    sqlx::query_as::<_, VersionRow>(&format!(
         "INSERT INTO model_versions (model_id, seq, version, version_key, sort_key, status, description, \
          created_by, created_at, updated_at, source_repo, commit_sha, training_script, dataset_name, \
          dataset_version, dataset_uri, dataset_hash, parent_version_id, framework, framework_version, dependencies, \
          source_uri, run_id, run_link, content_digest) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
          $21, $22, $23, $24) \
-         RETURNING id",
-    )
+         RETURNING {COLUMNS}"
+    ))
     .bind(v.model_id)
     .bind(v.seq)
     .bind(v.version)
@@ -121,29 +126,18 @@ pub async fn insert(conn: &mut AnyConnection, v: NewVersion<'_>) -> Result<i64, 
 }
 
 /// All version strings of a model, deleted ones included (their numbers stay taken).
-pub async fn all_version_strings(
+/// The model's highest version by semver precedence, deleted ones included
+/// (a bump never reuses a number): one seek in `model_versions_model_sort`.
+pub async fn highest_version(
     conn: &mut AnyConnection,
     model_id: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT version FROM model_versions WHERE model_id = $1")
-        .bind(model_id)
-        .fetch_all(conn)
-        .await
-}
-
-pub async fn exists_key(
-    conn: &mut AnyConnection,
-    model_id: i64,
-    version_key: &str,
-) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM model_versions WHERE model_id = $1 AND version_key = $2",
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT version FROM model_versions WHERE model_id = $1 ORDER BY sort_key DESC LIMIT 1",
     )
     .bind(model_id)
-    .bind(version_key)
-    .fetch_one(conn)
-    .await?;
-    Ok(n > 0)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Live versions of a model, highest semver first.

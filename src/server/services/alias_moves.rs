@@ -17,7 +17,6 @@ use crate::{
             models::ModelRow,
             workflow as workflow_repo,
         },
-        state::AppState,
     },
 };
 
@@ -38,7 +37,6 @@ pub(crate) struct AliasMove<'a> {
 /// Writes the move; returns whether anything changed (pointing an alias
 /// where it already points, or removing an absent one, records nothing).
 pub(crate) async fn write(
-    state: &AppState,
     tx: &mut Tx,
     origin: &Origin,
     m: AliasMove<'_>,
@@ -76,7 +74,6 @@ pub(crate) async fn write(
         ),
     };
     audit(
-        state,
         tx,
         m.actor,
         origin,

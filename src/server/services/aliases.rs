@@ -50,7 +50,6 @@ pub async fn set_alias(
     };
     let Some(rule) = policy.alias_rule(alias) else {
         alias_moves::write(
-            &cx.state,
             &mut tx,
             &cx.origin,
             AliasMove {
@@ -96,7 +95,6 @@ pub async fn set_alias(
         Justification::stated_by_edge("No justification was given for this alias move.")
     });
     let id = workflow::open_alias_request(
-        &cx.state,
         &mut tx,
         &cx.by,
         &cx.origin,
@@ -141,7 +139,6 @@ pub async fn remove_alias(
     let policy = effective_policy(&mut tx, model.id).await?;
     let Some(rule) = policy.alias_rule(alias) else {
         alias_moves::write(
-            &cx.state,
             &mut tx,
             &cx.origin,
             AliasMove {
@@ -167,7 +164,6 @@ pub async fn remove_alias(
         Justification::stated_by_edge("No justification was given for removing this alias.")
     });
     let id = workflow::open_alias_request(
-        &cx.state,
         &mut tx,
         &cx.by,
         &cx.origin,

@@ -135,7 +135,6 @@ async fn publish_as(
         }
         None => {
             super::audit(
-                state,
                 &mut tx,
                 None,
                 &Origin::default(),

@@ -52,15 +52,6 @@ impl Ctx {
         details: Value,
     ) -> Result<(), AppError> {
         let actor = self.by.actor();
-        audit(
-            &self.state,
-            tx,
-            Some(&actor),
-            &self.origin,
-            action,
-            target,
-            details,
-        )
-        .await
+        audit(tx, Some(&actor), &self.origin, action, target, details).await
     }
 }

@@ -43,7 +43,6 @@ use crate::{
 
 /// Appends an audit event inside `tx`.
 pub async fn audit(
-    state: &AppState,
     tx: &mut Tx,
     actor: Option<&Actor>,
     origin: &Origin,
@@ -59,7 +58,7 @@ pub async fn audit(
         target_id: target.1,
         details,
     };
-    audit::record(tx, state.db.backend(), event, now_ms())
+    audit::record(tx, event, now_ms())
         .await
         .map_err(AppError::from)
 }

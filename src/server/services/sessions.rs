@@ -50,7 +50,6 @@ pub async fn sign_in(
     };
     let mut tx = begin(state).await?;
     audit(
-        state,
         &mut tx,
         Some(&actor),
         origin,
@@ -80,7 +79,6 @@ pub async fn sign_out(
     if let Some(p) = principal {
         let mut tx = begin(state).await?;
         audit(
-            state,
             &mut tx,
             Some(&p.actor()),
             origin,

@@ -69,7 +69,6 @@ pub async fn bootstrap_admin(
     }
     let details = json!({ "role": Role::Admin });
     audit(
-        state,
         &mut tx,
         None,
         &Origin::default(),

@@ -3,7 +3,11 @@
 //! exponential backoff. Delivery is at least once: a crash between sending
 //! and recording means the lease expires and the delivery is sent again.
 
-use std::{net::IpAddr, time::Duration};
+use std::{
+    collections::{hash_map::Entry, HashMap},
+    net::IpAddr,
+    time::Duration,
+};
 
 use futures_util::future::join_all;
 use reqwest::{header, redirect::Policy, Client};
@@ -22,7 +26,7 @@ use crate::{
 };
 
 /// Deliveries claimed (and sent concurrently) per round.
-const BATCH: i64 = 16;
+const BATCH: i64 = 64;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Well over a send's timeout, so a live worker never loses its lease, yet
 /// short enough that a crashed one's deliveries resume soon after restart.
@@ -71,8 +75,10 @@ async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// One round: claim what is due, send it all, record each outcome.
-/// Returns how many deliveries were attempted.
+/// One round: claim what is due, send it all, record every outcome in one
+/// transaction (a write per delivery would compete with the registrations
+/// that enqueue them for SQLite's one writer). Returns how many deliveries
+/// were attempted.
 pub async fn run_once(state: &AppState) -> Result<usize, sqlx::Error> {
     if !repo::any_due(state.db.pool(), now_ms()).await? {
         return Ok(0);
@@ -81,31 +87,66 @@ pub async fn run_once(state: &AppState) -> Result<usize, sqlx::Error> {
     let claimed = repo::claim_due(&mut tx, state.db.backend(), now_ms(), LEASE_MS, BATCH).await?;
     tx.commit().await?;
     let count = claimed.len();
-    join_all(claimed.into_iter().map(|d| deliver(state, d))).await;
+    // Each endpoint is read, resolved and given its pinned client once a
+    // round, not once a delivery.
+    let mut endpoints: HashMap<i64, Option<Endpoint>> = HashMap::new();
+    for id in claimed.iter().map(|d| d.webhook_id) {
+        if let Entry::Vacant(slot) = endpoints.entry(id) {
+            match repo::find(state.db.pool(), id).await {
+                // `None`: deleted meanwhile, its deliveries went with it.
+                Ok(hook) => {
+                    slot.insert(match hook {
+                        Some(hook) => Some(Endpoint::open(hook, &state.config.webhooks).await),
+                        None => None,
+                    });
+                }
+                // The lease expires and the delivery is tried again later.
+                Err(e) => {
+                    tracing::warn!(error = %e, webhook = id, "webhook worker: cannot read the endpoint")
+                }
+            }
+        }
+    }
+    let sends = claimed.iter().filter_map(|d| {
+        let endpoint = endpoints.get(&d.webhook_id)?.as_ref()?;
+        Some(async move { (d, endpoint.send(d).await) })
+    });
+    let results = join_all(sends).await;
+    let now = now_ms();
+    let recorded = async {
+        let mut tx = state.db.begin().await?;
+        for (delivery, result) in &results {
+            let outcome = outcome(&state.config.webhooks, delivery, result, now);
+            repo::record_attempt(&mut tx, delivery.id, outcome, now).await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = recorded {
+        // Sent but not recorded: the leases expire and they are sent again
+        // (receivers dedupe by delivery id).
+        tracing::warn!(error = %e, deliveries = results.len(), "webhook worker: cannot record attempts");
+    }
     Ok(count)
 }
 
-async fn deliver(state: &AppState, delivery: Claimed) {
-    let hook = match repo::find(state.db.pool(), delivery.webhook_id).await {
-        Ok(Some(hook)) => hook,
-        // Deleted meanwhile: its deliveries went with it.
-        Ok(None) => return,
-        Err(e) => {
-            // The lease expires and the delivery is tried again later.
-            tracing::warn!(error = %e, delivery = delivery.id, "webhook worker: cannot read the endpoint");
-            return;
-        }
-    };
-    let config = &state.config.webhooks;
-    let result = send(config, &hook, &delivery).await;
-    let now = now_ms();
-    let outcome = match &result {
+/// What a send's result means for the delivery: done, again later, or given up.
+fn outcome<'a>(
+    config: &WebhookConfig,
+    delivery: &Claimed,
+    result: &'a Result<i64, Failure>,
+    now: i64,
+) -> Outcome<'a> {
+    match result {
         Ok(status) => Outcome::Delivered { status: *status },
-        Err(f) if delivery.attempts >= i64::from(config.max_attempts) => Outcome::Failed {
-            status: f.status,
-            error: &f.error,
-        },
         Err(f) => {
+            tracing::info!(delivery = %delivery.delivery_uuid, attempt = delivery.attempts, error = %f.error, "webhook delivery failed");
+            if delivery.attempts >= i64::from(config.max_attempts) {
+                return Outcome::Failed {
+                    status: f.status,
+                    error: &f.error,
+                };
+            }
             let base_ms = u64::try_from(config.retry_base.as_millis()).unwrap_or(u64::MAX);
             let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
             let delay = backoff_ms(base_ms, attempts, RETRY_CAP_MS.max(base_ms), rand::random());
@@ -115,23 +156,10 @@ async fn deliver(state: &AppState, delivery: Claimed) {
                 next_attempt_at: now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
             }
         }
-    };
-    if let Err(e) = &result {
-        tracing::info!(delivery = %delivery.delivery_uuid, attempt = delivery.attempts, error = %e.error, "webhook delivery failed");
-    }
-    let recorded = async {
-        let mut tx = state.db.begin().await?;
-        repo::record_attempt(&mut tx, delivery.id, outcome, now).await?;
-        tx.commit().await
-    }
-    .await;
-    if let Err(e) = recorded {
-        // Sent but not recorded: the lease expires and it is sent again
-        // (receivers dedupe by delivery id).
-        tracing::warn!(error = %e, delivery = delivery.id, "webhook worker: cannot record an attempt");
     }
 }
 
+#[derive(Clone)]
 struct Failure {
     status: Option<i64>,
     error: String,
@@ -145,37 +173,54 @@ fn failure(status: Option<i64>, error: impl Into<String>) -> Failure {
     }
 }
 
-/// POSTs one delivery; `Ok` carries the 2xx status.
-async fn send(config: &WebhookConfig, hook: &WebhookRow, d: &Claimed) -> Result<i64, Failure> {
-    let url = Url::parse(&hook.url)
-        .map_err(|e| failure(None, format!("the stored URL is not valid: {e}")))?;
-    let client = pinned_client(&url, config.allow_link_local).await?;
-    let timestamp = now_ms() / 1000;
-    let response = client
-        .post(url)
-        .header(header::CONTENT_TYPE, "application/json")
-        .header("X-Registry-Delivery", &d.delivery_uuid)
-        .header("X-Registry-Event", &d.event_type)
-        .header("X-Registry-Timestamp", timestamp.to_string())
-        .header(
-            "X-Registry-Signature",
-            signature(&hook.secret, timestamp, &d.payload),
-        )
-        .body(d.payload.clone())
-        .send()
-        .await
-        .map_err(|e| failure(None, describe(&e)))?;
-    let status = response.status();
-    let code = i64::from(status.as_u16());
-    if status.is_success() {
-        Ok(code)
-    } else if status.is_redirection() {
-        Err(failure(
-            Some(code),
-            format!("HTTP {code}: redirects are not followed; register the final URL"),
-        ))
-    } else {
-        Err(failure(Some(code), format!("HTTP {code}")))
+/// A receiver for one round: its row and a client pinned to the addresses
+/// it was checked to resolve to (or why there is none).
+struct Endpoint {
+    hook: WebhookRow,
+    client: Result<(Url, Client), Failure>,
+}
+
+impl Endpoint {
+    async fn open(hook: WebhookRow, config: &WebhookConfig) -> Self {
+        let client = match Url::parse(&hook.url) {
+            Ok(url) => pinned_client(&url, config.allow_link_local)
+                .await
+                .map(|client| (url, client)),
+            Err(e) => Err(failure(None, format!("the stored URL is not valid: {e}"))),
+        };
+        Self { hook, client }
+    }
+
+    /// POSTs one delivery; `Ok` carries the 2xx status.
+    async fn send(&self, d: &Claimed) -> Result<i64, Failure> {
+        let (url, client) = self.client.as_ref().map_err(Clone::clone)?;
+        let timestamp = now_ms() / 1000;
+        let response = client
+            .post(url.clone())
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("X-Registry-Delivery", &d.delivery_uuid)
+            .header("X-Registry-Event", &d.event_type)
+            .header("X-Registry-Timestamp", timestamp.to_string())
+            .header(
+                "X-Registry-Signature",
+                signature(&self.hook.secret, timestamp, &d.payload),
+            )
+            .body(d.payload.clone())
+            .send()
+            .await
+            .map_err(|e| failure(None, describe(&e)))?;
+        let status = response.status();
+        let code = i64::from(status.as_u16());
+        if status.is_success() {
+            Ok(code)
+        } else if status.is_redirection() {
+            Err(failure(
+                Some(code),
+                format!("HTTP {code}: redirects are not followed; register the final URL"),
+            ))
+        } else {
+            Err(failure(Some(code), format!("HTTP {code}")))
+        }
     }
 }
 

@@ -123,7 +123,6 @@ pub async fn delete_model(cx: &Ctx, model_name: &ModelName) -> Result<(), AppErr
     let live_versions = crate::server::repo::versions::list_for_model_in(&mut tx, model.id).await?;
     for req in crate::server::repo::workflow::open_requests_of_model(&mut tx, model.id).await? {
         super::super::workflow::cancel_for_deleted_version(
-            &cx.state,
             &mut tx,
             &cx.origin,
             req.version_id,

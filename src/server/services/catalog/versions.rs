@@ -14,12 +14,12 @@ use crate::{
         media_type, next_version, AliasName, ArtifactFormat, ArtifactPath, ModelName, Permission,
         SemVer, WebhookEvent,
     },
-    error::AppError,
+    error::{AppError, Missing},
     server::{
         db::{now_ms, OnUnique, Tx},
         repo::{
             artifacts::{self, NewArtifact},
-            models::{self, ModelRow},
+            models::{self, ModelRow, NextVersion},
             tracking_files,
             versions::{self, VersionRow},
         },
@@ -56,26 +56,37 @@ pub async fn register_version_with_files(
     let input = form.parse()?;
     let now = now_ms();
     let mut tx = cx.begin().await?;
-    // Locks the model row on Postgres (SQLite has one writer): concurrent
-    // registrations on one model queue here, so "next patch" never collides.
-    let model = lookup::lock_model(&mut tx, cx.db(), model_name).await?;
+    let NextVersion {
+        model,
+        seq,
+        highest,
+    } = match input.seq {
+        None => models::take_next_version(&mut tx, cx.db().backend(), model_name.as_str(), now)
+            .await?
+            .ok_or_else(|| AppError::NotFound(Missing::Model(model_name.to_string())))?,
+        // An import keeps MLflow's number.
+        Some(n) => {
+            let model = lookup::lock_model(&mut tx, cx.db(), model_name).await?;
+            let seq = models::claim_seq(&mut tx, model.id, n, now).await?;
+            let highest = versions::highest_version(&mut tx, model.id).await?;
+            NextVersion {
+                model,
+                seq,
+                highest,
+            }
+        }
+    };
     let version = match input.spec {
         VersionSpec::Exact(v) => v,
         VersionSpec::Next(bump) => {
-            let existing: Vec<SemVer> = versions::all_version_strings(&mut tx, model.id)
-                .await?
-                .iter()
-                .filter_map(|s| SemVer::parse(s).ok())
+            let highest: Vec<SemVer> = highest
+                .and_then(|s| SemVer::parse(&s).ok())
+                .into_iter()
                 .collect();
-            next_version(&existing, bump)?
+            next_version(&highest, bump)?
         }
     };
     let key = version.identity_key();
-    if versions::exists_key(&mut tx, model.id, &key).await? {
-        return Err(AppError::Conflict(format!(
-            "{model_name} already has version {key}"
-        )));
-    }
     let mut lineage = input.lineage;
     if let Some((parent_model, parent_version)) = &input.parent {
         let parent = models::find_by_name_in(&mut tx, parent_model.as_str()).await?;
@@ -96,13 +107,10 @@ pub async fn register_version_with_files(
         input.metrics.as_map(),
         input.series.points(),
     );
-    let seq = match input.seq {
-        Some(n) => models::claim_seq(&mut tx, model.id, n, now).await?,
-        None => models::next_seq(&mut tx, model.id, now).await?,
-    };
     let version_string = version.to_string();
     let digest = content::of_new_version(&lineage, params, metrics, points).to_string();
-    let id = versions::insert(
+    let claimed = input.seq.is_some();
+    let mut row = versions::insert(
         &mut tx,
         versions::NewVersion {
             model_id: model.id,
@@ -119,11 +127,17 @@ pub async fn register_version_with_files(
         },
     )
     .await
+    // The unique (model, version key) index answers "already there": no
+    // look-up first. Only an import claims a number, which may be taken too.
     .on_unique(|| {
-        AppError::Conflict(format!(
-            "{model_name} already has version {key} (or number {seq})"
-        ))
+        let number = if claimed {
+            format!(" (or number {seq})")
+        } else {
+            String::new()
+        };
+        AppError::Conflict(format!("{model_name} already has version {key}{number}"))
     })?;
+    let id = row.id;
     versions::insert_map(&mut tx, "version_params", id, params).await?;
     versions::insert_map(&mut tx, "version_tags", id, input.tags.as_map()).await?;
     versions::insert_metrics(&mut tx, id, metrics).await?;
@@ -153,9 +167,7 @@ pub async fn register_version_with_files(
         .await?;
     commit(tx).await?;
     cx.state.webhook_wake.notify_one();
-    let row = versions::find(cx.db().pool(), model.id, &key)
-        .await?
-        .ok_or(AppError::Internal)?;
+    row.content_digest = Some(digest);
     Ok((model, row))
 }
 
@@ -344,12 +356,10 @@ async fn retire_deleted_version(
     version_id: i64,
     now: i64,
 ) -> Result<(), AppError> {
-    super::super::workflow::cancel_for_deleted_version(&cx.state, tx, &cx.origin, version_id, now)
-        .await?;
+    super::super::workflow::cancel_for_deleted_version(tx, &cx.origin, version_id, now).await?;
     for alias in crate::server::repo::aliases::names_for_version(tx, version_id).await? {
         let alias: AliasName = stored("alias", &alias)?;
         super::super::alias_moves::write(
-            &cx.state,
             tx,
             &cx.origin,
             super::super::alias_moves::AliasMove {

@@ -17,7 +17,6 @@ use crate::{
             models::ModelRow,
             workflow::{self as repo, NewStageChange, RequestRow},
         },
-        state::AppState,
     },
 };
 
@@ -33,7 +32,6 @@ pub(super) struct Applying<'a> {
 /// Closes the request as approved and makes the change it asked for, in the
 /// caller's transaction.
 pub(super) async fn apply(
-    state: &AppState,
     tx: &mut Tx,
     origin: &Origin,
     a: Applying<'_>,
@@ -46,14 +44,13 @@ pub(super) async fn apply(
     match kind {
         RequestKind::Stage => {
             let to: Stage = req.to_stage;
-            finish_stage(state, tx, origin, &a, to, policy, now).await
+            finish_stage(tx, origin, &a, to, policy, now).await
         }
         RequestKind::AliasSet | RequestKind::AliasRemove => {
             let alias: AliasName = stored("alias", req.alias.as_deref().unwrap_or(""))?;
             let to =
                 (kind == RequestKind::AliasSet).then_some((req.version_id, req.version.as_str()));
             alias_moves::write(
-                state,
                 tx,
                 origin,
                 AliasMove {
@@ -76,7 +73,6 @@ pub(super) async fn apply(
 /// Moves the version. A version entering production first moves the one
 /// already there out (to Archived, or to Staging if the policy keeps it warm).
 pub(super) async fn finish_stage(
-    state: &AppState,
     tx: &mut Tx,
     origin: &Origin,
     a: &Applying<'_>,
@@ -97,7 +93,6 @@ pub(super) async fn finish_stage(
             };
             let reason = format!("replaced in production by {}", req.version);
             move_stage(
-                state,
                 tx,
                 origin,
                 Move {
@@ -114,11 +109,10 @@ pub(super) async fn finish_stage(
                 now,
             )
             .await?;
-            supersede_open_request(state, tx, origin, previous_id, now).await?;
+            supersede_open_request(tx, origin, previous_id, now).await?;
         }
     }
     move_stage(
-        state,
         tx,
         origin,
         Move {
@@ -150,7 +144,6 @@ pub(super) struct Move<'a> {
 }
 
 pub(super) async fn move_stage(
-    state: &AppState,
     tx: &mut Tx,
     origin: &Origin,
     m: Move<'_>,
@@ -181,7 +174,6 @@ pub(super) async fn move_stage(
     crate::server::repo::models::touch(tx, m.model.id, now).await?;
     let target = format!("{}@{}", m.model.name, m.version);
     audit(
-        state,
         tx,
         m.actor,
         origin,
@@ -200,7 +192,6 @@ pub(super) async fn move_stage(
 /// A version pushed out of production may have had its own request open
 /// (say, to archive it): that request no longer describes a possible move.
 pub(super) async fn supersede_open_request(
-    state: &AppState,
     tx: &mut Tx,
     origin: &Origin,
     version_id: i64,
@@ -212,7 +203,7 @@ pub(super) async fn supersede_open_request(
             from: open.from_stage,
             now: open.version_stage,
         };
-        close_lapsed(state, tx, origin, &open, &lapse, now).await?;
+        close_lapsed(tx, origin, &open, &lapse, now).await?;
     }
     Ok(())
 }

@@ -213,7 +213,6 @@ pub(super) async fn close(
 /// if it has lapsed (returning true), so the new one may take its place.
 /// The stored digest is enough here: a live request blocks either way.
 pub(super) async fn close_if_lapsed(
-    state: &AppState,
     tx: &mut Tx,
     origin: &Origin,
     open: &RequestRow,
@@ -227,7 +226,7 @@ pub(super) async fn close_if_lapsed(
     )?;
     match snap.lapse(now) {
         Some(lapse) => {
-            close_lapsed(state, tx, origin, open, &lapse, now).await?;
+            close_lapsed(tx, origin, open, &lapse, now).await?;
             Ok(true)
         }
         None => Ok(false),
@@ -235,7 +234,6 @@ pub(super) async fn close_if_lapsed(
 }
 
 pub(super) async fn close_lapsed(
-    state: &AppState,
     tx: &mut Tx,
     origin: &Origin,
     req: &RequestRow,
@@ -251,7 +249,6 @@ pub(super) async fn close_lapsed(
     };
     let target = format!("{}@{}", req.model_name, req.version);
     audit(
-        state,
         tx,
         None,
         origin,

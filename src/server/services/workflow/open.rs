@@ -20,7 +20,6 @@ use crate::{
             versions::VersionRow,
             workflow::{self as repo, NewRequest},
         },
-        state::AppState,
     },
 };
 
@@ -38,7 +37,7 @@ pub async fn open_request(
     let current: Stage = row.stage;
     can_open(current, to).map_err(workflow_error)?;
     if let Some(open) = repo::open_request_for_version(&mut tx, row.id).await? {
-        if !close_if_lapsed(&cx.state, &mut tx, &cx.origin, &open, now).await? {
+        if !close_if_lapsed(&mut tx, &cx.origin, &open, now).await? {
             return Err(AppError::Conflict(format!(
                 "{model_name} {} already has an open request (#{}) to move to {}; \
                  it must be decided or cancelled first",
@@ -48,7 +47,6 @@ pub async fn open_request(
     }
     let policy = effective_policy(&mut tx, model.id).await?;
     let id = insert(
-        &cx.state,
         &mut tx,
         &cx.by,
         &cx.origin,
@@ -78,7 +76,6 @@ pub async fn open_request(
 /// applies at once. Returns the request's id.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn open_alias_request(
-    state: &AppState,
     tx: &mut Tx,
     by: &Principal,
     origin: &Origin,
@@ -93,7 +90,7 @@ pub(crate) async fn open_alias_request(
     now: i64,
 ) -> Result<i64, AppError> {
     if let Some(open) = repo::open_alias_request(tx, model.id, alias.as_str()).await? {
-        if !close_if_lapsed(state, tx, origin, &open, now).await? {
+        if !close_if_lapsed(tx, origin, &open, now).await? {
             return Err(AppError::Conflict(format!(
                 "alias {alias} of {} already has an open request (#{}, pointing it at {}); \
                  it must be decided or cancelled first",
@@ -103,7 +100,6 @@ pub(crate) async fn open_alias_request(
     }
     let stage: Stage = row.stage;
     insert(
-        state,
         tx,
         by,
         origin,
@@ -141,7 +137,6 @@ pub(super) struct Opening<'a> {
 /// version's rows), audits and announces it, and applies it at once when it
 /// needs no sign-off.
 pub(super) async fn insert(
-    state: &AppState,
     tx: &mut Tx,
     by: &Principal,
     origin: &Origin,
@@ -205,7 +200,6 @@ pub(super) async fn insert(
         "justification": o.justification.as_str(), "content_digest": digest_text,
     });
     audit(
-        state,
         tx,
         Some(&by.actor()),
         origin,
@@ -233,7 +227,6 @@ pub(super) async fn insert(
             .await?
             .ok_or(AppError::Internal)?;
         apply(
-            state,
             tx,
             origin,
             Applying {

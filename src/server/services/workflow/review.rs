@@ -48,7 +48,7 @@ pub async fn review(
             if e.closes_request().is_some() {
                 // Record what we learnt, so the next visitor sees the truth.
                 if let Some(lapse) = snap.lapse(now) {
-                    close_lapsed(&cx.state, &mut tx, &cx.origin, &req, &lapse, now).await?;
+                    close_lapsed(&mut tx, &cx.origin, &req, &lapse, now).await?;
                     commit(tx).await?;
                 }
             }
@@ -112,7 +112,6 @@ pub async fn review(
             approvers.push(&cx.by.username);
             let note = format!("approved by {}", approvers.join(", "));
             apply(
-                &cx.state,
                 &mut tx,
                 &cx.origin,
                 Applying {
@@ -205,7 +204,7 @@ pub async fn sweep_lapsed(state: &AppState) -> Result<usize, AppError> {
             continue;
         };
         if req.state == RequestState::Pending {
-            close_lapsed(state, &mut tx, &origin, &req, &Lapse::Expired, now).await?;
+            close_lapsed(&mut tx, &origin, &req, &Lapse::Expired, now).await?;
             closed += 1;
         }
         commit(tx).await?;
@@ -217,7 +216,6 @@ pub async fn sweep_lapsed(state: &AppState) -> Result<usize, AppError> {
 /// locked): every open request about it is cancelled, audited, so none can
 /// ever apply to it.
 pub(crate) async fn cancel_for_deleted_version(
-    state: &AppState,
     tx: &mut Tx,
     origin: &Origin,
     version_id: i64,
@@ -225,7 +223,7 @@ pub(crate) async fn cancel_for_deleted_version(
 ) -> Result<usize, AppError> {
     let open = repo::open_requests_about_version(tx, version_id).await?;
     for req in &open {
-        close_lapsed(state, tx, origin, req, &Lapse::VersionDeleted, now).await?;
+        close_lapsed(tx, origin, req, &Lapse::VersionDeleted, now).await?;
     }
     Ok(open.len())
 }
