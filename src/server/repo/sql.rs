@@ -4,6 +4,8 @@
 
 use sqlx::{any::AnyArguments, Any, Arguments};
 
+use crate::server::db::Backend;
+
 #[derive(Debug, Clone)]
 pub enum Value {
     Text(String),
@@ -182,6 +184,71 @@ pub async fn insert_rows(
             .await?;
     }
     Ok(())
+}
+
+/// Rows for one table, for [`insert_into_tables`].
+pub struct TableRows<'a> {
+    pub table: &'a str,
+    pub columns: &'a [&'a str],
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// Inserts rows into several tables in one round trip: on SQLite one
+/// execution of several statements (numbered parameters are shared across
+/// them), on Postgres one statement whose inserts run as data-modifying
+/// `WITH` parts. Inside a write transaction every round trip is time other
+/// writers wait. Falls back to `insert_rows` per table when the rows need
+/// more parameters than one statement should bind.
+pub async fn insert_into_tables(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+    tables: Vec<TableRows<'_>>,
+) -> Result<(), sqlx::Error> {
+    const MAX_PARAMS: usize = 2_000;
+    let tables: Vec<TableRows> = tables.into_iter().filter(|t| !t.rows.is_empty()).collect();
+    let params: usize = tables.iter().map(|t| t.rows.len() * t.columns.len()).sum();
+    if tables.len() < 2 || params > MAX_PARAMS {
+        for t in tables {
+            insert_rows(conn, t.table, t.columns, t.rows).await?;
+        }
+        return Ok(());
+    }
+    let last = tables.len() - 1;
+    let mut sql = Sql::new(if backend == Backend::Postgres {
+        "WITH "
+    } else {
+        ""
+    });
+    for (n, t) in tables.into_iter().enumerate() {
+        if backend == Backend::Postgres && n < last {
+            sql.push(&format!("inserted_{n} AS ("));
+        }
+        sql.push(&format!(
+            "INSERT INTO {} ({}) VALUES ",
+            t.table,
+            t.columns.join(", ")
+        ));
+        for (i, row) in t.rows.into_iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            for (j, value) in row.into_iter().enumerate() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(value);
+            }
+            sql.push(")");
+        }
+        sql.push(match backend {
+            _ if n == last => "",
+            Backend::Sqlite => "; ",
+            Backend::Postgres if n + 1 < last => "), ",
+            Backend::Postgres => ") ",
+        });
+    }
+    sqlx::query_with(sql.text(), sql.arguments()?)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 #[cfg(test)]

@@ -5,9 +5,12 @@ use std::collections::BTreeMap;
 use sqlx::{AnyConnection, AnyPool, FromRow};
 
 use super::sql::{insert_rows, Sql, Value};
-use crate::domain::{
-    catalog::{Lineage, MetricPoint, VersionStatus},
-    Stage,
+use crate::{
+    domain::{
+        catalog::{Lineage, MetricPoint, VersionStatus},
+        Stage,
+    },
+    server::db::Backend,
 };
 
 #[derive(Debug, Clone, FromRow)]
@@ -238,14 +241,76 @@ pub async fn soft_delete(conn: &mut AnyConnection, id: i64, now: i64) -> Result<
         .map(drop)
 }
 
+/// A new version's parameters, tags, metrics and metric points, in one
+/// round trip (see `sql::insert_into_tables`).
+pub async fn insert_children(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    version_id: i64,
+    children: Children<'_>,
+) -> Result<(), sqlx::Error> {
+    use super::sql::{insert_into_tables, TableRows};
+    let metrics = children
+        .metrics
+        .iter()
+        .map(|(k, v)| {
+            vec![
+                Value::Int(version_id),
+                Value::Text(k.clone()),
+                Value::Float(*v),
+            ]
+        })
+        .collect();
+    let key_value = &["version_id", "key", "value"];
+    insert_into_tables(
+        conn,
+        backend,
+        vec![
+            TableRows {
+                table: "version_params",
+                columns: key_value,
+                rows: key_value_rows(version_id, children.params),
+            },
+            TableRows {
+                table: "version_tags",
+                columns: key_value,
+                rows: key_value_rows(version_id, children.tags),
+            },
+            TableRows {
+                table: "version_metrics",
+                columns: key_value,
+                rows: metrics,
+            },
+            TableRows {
+                table: "version_metric_points",
+                columns: POINT_COLUMNS,
+                rows: point_rows(version_id, children.points),
+            },
+        ],
+    )
+    .await
+}
+
+/// What a new version is registered with besides its row.
+pub struct Children<'a> {
+    pub params: &'a BTreeMap<String, String>,
+    pub tags: &'a BTreeMap<String, String>,
+    pub metrics: &'a BTreeMap<String, f64>,
+    pub points: &'a [MetricPoint],
+}
+
 pub async fn insert_map(
     conn: &mut AnyConnection,
     table: &str,
     version_id: i64,
     map: &BTreeMap<String, String>,
 ) -> Result<(), sqlx::Error> {
-    let rows = map
-        .iter()
+    let rows = key_value_rows(version_id, map);
+    insert_rows(conn, table, &["version_id", "key", "value"], rows).await
+}
+
+fn key_value_rows(version_id: i64, map: &BTreeMap<String, String>) -> Vec<Vec<Value>> {
+    map.iter()
         .map(|(k, v)| {
             vec![
                 Value::Int(version_id),
@@ -253,9 +318,24 @@ pub async fn insert_map(
                 Value::Text(v.clone()),
             ]
         })
-        .collect();
-    insert_rows(conn, table, &["version_id", "key", "value"], rows).await
+        .collect()
 }
+
+fn point_rows(version_id: i64, points: &[MetricPoint]) -> Vec<Vec<Value>> {
+    points
+        .iter()
+        .map(|p| {
+            vec![
+                Value::Int(version_id),
+                Value::Text(p.key.clone()),
+                Value::Int(p.step),
+                Value::Float(p.value),
+            ]
+        })
+        .collect()
+}
+
+const POINT_COLUMNS: &[&str] = &["version_id", "key", "step", "value"];
 
 pub async fn replace_tags(
     conn: &mut AnyConnection,
@@ -269,53 +349,13 @@ pub async fn replace_tags(
     insert_map(conn, "version_tags", version_id, tags).await
 }
 
-pub async fn insert_metrics(
-    conn: &mut AnyConnection,
-    version_id: i64,
-    metrics: &BTreeMap<String, f64>,
-) -> Result<(), sqlx::Error> {
-    let rows = metrics
-        .iter()
-        .map(|(k, v)| {
-            vec![
-                Value::Int(version_id),
-                Value::Text(k.clone()),
-                Value::Float(*v),
-            ]
-        })
-        .collect();
-    insert_rows(
-        conn,
-        "version_metrics",
-        &["version_id", "key", "value"],
-        rows,
-    )
-    .await
-}
-
 pub async fn insert_points(
     conn: &mut AnyConnection,
     version_id: i64,
     points: &[MetricPoint],
 ) -> Result<(), sqlx::Error> {
-    let rows = points
-        .iter()
-        .map(|p| {
-            vec![
-                Value::Int(version_id),
-                Value::Text(p.key.clone()),
-                Value::Int(p.step),
-                Value::Float(p.value),
-            ]
-        })
-        .collect();
-    insert_rows(
-        conn,
-        "version_metric_points",
-        &["version_id", "key", "step", "value"],
-        rows,
-    )
-    .await
+    let rows = point_rows(version_id, points);
+    insert_rows(conn, "version_metric_points", POINT_COLUMNS, rows).await
 }
 
 pub async fn map_of(

@@ -138,10 +138,13 @@ pub async fn register_version_with_files(
         AppError::Conflict(format!("{model_name} already has version {key}{number}"))
     })?;
     let id = row.id;
-    versions::insert_map(&mut tx, "version_params", id, params).await?;
-    versions::insert_map(&mut tx, "version_tags", id, input.tags.as_map()).await?;
-    versions::insert_metrics(&mut tx, id, metrics).await?;
-    versions::insert_points(&mut tx, id, points).await?;
+    let children = versions::Children {
+        params,
+        tags: input.tags.as_map(),
+        metrics,
+        points,
+    };
+    versions::insert_children(&mut tx, cx.db().backend(), id, children).await?;
     let digest = if files.is_empty() {
         digest
     } else {
