@@ -94,15 +94,12 @@ impl Tx {
         if let (Some(pool), true) = (self.postgres, self.flush_after_commit) {
             // A transactional WAL record gives this statement's own commit
             // something to flush; flushing it flushes every record before
-            // it, ours included. Committed either way: a failure here only
-            // means the flush was not seen, so it is logged, not returned.
-            let flushed =
-                sqlx::query("SELECT pg_logical_emit_message(true, 'model-registry', 'flush')")
-                    .execute(&pool)
-                    .await;
-            if let Err(e) = flushed {
-                tracing::error!(error = %e, "a committed write could not wait for its WAL flush");
-            }
+            // it, ours included. (`::text`: sqlx's Any driver cannot decode
+            // `pg_lsn`.) A failure is returned: the change is committed, but
+            // its durability was not confirmed.
+            sqlx::query("SELECT pg_logical_emit_message(true, 'model-registry', 'flush')::text")
+                .execute(&pool)
+                .await?;
         }
         Ok(())
     }
@@ -184,16 +181,27 @@ impl Db {
                         Ok(())
                     })
                 })
-                .connect_with(options.clone())
         };
         let connect_error = |e: sqlx::Error| format!("cannot connect to the database: {e}");
         let (pool, sqlite_writer) = match backend {
             Backend::Sqlite => {
-                let pool = pool_of(8).await.map_err(connect_error)?;
-                let writer = pool_of(1).await.map_err(connect_error)?;
-                (pool, Some(writer))
+                let pool = pool_of(8).connect_with(options.clone()).await;
+                // Kept open: closing it would throw its warm cache away.
+                let writer = pool_of(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(options)
+                    .await;
+                (
+                    pool.map_err(connect_error)?,
+                    Some(writer.map_err(connect_error)?),
+                )
             }
-            Backend::Postgres => (pool_of(16).await.map_err(connect_error)?, None),
+            Backend::Postgres => {
+                let pool = pool_of(16).connect_with(options).await;
+                (pool.map_err(connect_error)?, None)
+            }
         };
         Ok(Self {
             pool,
@@ -253,10 +261,12 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        if let Some(writer) = &self.sqlite_writer {
-            writer.close().await;
-        }
-        self.pool.close().await;
+        let writer = async {
+            if let Some(writer) = &self.sqlite_writer {
+                writer.close().await;
+            }
+        };
+        tokio::join!(writer, self.pool.close());
     }
 }
 

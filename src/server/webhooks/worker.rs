@@ -3,11 +3,7 @@
 //! exponential backoff. Delivery is at least once: a crash between sending
 //! and recording means the lease expires and the delivery is sent again.
 
-use std::{
-    collections::{hash_map::Entry, HashMap},
-    net::IpAddr,
-    time::Duration,
-};
+use std::{collections::HashMap, net::IpAddr, time::Duration};
 
 use futures_util::future::join_all;
 use reqwest::{header, redirect::Policy, Client};
@@ -88,36 +84,45 @@ pub async fn run_once(state: &AppState) -> Result<usize, sqlx::Error> {
     tx.commit().await?;
     let count = claimed.len();
     // Each endpoint is read, resolved and given its pinned client once a
-    // round, not once a delivery.
-    let mut endpoints: HashMap<i64, Option<Endpoint>> = HashMap::new();
-    for id in claimed.iter().map(|d| d.webhook_id) {
-        if let Entry::Vacant(slot) = endpoints.entry(id) {
-            match repo::find(state.db.pool(), id).await {
-                // `None`: deleted meanwhile, its deliveries went with it.
-                Ok(hook) => {
-                    slot.insert(match hook {
-                        Some(hook) => Some(Endpoint::open(hook, &state.config.webhooks).await),
-                        None => None,
-                    });
-                }
-                // The lease expires and the delivery is tried again later.
-                Err(e) => {
-                    tracing::warn!(error = %e, webhook = id, "webhook worker: cannot read the endpoint")
-                }
+    // round, not once a delivery, all endpoints at once.
+    let mut ids: Vec<i64> = claimed.iter().map(|d| d.webhook_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let endpoints: HashMap<i64, Endpoint> = join_all(ids.into_iter().map(|id| async move {
+        match repo::find(state.db.pool(), id).await {
+            Ok(Some(hook)) => Some((id, Endpoint::open(hook, &state.config.webhooks).await)),
+            // Deleted meanwhile: its deliveries went with it.
+            Ok(None) => None,
+            // The lease expires and the delivery is tried again later.
+            Err(e) => {
+                tracing::warn!(error = %e, webhook = id, "webhook worker: cannot read the endpoint");
+                None
             }
         }
-    }
+    }))
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
     let sends = claimed.iter().filter_map(|d| {
-        let endpoint = endpoints.get(&d.webhook_id)?.as_ref()?;
+        let endpoint = endpoints.get(&d.webhook_id)?;
         Some(async move { (d, endpoint.send(d).await) })
     });
     let results = join_all(sends).await;
     let now = now_ms();
+    let outcomes: Vec<(i64, Outcome)> = results
+        .iter()
+        .map(|(delivery, result)| {
+            (
+                delivery.id,
+                outcome(&state.config.webhooks, delivery, result, now),
+            )
+        })
+        .collect();
     let recorded = async {
         let mut tx = state.db.begin().await?;
-        for (delivery, result) in &results {
-            let outcome = outcome(&state.config.webhooks, delivery, result, now);
-            repo::record_attempt(&mut tx, delivery.id, outcome, now).await?;
+        for (id, outcome) in outcomes {
+            repo::record_attempt(&mut tx, id, outcome, now).await?;
         }
         tx.commit().await
     }
@@ -256,8 +261,10 @@ async fn pinned_client(url: &Url, allow_link_local: bool) -> Result<Client, Fail
         }
         Some(Host::Ipv4(_) | Host::Ipv6(_)) => {}
         Some(Host::Domain(name)) => {
-            let addrs: Vec<_> = tokio::net::lookup_host((name, port))
+            let lookup = tokio::time::timeout(SEND_TIMEOUT, tokio::net::lookup_host((name, port)));
+            let addrs: Vec<_> = lookup
                 .await
+                .map_err(|_| failure(None, format!("cannot resolve {name}: timed out")))?
                 .map_err(|e| failure(None, format!("cannot resolve {name}: {e}")))?
                 .collect();
             if addrs.is_empty() {
