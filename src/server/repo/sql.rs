@@ -169,21 +169,26 @@ pub async fn insert_rows(
             "INSERT INTO {table} ({}) VALUES ",
             columns.join(", ")
         ));
-        for (i, row) in rows.by_ref().take(per_chunk).enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            for (j, value) in row.into_iter().enumerate() {
-                if j > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(value);
-            }
-            sql.push(")");
-        }
+        push_rows(&mut sql, rows.by_ref().take(per_chunk));
         sqlx::query_with(sql.text(), sql.arguments()?)
             .execute(&mut *conn)
             .await?;
     }
     Ok(())
+}
+
+/// Appends `(…), (…)` with every value bound, for an `INSERT … VALUES`.
+fn push_rows(sql: &mut Sql, rows: impl IntoIterator<Item = Vec<Value>>) {
+    for (i, row) in rows.into_iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" });
+        for (j, value) in row.into_iter().enumerate() {
+            if j > 0 {
+                sql.push(", ");
+            }
+            sql.bind(value);
+        }
+        sql.push(")");
+    }
 }
 
 /// Rows for one table, for [`insert_into_tables`].
@@ -228,16 +233,7 @@ pub async fn insert_into_tables(
             t.table,
             t.columns.join(", ")
         ));
-        for (i, row) in t.rows.into_iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" });
-            for (j, value) in row.into_iter().enumerate() {
-                if j > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(value);
-            }
-            sql.push(")");
-        }
+        push_rows(&mut sql, t.rows);
         sql.push(match backend {
             _ if n == last => "",
             Backend::Sqlite => "; ",
